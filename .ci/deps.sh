@@ -1,0 +1,19 @@
+#!/bin/sh
+# Install the Debian packages kheap's tests, demo and benchmarks use, when
+# missing. Needs root (CI runs as root); prints what it would install otherwise.
+pkgs="build-essential clang libclang-rt-14-dev valgrind gcc-multilib
+  qemu-system-arm qemu-system-misc gcc-arm-none-eabi gcc-riscv64-unknown-elf
+  libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev gnuplot python3-matplotlib"
+missing=""
+for p in $pkgs; do
+  dpkg -s "$p" > /dev/null 2>&1 || missing="$missing $p"
+done
+[ -z "$missing" ] && { echo "deps: all installed"; exit 0; }
+if [ "$(id -u)" != 0 ]; then
+  echo "deps: missing:$missing"
+  echo "deps: run as root: apt-get install -y$missing"
+  exit 1
+fi
+echo "deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,107 @@
+/* kheap allocator interface: one two-word handle for every allocator.
+ *
+ * A kh_allocator is a context pointer plus a const table of operations, like
+ * Zig's std.mem.Allocator and Rust's GlobalAlloc. Collections, the kmalloc
+ * global API and the wrappers (locked, fault-injecting) take any allocator
+ * through it. Pass it by value; it is two words.
+ *
+ * Contract every implementation follows:
+ *   - alloc(ctx, size, align, flags): a block of at least size bytes aligned
+ *     to align (0 = KH_ALIGN_DEFAULT; otherwise a power of two), or NULL.
+ *     size 0 is a valid request. Never aborts. A non-power-of-two align, or a
+ *     size/align whose bookkeeping would overflow, returns NULL.
+ *   - resize(ctx, ptr, old_size, new_size, align): change the block's size IN
+ *     PLACE and return true, or return false and leave it untouched. Shrinking
+ *     may still return false for allocators that cannot shrink; callers then
+ *     keep using the block at its old size. May be NULL in the table (= never).
+ *   - free(ctx, ptr, size, align): give the block back. size and align are the
+ *     ones it was allocated (or last resized) with, so header-less allocators
+ *     (bump, fixed blocks, slab) can work. free(NULL, ...) does nothing.
+ *   - flags: KH_GFP_* below. Allocators that can grow (call a source) or take a
+ *     lock that may sleep must not do so when KH_GFP_ATOMIC is set.
+ */
+#ifndef KHEAP_ALLOC_H
+#define KHEAP_ALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Default alignment when align is 0: two pointers, enough for any scalar on
+ * the targets kheap supports (16 on LP64, 8 on 32-bit). */
+#define KH_ALIGN_DEFAULT (2 * sizeof(void *))
+
+/* Allocation flags, named after the kernel's gfp_t bits. */
+#define KH_GFP_KERNEL 0u        /* may grow the heap, may call reclaim */
+#define KH_GFP_ATOMIC (1u << 0) /* must not sleep: no source, no reclaim hook */
+#define KH_GFP_ZERO   (1u << 1) /* zero the memory (helpers do it for every allocator) */
+#define KH_GFP_NOWARN (1u << 2) /* failure is expected: do not report it */
+#define KH_GFP_NOGROW (1u << 3) /* do not ask a source for more memory */
+
+typedef struct kh_allocator_ops {
+    void *(*alloc)(void *ctx, size_t size, size_t align, unsigned flags);
+    bool (*resize)(void *ctx, void *ptr, size_t old_size, size_t new_size, size_t align);
+    void (*free)(void *ctx, void *ptr, size_t size, size_t align);
+} kh_allocator_ops;
+
+typedef struct kh_allocator {
+    void *ctx;
+    const kh_allocator_ops *ops;
+} kh_allocator;
+
+/* True when align is 0 or a power of two. */
+bool kh_align_valid(size_t align);
+
+/* Helpers that work on every allocator. All return NULL (or false) on failure
+ * and never abort. */
+void *kh_alloc(kh_allocator a, size_t size, size_t align);
+void *kh_alloc_flags(kh_allocator a, size_t size, size_t align, unsigned flags);
+void *kh_zalloc(kh_allocator a, size_t size, size_t align);
+/* n * size bytes, NULL when the product overflows. flags as kh_alloc_flags. */
+void *kh_alloc_array(kh_allocator a, size_t n, size_t size, size_t align, unsigned flags);
+bool kh_resize(kh_allocator a, void *ptr, size_t old_size, size_t new_size, size_t align);
+/* Resize in place, else allocate new_size with the same align, copy
+ * min(old, new) bytes and free the old block. ptr NULL allocates. On failure
+ * returns NULL and the old block is untouched and still owned by the caller.
+ * KH_GFP_ZERO zeroes the bytes past old_size. */
+void *kh_realloc(kh_allocator a, void *ptr, size_t old_size, size_t new_size, size_t align,
+                 unsigned flags);
+/* kh_realloc for n elements of elem_size, overflow-checked. */
+void *kh_realloc_array(kh_allocator a, void *ptr, size_t old_n, size_t new_n, size_t elem_size,
+                       size_t align, unsigned flags);
+void kh_free(kh_allocator a, void *ptr, size_t size, size_t align);
+
+/* --- The failing allocator: every allocation fails (the seed's Dummy). --- */
+kh_allocator kh_failing_allocator(void);
+
+/* --- Fault injection over any allocator: the tool every OOM test uses. ---
+ * Counts allocation attempts (alloc, and resize that grows) and fails them by
+ * rule. It also tracks live blocks and bytes from the sizes given back to
+ * free, so a test can prove a container released everything it owned. */
+enum kh_fault_mode {
+    KH_FAULT_OFF = 0, /* pass everything through */
+    KH_FAULT_NTH,     /* fail only the n-th attempt (1-based) after arming */
+    KH_FAULT_AFTER,   /* let n attempts through, fail every later one */
+    KH_FAULT_RANDOM,  /* fail each attempt with probability ppm / 1e6 (seeded) */
+};
+
+struct kh_fault {
+    kh_allocator backing;
+    enum kh_fault_mode mode;
+    unsigned long long n;        /* NTH / AFTER parameter */
+    uint32_t ppm;                /* RANDOM probability, parts per million */
+    uint64_t rng;                /* RANDOM state */
+    unsigned long long attempts; /* attempts since arming */
+    unsigned long long failures; /* injected failures since arming */
+    size_t live_blocks;          /* allocated and not yet freed */
+    size_t live_bytes;
+};
+
+void kh_fault_init(struct kh_fault *f, kh_allocator backing);
+void kh_fault_fail_nth(struct kh_fault *f, unsigned long long n);
+void kh_fault_fail_after(struct kh_fault *f, unsigned long long n);
+void kh_fault_fail_random(struct kh_fault *f, uint32_t ppm, uint64_t seed);
+void kh_fault_off(struct kh_fault *f);
+kh_allocator kh_fault_allocator(struct kh_fault *f);
+
+#endif /* KHEAP_ALLOC_H */

@@ -1,0 +1,178 @@
+/* kheap core heap: an O(1), fallible, alignment-aware heap over caller memory.
+ *
+ * DATASHEET
+ *
+ * Algorithm   Two-level segregated fit (the TLSF family) with immediate
+ *             coalescing and boundary tags. Free blocks sit in size classes:
+ *             one class per power of two, split into 2^KH_HEAP_SL_LOG2 (16)
+ *             linear sub-classes, plus exact classes for the smallest sizes.
+ *             Two bitmaps find the first non-empty class that is guaranteed
+ *             to fit with two find-first-set instructions. When none is, up to
+ *             KH_HEAP_FALLBACK_SCAN blocks of the request's own class are
+ *             tried before failing (good fit near full, still bounded).
+ *
+ * Time        kheap_alloc, kheap_free, kheap_usable_size: O(1), independent of
+ *             the number of blocks; no loop runs over anything that grows with
+ *             the heap's contents. kheap_realloc: O(1) plus the copy when it
+ *             must move. kheap_init_ex/kheap_add_region: O(regions) + O(index).
+ *             kheap_check, kheap_walk: O(blocks), for tests and debugging.
+ *             With a source attached (kheap_set_source) a failing allocation
+ *             calls the source once, which costs whatever the source costs.
+ *
+ * Memory      W = sizeof(size_t), G = KH_ALIGN_DEFAULT = 2 * sizeof(void *).
+ *             Per allocated block: W bytes of header; block sizes are
+ *             multiples of G with a minimum of 2G (32 B on LP64, 16 B on
+ *             32-bit). A request of n bytes takes max(round_up(n + W, G), 2G).
+ *             Control block, inside the first region:
+ *               kheap_control_bytes(max_block) ~ 8 W + nclass * W + nfl * 4
+ *             with nfl = log2(max_block / G) - KH_HEAP_SL_LOG2 + 2 first-level
+ *             classes and nclass = nfl << KH_HEAP_SL_LOG2 list heads; about
+ *             0.6 KiB for a 64 KiB heap on a 32-bit MCU.
+ *             Per region: 3 W of header + 2 W end marker + alignment slack.
+ *
+ * Fit         Internal waste: at most G - 1 bytes of rounding plus W header.
+ *             A request succeeds whenever a free block of round_up(n + W, G)
+ *             rounded up to its class boundary exists (the guaranteed-fit
+ *             search), and usually when only a block in its own class does.
+ *             Free blocks are coalesced immediately: no two free blocks are
+ *             ever adjacent (except where their sum would exceed max_block).
+ *
+ * Alignment   align 0 means KH_ALIGN_DEFAULT (16 on LP64, 8 on 32-bit); any
+ *             power of two is accepted as long as size + align + overhead does
+ *             not overflow (tested up to 1 MiB and beyond); a non-power-of-two
+ *             returns NULL. Alignments above G cost up to align + 2G bytes of
+ *             search slack; the leading gap goes back to the heap as a free
+ *             block.
+ *
+ * Failure     Every function that can fail reports it: NULL or false. No
+ *             function aborts, loops unboundedly or writes outside the regions
+ *             it was given. Every size computation is overflow-checked: sizes
+ *             near SIZE_MAX and alignments that would wrap return NULL (the
+ *             BadAlloc class of bugs, CISA ICSA-21-119-04, 2021).
+ *
+ * Misuse      In checked builds (KH_CONFIG_CHECKS, default on) kheap_free,
+ *             kheap_realloc and kheap_usable_size validate the pointer:
+ *             not from this heap (KH_EFAULT), already free (KH_EDOUBLE),
+ *             header overwritten (KH_ECORRUPT). The error is reported through
+ *             kh_report() (kheap/error.h) and the call does nothing (returns
+ *             NULL / 0). Unchecked builds trust the caller.
+ *
+ * Threads     None of these functions lock. Wrap the heap in the locked
+ *             allocator (kheap/locked.h) or hold your own lock. Independent
+ *             heaps need no coordination: there is no static state.
+ */
+#ifndef KHEAP_HEAP_H
+#define KHEAP_HEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kheap/alloc.h"
+#include "kheap/source.h"
+
+typedef struct kheap kheap;
+
+struct kheap_stats {
+    size_t total_bytes;        /* bytes in blocks, all regions (= free + used) */
+    size_t free_bytes;         /* bytes in free blocks, headers included */
+    size_t used_bytes;         /* bytes in allocated blocks (0 when everything is freed) */
+    size_t peak_used_bytes;    /* highest used_bytes seen */
+    size_t largest_free_block; /* largest request that would succeed now, approximately:
+                                  usable bytes of the biggest block in the top class */
+    size_t free_blocks;        /* number of free blocks */
+    size_t allocations;        /* live allocations */
+    size_t regions;            /* memory regions (adjacent ones count once) */
+    size_t overhead_bytes;     /* control block, region headers, end markers, slack */
+    size_t max_block;          /* largest block the index can hold (kheap_init_ex) */
+};
+
+/* Create a heap in [mem, mem + bytes). Any address and size: the start is
+ * aligned internally and the control block lives at the start of the region.
+ * The index is sized for blocks up to `bytes`; use kheap_init_ex when you
+ * will add larger regions later. Returns the heap handle (somewhere inside
+ * mem), or NULL when mem is NULL or the region cannot hold the control block
+ * plus one minimum block. O(index). */
+kheap *kheap_init(void *mem, size_t bytes);
+
+/* As kheap_init, with the index sized for blocks up to max_block bytes
+ * (at least `bytes`). A larger max_block costs W bytes per extra size class
+ * (16 classes per doubling) and nothing else. */
+kheap *kheap_init_ex(void *mem, size_t bytes, size_t max_block);
+
+/* Add [mem, mem + bytes) to the heap. The memory may be anywhere; when it
+ * touches an existing region (either end) they coalesce into one. Returns
+ * false, adding nothing, when mem is NULL, bytes is too small for a minimum
+ * block after alignment, the range wraps around the address space, or it
+ * overlaps a region the heap already has. O(regions). */
+bool kheap_add_region(kheap *h, void *mem, size_t bytes);
+
+/* Allocate size bytes aligned to align (0 = KH_ALIGN_DEFAULT, else a power
+ * of two). size 0 returns a unique minimum block. NULL when out of memory,
+ * align is not a power of two, or the request overflows. O(1). */
+void *kheap_alloc(kheap *h, size_t size, size_t align);
+
+/* kheap_alloc with KH_GFP_* flags: KH_GFP_ZERO zeroes, KH_GFP_ATOMIC and
+ * KH_GFP_NOGROW never call the source. */
+void *kheap_alloc_flags(kheap *h, size_t size, size_t align, unsigned flags);
+
+/* kheap_alloc, then zero the size bytes. */
+void *kheap_zalloc(kheap *h, size_t size, size_t align);
+
+/* Resize the block at ptr to size bytes, keeping alignment align.
+ *  - ptr NULL: same as kheap_alloc(h, size, align).
+ *  - Shrinks in place (the tail goes back to the heap when it is big enough).
+ *  - Grows in place into a following free block when it can, else into the
+ *    preceding free block (data moved down with memmove), else moves: a new
+ *    block with the requested alignment, the first min(old, size) bytes
+ *    copied, the old block freed.
+ *  - A ptr not aligned to align is moved to an aligned block.
+ *  - On failure returns NULL and the old block is untouched and still valid.
+ *  - size 0 shrinks to a minimum block (it does not free).
+ * O(1) plus the copy. With KH_HEAP_FULL=0 only NULL ptr, shrink and default
+ * alignment are supported; anything else returns NULL. */
+void *kheap_realloc(kheap *h, void *ptr, size_t size, size_t align);
+
+/* Free ptr. NULL does nothing. Coalesces with free neighbours at once. O(1).
+ * Checked builds refuse and report pointers this heap does not own. */
+void kheap_free(kheap *h, void *ptr);
+
+/* Bytes usable at ptr (>= the size requested). 0 for NULL or (checked
+ * builds) a pointer this heap does not own. O(1). */
+size_t kheap_usable_size(const kheap *h, const void *ptr);
+
+/* Statistics. O(1): every field is kept up to date by alloc and free. */
+void kheap_stats(const kheap *h, struct kheap_stats *out);
+
+/* Verify every invariant: block sizes and flags, boundary tags, no adjacent
+ * free blocks, every free block in the right list and every listed block
+ * free, bitmaps matching lists, statistics matching the blocks. Returns 0 or
+ * a negative KH_ECORRUPT-family code (see KHEAP_CHECK_* below). O(blocks). */
+int kheap_check(const kheap *h);
+
+#define KHEAP_CHECK_BLOCK  (-100) /* block size or position invalid */
+#define KHEAP_CHECK_FLAGS  (-101) /* prev-free flag or boundary tag wrong */
+#define KHEAP_CHECK_ADJ    (-102) /* two adjacent free blocks */
+#define KHEAP_CHECK_LIST   (-103) /* free list links or class wrong */
+#define KHEAP_CHECK_BITMAP (-104) /* bitmap disagrees with lists */
+#define KHEAP_CHECK_STATS  (-105) /* counters disagree with blocks */
+
+/* Call fn for every block in address order, region by region: block is the
+ * payload address, size the usable bytes, used whether it is allocated.
+ * fn must not allocate from or free to h. O(blocks). */
+void kheap_walk(const kheap *h, void (*fn)(void *block, size_t size, bool used, void *ctx),
+                void *ctx);
+
+/* Attach a source of more memory (NULL detaches). When an allocation fails,
+ * the heap asks src->ops->grow() once for enough bytes, adds them as a region
+ * and retries once. The source struct is copied. */
+void kheap_set_source(kheap *h, const struct kh_source *src);
+
+/* Bytes of control block kheap_init_ex(mem, bytes, max_block) will use,
+ * for sizing math. */
+size_t kheap_control_bytes(size_t max_block);
+
+/* The heap as a kh_allocator (kheap/alloc.h). Defined in heap_allocator.c so
+ * programs that do not use the interface do not link it. */
+kh_allocator kheap_allocator(kheap *h);
+
+#endif /* KHEAP_HEAP_H */

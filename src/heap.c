@@ -1,0 +1,597 @@
+/* kheap core heap: two-level segregated fit with boundary tags.
+ * See include/kheap/heap.h for the contract; this file explains the how.
+ *
+ * Block layout (W = sizeof(size_t), G = 2W, every block address G-aligned):
+ *
+ *   b + 0    prev_phys   last word of the PREVIOUS block; holds a pointer to
+ *                        the previous block only while that block is free
+ *   b + W    size|flags  distance to the next block; bit 0 = this block free,
+ *                        bit 1 = previous block free
+ *   b + 2W   payload     (free blocks: next_free, prev_free list links)
+ *
+ * The payload (b + 2W) is G-aligned and usable for size - W bytes: it runs
+ * over the next block's prev_phys word, which only matters once this block
+ * is free. Each region ends with a zero-size used block, the end marker, so
+ * "next block" never needs a bounds check.
+ */
+#include "kheap/heap.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "kheap/config.h"
+#include "kheap/error.h"
+
+#define W           sizeof(size_t)
+#define G           (2 * sizeof(size_t))
+#define MIN_BLOCK   (2 * G)
+#define SLL         KH_HEAP_SL_LOG2
+#define SL          (1u << SLL)
+#define F_FREE      ((size_t)1)
+#define F_PREV_FREE ((size_t)2)
+#define F_MASK      ((size_t)G - 1)
+
+typedef struct block {
+    struct block *prev_phys;
+    size_t size;
+    struct block *next_free;
+    struct block *prev_free;
+} block;
+
+typedef struct region {
+    struct region *next;
+    char *start; /* raw bounds as given, for adjacency */
+    char *end;
+} region;
+
+struct kheap {
+    uint32_t fl_bitmap;
+    uint32_t nfl;     /* first-level classes */
+    size_t max_block; /* largest block size the index holds */
+    region *regions;
+    struct kh_source source;
+    size_t total, free_bytes, peak_used, free_blocks, allocations, nregions;
+    size_t given; /* bytes handed to the heap, control block included */
+    /* followed by: block *heads[nfl * SL]; uint32_t sl_bitmap[nfl]; */
+    block *heads[];
+};
+
+static uint32_t *sl_bitmap(const kheap *h)
+{
+    return (uint32_t *)(h->heads + h->nfl * SL);
+}
+
+#if defined(__GNUC__)
+static unsigned log2_floor(size_t x)
+{
+    return (unsigned)(sizeof(size_t) * 8 - 1) - (unsigned)__builtin_clzl(x);
+}
+static unsigned ffs32(uint32_t x)
+{
+    return (unsigned)__builtin_ctz(x);
+}
+#else
+static unsigned log2_floor(size_t x)
+{
+    unsigned r = 0;
+    while (x >>= 1) r++;
+    return r;
+}
+static unsigned ffs32(uint32_t x)
+{
+    unsigned r = 0;
+    while (!(x & 1)) x >>= 1, r++;
+    return r;
+}
+#endif
+
+static size_t bsize(const block *b)
+{
+    return b->size & ~F_MASK;
+}
+static block *bnext(const block *b)
+{
+    return (block *)((char *)b + bsize(b));
+}
+static void *payload(const block *b)
+{
+    return (char *)b + 2 * W;
+}
+static block *from_payload(const void *p)
+{
+    return (block *)((char *)p - 2 * W);
+}
+
+/* Region geometry: header at the start (W-aligned), first block after it,
+ * end marker in the last G-aligned 2W bytes. All derived from raw bounds. */
+static region *region_at(const char *start)
+{
+    return (region *)(((uintptr_t)start + W - 1) & ~(uintptr_t)(W - 1));
+}
+static block *first_block(const region *r)
+{
+    return (block *)(((uintptr_t)r + sizeof(region) + G - 1) & ~(uintptr_t)(G - 1));
+}
+static block *end_marker(const char *end)
+{
+    return (block *)(((uintptr_t)end - 2 * W) & ~(uintptr_t)(G - 1));
+}
+
+/* Size class of a block of u units of G bytes. */
+static unsigned class_of_units(size_t u)
+{
+    if (u < SL) return (unsigned)u;
+    unsigned f = log2_floor(u);
+    return ((f - SLL + 1) << SLL) | (unsigned)((u >> (f - SLL)) & (SL - 1));
+}
+
+static unsigned class_of(size_t size)
+{
+    return class_of_units(size / G);
+}
+
+static void list_insert(kheap *h, block *b)
+{
+    unsigned c = class_of(bsize(b));
+    block *head = h->heads[c];
+    b->next_free = head;
+    b->prev_free = NULL;
+    if (head) head->prev_free = b;
+    h->heads[c] = b;
+    sl_bitmap(h)[c >> SLL] |= 1u << (c & (SL - 1));
+    h->fl_bitmap |= 1u << (c >> SLL);
+    h->free_blocks++;
+    h->free_bytes += bsize(b);
+}
+
+static void list_remove(kheap *h, block *b)
+{
+    unsigned c = class_of(bsize(b));
+    if (b->prev_free)
+        b->prev_free->next_free = b->next_free;
+    else if ((h->heads[c] = b->next_free) == NULL) {
+        uint32_t *sl = sl_bitmap(h);
+        if (!(sl[c >> SLL] &= ~(1u << (c & (SL - 1))))) h->fl_bitmap &= ~(1u << (c >> SLL));
+    }
+    if (b->next_free) b->next_free->prev_free = b->prev_free;
+    h->free_blocks--;
+    h->free_bytes -= bsize(b);
+}
+
+/* Mark b free (flags, boundary tag), merge with free neighbours, list it. */
+static void release(kheap *h, block *b)
+{
+    size_t size = bsize(b);
+    block *n = (block *)((char *)b + size);
+    if (b->size & F_PREV_FREE) {
+        block *p = b->prev_phys;
+        if (bsize(p) + size <= h->max_block) {
+            list_remove(h, p);
+            size += bsize(p);
+            b = p;
+        }
+    }
+    if ((n->size & F_FREE) && size + bsize(n) <= h->max_block) {
+        list_remove(h, n);
+        size += bsize(n);
+        n = (block *)((char *)b + size);
+    }
+    b->size = size | F_FREE | (b->size & F_PREV_FREE);
+    n->size |= F_PREV_FREE;
+    n->prev_phys = b;
+    list_insert(h, b);
+}
+
+/* Cut b (not listed, used) down to size bytes; the tail goes back free. */
+static void trim(kheap *h, block *b, size_t size)
+{
+    size_t have = bsize(b);
+    if (have - size < MIN_BLOCK) return;
+    block *t = (block *)((char *)b + size);
+    b->size = size | (b->size & F_PREV_FREE);
+    t->size = have - size;
+    release(h, t);
+}
+
+/* Block size for a request of n bytes, 0 on overflow. */
+static size_t adjust(size_t n)
+{
+    if (n > SIZE_MAX - W - G) return 0;
+    n = (n + W + G - 1) & ~(size_t)(G - 1);
+    return n < MIN_BLOCK ? MIN_BLOCK : n;
+}
+
+/* A free block of at least size bytes (taken off its list), or NULL. */
+static block *find(kheap *h, size_t size)
+{
+    if (size > h->max_block) return NULL;
+    unsigned c = class_of(size);
+    size_t u = size / G;
+    /* Round up to the next class boundary: every block there fits. */
+    if (u >= SL) {
+        unsigned f = log2_floor(u);
+        u += ((size_t)1 << (f - SLL)) - 1;
+    }
+    unsigned r = class_of_units(u);
+    unsigned fl = r >> SLL;
+    block *b = NULL;
+    if (fl < h->nfl) {
+        uint32_t bits = sl_bitmap(h)[fl] & (~0u << (r & (SL - 1)));
+        if (!bits) {
+            uint32_t fls = h->fl_bitmap & (fl + 1 < 32 ? ~0u << (fl + 1) : 0);
+            if (fls) {
+                fl = ffs32(fls);
+                bits = sl_bitmap(h)[fl];
+            }
+        }
+        if (bits) b = h->heads[(fl << SLL) | ffs32(bits)];
+    }
+    /* Good fit near full: a bounded look at the request's own class. */
+    if (!b && r != c) {
+        block *x = h->heads[c];
+        for (unsigned i = 0; x && i < KH_HEAP_FALLBACK_SCAN; i++, x = x->next_free)
+            if (bsize(x) >= size) {
+                b = x;
+                break;
+            }
+    }
+    if (b) list_remove(h, b);
+    return b;
+}
+
+static void note_used(kheap *h)
+{
+    size_t used = h->total - h->free_bytes;
+    if (used > h->peak_used) h->peak_used = used;
+}
+
+/* Allocate without growing. */
+static void *alloc_nogrow(kheap *h, size_t n, size_t align)
+{
+    size_t size = adjust(n);
+    if (!size || (align & (align - 1))) return NULL;
+    if (align < G) align = G;
+    size_t search = size;
+#if KH_HEAP_FULL
+    if (align > G) {
+        if (align > SIZE_MAX - size - MIN_BLOCK) return NULL;
+        search = size + MIN_BLOCK + align - G;
+    }
+#else
+    if (align > G) return NULL;
+#endif
+    block *b = find(h, search);
+    if (!b) return NULL;
+    block *n2 = bnext(b);
+    n2->size &= ~F_PREV_FREE;
+    b->size &= ~F_FREE;
+#if KH_HEAP_FULL
+    uintptr_t p = (uintptr_t)payload(b);
+    if (p & (align - 1)) {
+        /* Leading gap of at least MIN_BLOCK goes back as a free block. */
+        uintptr_t a = (p + MIN_BLOCK + align - 1) & ~(uintptr_t)(align - 1);
+        block *ab = from_payload((void *)a);
+        ab->size = bsize(b) - (size_t)(a - p);
+        b->size = (size_t)(a - p) | (b->size & F_PREV_FREE);
+        release(h, b);
+        ab->size |= F_PREV_FREE;
+        b = ab;
+    }
+#endif
+    trim(h, b, size);
+    h->allocations++;
+    note_used(h);
+    return payload(b);
+}
+
+void *kheap_alloc_flags(kheap *h, size_t n, size_t align, unsigned flags)
+{
+    if (!h) return NULL;
+    void *p = alloc_nogrow(h, n, align);
+    if (!p && h->source.ops && !(flags & (KH_GFP_ATOMIC | KH_GFP_NOGROW)) && adjust(n) &&
+        align <= SIZE_MAX / 4) {
+        /* Enough for the block, its alignment slack and a region's overhead. */
+        size_t want = adjust(n) + align + 8 * G;
+        size_t got = 0;
+        if (want >= adjust(n)) {
+            void *mem = h->source.ops->grow(h->source.ctx, want, &got);
+            if (mem) {
+                if (kheap_add_region(h, mem, got))
+                    p = alloc_nogrow(h, n, align);
+                else if (h->source.ops->release)
+                    h->source.ops->release(h->source.ctx, mem, got);
+            }
+        }
+    }
+    if (p && (flags & KH_GFP_ZERO)) memset(p, 0, n);
+    return p;
+}
+
+void *kheap_alloc(kheap *h, size_t n, size_t align)
+{
+    return kheap_alloc_flags(h, n, align, 0);
+}
+
+void *kheap_zalloc(kheap *h, size_t n, size_t align)
+{
+    return kheap_alloc_flags(h, n, align, KH_GFP_ZERO);
+}
+
+/* The used block behind ptr, or NULL (reported) when ptr is not one. */
+static block *owned(const kheap *h, const void *ptr)
+{
+    block *b = from_payload(ptr);
+#if KH_CONFIG_CHECKS
+    const region *r = h->regions;
+    while (r && !((char *)ptr > r->start && (char *)ptr < r->end)) r = r->next;
+    if (!r || ((uintptr_t)ptr & (G - 1))) {
+        kh_report(KH_EFAULT, "kheap: pointer not from this heap", ptr);
+        return NULL;
+    }
+    if (b->size & F_FREE) {
+        kh_report(KH_EDOUBLE, "kheap: block already free", ptr);
+        return NULL;
+    }
+    size_t s = bsize(b);
+    if (s < MIN_BLOCK || s > (size_t)(r->end - (char *)b) || (bnext(b)->size & F_PREV_FREE)) {
+        kh_report(KH_ECORRUPT, "kheap: block header corrupt", ptr);
+        return NULL;
+    }
+#else
+    (void)h;
+#endif
+    return b;
+}
+
+void kheap_free(kheap *h, void *ptr)
+{
+    if (!h || !ptr) return;
+    block *b = owned(h, ptr);
+    if (!b) return;
+    h->allocations--;
+    release(h, b);
+}
+
+size_t kheap_usable_size(const kheap *h, const void *ptr)
+{
+    if (!h || !ptr) return 0;
+    const block *b = owned(h, ptr);
+    return b ? bsize(b) - W : 0;
+}
+
+void *kheap_realloc(kheap *h, void *ptr, size_t n, size_t align)
+{
+    if (!ptr) return kheap_alloc(h, n, align);
+    if (!h) return NULL;
+    block *b = owned(h, ptr);
+    size_t size = adjust(n);
+    if (!b || !size || (align & (align - 1))) return NULL;
+    if (align < G) align = G;
+    if (!((uintptr_t)ptr & (align - 1))) {
+        size_t have = bsize(b);
+        if (size <= have) {
+            trim(h, b, size);
+            note_used(h);
+            return ptr;
+        }
+#if KH_HEAP_FULL
+        block *nx = bnext(b);
+        size_t next_free = (nx->size & F_FREE) ? bsize(nx) : 0;
+        if (have + next_free >= size && size <= h->max_block) {
+            list_remove(h, nx);
+            b->size += next_free;
+            bnext(b)->size &= ~F_PREV_FREE;
+            trim(h, b, size);
+            note_used(h);
+            return ptr;
+        }
+        if (b->size & F_PREV_FREE) {
+            block *pv = b->prev_phys;
+            size_t all = bsize(pv) + have + next_free;
+            if (all >= size && all <= h->max_block && !((uintptr_t)payload(pv) & (align - 1))) {
+                list_remove(h, pv);
+                if (next_free) list_remove(h, nx);
+                memmove(payload(pv), ptr, have - W);
+                pv->size = all | (pv->size & F_PREV_FREE);
+                bnext(pv)->size &= ~F_PREV_FREE;
+                trim(h, pv, size);
+                note_used(h);
+                return payload(pv);
+            }
+        }
+#endif
+    }
+#if KH_HEAP_FULL
+    void *np = kheap_alloc(h, n, align);
+    if (!np) return NULL;
+    size_t keep = bsize(b) - W;
+    memcpy(np, ptr, keep < n ? keep : n);
+    h->allocations--;
+    release(h, b);
+    return np;
+#else
+    return NULL;
+#endif
+}
+
+size_t kheap_control_bytes(size_t max_block)
+{
+    size_t u = max_block / G;
+    unsigned nfl = u < SL ? 1 : log2_floor(u) - SLL + 2;
+    if (nfl > 32) nfl = 32;
+    return sizeof(kheap) + nfl * (SL * sizeof(block *) + sizeof(uint32_t));
+}
+
+kheap *kheap_init_ex(void *mem, size_t bytes, size_t max_block)
+{
+    uintptr_t start = (uintptr_t)mem, a = (start + W - 1) & ~(uintptr_t)(W - 1);
+    if (max_block < bytes) max_block = bytes;
+    if (!mem || bytes < a - start) return NULL;
+    size_t ctl = kheap_control_bytes(max_block);
+    if (bytes - (a - start) < ctl) return NULL;
+    kheap *h = (kheap *)a;
+    memset(h, 0, ctl);
+    size_t u = max_block / G;
+    h->nfl = u < SL ? 1 : log2_floor(u) - SLL + 2;
+    if (h->nfl > 32) h->nfl = 32;
+    /* The biggest block whose class index stays below nfl. */
+    size_t units = ((size_t)1 << (h->nfl + SLL - 1)) - 1;
+    h->max_block = units > SIZE_MAX / G ? SIZE_MAX & ~(size_t)(G - 1) : units * G;
+    h->given = (size_t)(a - start) + ctl;
+    if (!kheap_add_region(h, (char *)a + ctl, bytes - (a - start) - ctl)) return NULL;
+    return h;
+}
+
+kheap *kheap_init(void *mem, size_t bytes)
+{
+    return kheap_init_ex(mem, bytes, bytes);
+}
+
+bool kheap_add_region(kheap *h, void *mem, size_t bytes)
+{
+    char *m = mem, *e = m + bytes;
+    if (!h || !mem || bytes < 4 * MIN_BLOCK || bytes > UINTPTR_MAX - (uintptr_t)mem) return false;
+    if (m < (char *)h + kheap_control_bytes(h->max_block) && e > (char *)h) return false;
+    region *after = NULL, *before = NULL, **before_link = NULL;
+    for (region **l = &h->regions; *l; l = &(*l)->next) {
+        region *r = *l;
+        if (m < r->end && e > r->start) return false; /* overlap */
+        if (r->end == m) after = r;
+        if (r->start == e) before = r, before_link = l;
+    }
+    /* [first, last) becomes free blocks: from the end marker of the region
+     * we extend (or our own first block) to the first block of the region
+     * that follows (or our own end marker). */
+    region *nr = (region *)(((uintptr_t)m + W - 1) & ~(uintptr_t)(W - 1));
+    block *first = after ? end_marker(after->end) : first_block(nr);
+    block *last = before ? first_block(region_at(before->start)) : end_marker(e);
+    if ((uintptr_t)last < (uintptr_t)first + MIN_BLOCK) return false;
+    size_t flags = after ? (first->size & F_PREV_FREE) : 0;
+    if (!before) last->size = 0; /* end marker: used, size 0 */
+    if (before) {
+        *before_link = before->next;
+        h->nregions--;
+    }
+    if (after) {
+        after->end = before ? before->end : e;
+    } else {
+        nr->start = m;
+        nr->end = before ? before->end : e;
+        nr->next = h->regions;
+        h->regions = nr;
+        h->nregions++;
+    }
+    h->given += bytes;
+    /* Carve the span into blocks no bigger than max_block and release them. */
+    size_t span = (size_t)((char *)last - (char *)first);
+    while (span) {
+        size_t piece = span;
+        if (piece > h->max_block) {
+            piece = h->max_block;
+            if (span - piece < MIN_BLOCK) piece -= MIN_BLOCK;
+        }
+        first->size = piece | flags;
+        h->total += piece;
+        release(h, first);
+        flags = F_PREV_FREE;
+        span -= piece;
+        first = (block *)((char *)first + piece);
+    }
+    return true;
+}
+
+void kheap_set_source(kheap *h, const struct kh_source *src)
+{
+    if (!h) return;
+    if (src)
+        h->source = *src;
+    else
+        memset(&h->source, 0, sizeof(h->source));
+}
+
+void kheap_stats(const kheap *h, struct kheap_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!h) return;
+    out->total_bytes = h->total;
+    out->free_bytes = h->free_bytes;
+    out->used_bytes = h->total - h->free_bytes;
+    out->peak_used_bytes = h->peak_used;
+    out->free_blocks = h->free_blocks;
+    out->allocations = h->allocations;
+    out->regions = h->nregions;
+    out->overhead_bytes = h->given - h->total;
+    out->max_block = h->max_block;
+    if (h->fl_bitmap) {
+        unsigned fl = log2_floor(h->fl_bitmap);
+        unsigned c = (fl << SLL) | log2_floor(sl_bitmap(h)[fl]);
+        size_t best = 0;
+        /* The top list's first few blocks: an approximation, O(1). */
+        const block *b = h->heads[c];
+        for (unsigned i = 0; b && i < KH_HEAP_FALLBACK_SCAN; i++, b = b->next_free)
+            if (bsize(b) > best) best = bsize(b);
+        out->largest_free_block = best - W;
+    }
+}
+
+void kheap_walk(const kheap *h, void (*fn)(void *block, size_t size, bool used, void *ctx),
+                void *ctx)
+{
+    if (!h || !fn) return;
+    for (const region *r = h->regions; r; r = r->next) {
+        block *b = first_block(r);
+        for (; bsize(b); b = bnext(b)) fn(payload(b), bsize(b) - W, !(b->size & F_FREE), ctx);
+    }
+}
+
+int kheap_check(const kheap *h)
+{
+    if (!h) return KH_EINVAL;
+    size_t total = 0, free_bytes = 0, free_blocks = 0, used_blocks = 0;
+    for (const region *r = h->regions; r; r = r->next) {
+        block *b = first_block(r);
+        bool prev_free = false;
+        size_t prev_size = 0;
+        block *prev = NULL;
+        for (;; b = bnext(b)) {
+            size_t s = bsize(b);
+            if ((char *)b < (char *)r || (char *)b + 2 * W > r->end) return KHEAP_CHECK_BLOCK;
+            if (!!(b->size & F_PREV_FREE) != prev_free) return KHEAP_CHECK_FLAGS;
+            if (prev_free && b->prev_phys != prev) return KHEAP_CHECK_FLAGS;
+            if (!s) break;
+            if (s < MIN_BLOCK || s > h->max_block || s > (size_t)(r->end - (char *)b))
+                return KHEAP_CHECK_BLOCK;
+            bool is_free = b->size & F_FREE;
+            if (is_free && prev_free && prev_size + s <= h->max_block) return KHEAP_CHECK_ADJ;
+            total += s;
+            if (is_free)
+                free_bytes += s, free_blocks++;
+            else
+                used_blocks++;
+            prev_free = is_free;
+            prev_size = s;
+            prev = b;
+        }
+        if (b->size & F_FREE) return KHEAP_CHECK_BLOCK;
+    }
+    size_t listed = 0;
+    for (unsigned c = 0; c < h->nfl * SL; c++) {
+        bool bit = (sl_bitmap(h)[c >> SLL] >> (c & (SL - 1))) & 1;
+        if (bit != (h->heads[c] != NULL)) return KHEAP_CHECK_BITMAP;
+        const block *prev = NULL;
+        for (const block *b = h->heads[c]; b; prev = b, b = b->next_free) {
+            if (!(b->size & F_FREE) || class_of(bsize(b)) != c || b->prev_free != prev)
+                return KHEAP_CHECK_LIST;
+            if (++listed > free_blocks) return KHEAP_CHECK_LIST;
+        }
+    }
+    for (unsigned fl = 0; fl < 32; fl++) {
+        bool bit = (h->fl_bitmap >> fl) & 1;
+        if (bit != (fl < h->nfl && sl_bitmap(h)[fl] != 0)) return KHEAP_CHECK_BITMAP;
+    }
+    if (listed != free_blocks) return KHEAP_CHECK_LIST;
+    if (total != h->total || free_bytes != h->free_bytes || free_blocks != h->free_blocks ||
+        used_blocks != h->allocations)
+        return KHEAP_CHECK_STATS;
+    return 0;
+}
