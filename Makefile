@@ -14,7 +14,12 @@ INC     := -Iinclude -Isrc -Itests
 LIB_SRC := $(sort $(wildcard src/*.c))
 HOSTED_SRC := $(sort $(wildcard port/hosted/*.c))
 TEST_FILES := $(sort $(wildcard tests/test_*.c))
-TEST_SRC   := tests/kh_test.c tests/kh_test_main_hosted.c $(TEST_FILES)
+# Support files: every tests/*.c that is not a test file or the hosted main
+# (runner, shared models) goes into every test build, hosted and bare metal.
+TEST_SUPPORT := $(sort $(filter-out tests/test_% tests/kh_test_main_hosted.c,$(wildcard tests/*.c)))
+# What a bare-metal build compiles besides its port: runner, support, tests.
+TEST_TARGET_SRC := $(TEST_SUPPORT) $(TEST_FILES)
+TEST_SRC   := tests/kh_test_main_hosted.c $(TEST_SUPPORT) $(TEST_FILES)
 HOST_LIBS  := -lpthread -lm
 HOSTED_DEFS := -DKH_TEST_HOSTED=1 -D_GNU_SOURCE
 
@@ -43,16 +48,16 @@ ALL_TEST_DEPS = $(LIB_SRC) $(HOSTED_SRC) $(TEST_SRC) $(BUILD)/test_list_hosted.c
 
 $(BUILD)/plain/kh_tests: $(ALL_TEST_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O2 -g $(INC) $(HOSTED_DEFS) -o $@ $(LIB_SRC) $(HOSTED_SRC) $(TEST_SRC) $(BUILD)/test_list_hosted.c $(HOST_LIBS)
+	$(CC) $(WARN) -O2 -g $(INC) $(HOSTED_DEFS) -o $@ $(sort $(LIB_SRC) $(HOSTED_SRC) $(TEST_SRC)) $(BUILD)/test_list_hosted.c $(HOST_LIBS)
 
 $(BUILD)/asan/kh_tests: $(ALL_TEST_DEPS)
 	@mkdir -p $(@D)
 	$(CLANG) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-	  -fno-sanitize-recover=all $(INC) $(HOSTED_DEFS) -o $@ $(LIB_SRC) $(HOSTED_SRC) $(TEST_SRC) $(BUILD)/test_list_hosted.c $(HOST_LIBS)
+	  -fno-sanitize-recover=all $(INC) $(HOSTED_DEFS) -o $@ $(sort $(LIB_SRC) $(HOSTED_SRC) $(TEST_SRC)) $(BUILD)/test_list_hosted.c $(HOST_LIBS)
 
 $(BUILD)/tsan/kh_tests: $(ALL_TEST_DEPS)
 	@mkdir -p $(@D)
-	$(CLANG) $(WARN) -O1 -g -fsanitize=thread $(INC) $(HOSTED_DEFS) -o $@ $(LIB_SRC) $(HOSTED_SRC) $(TEST_SRC) $(BUILD)/test_list_hosted.c $(HOST_LIBS)
+	$(CLANG) $(WARN) -O1 -g -fsanitize=thread $(INC) $(HOSTED_DEFS) -o $@ $(sort $(LIB_SRC) $(HOSTED_SRC) $(TEST_SRC)) $(BUILD)/test_list_hosted.c $(HOST_LIBS)
 
 test-plain: $(BUILD)/plain/kh_tests
 	$(BUILD)/plain/kh_tests

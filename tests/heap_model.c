@@ -1,0 +1,236 @@
+/* Shadow model of the core heap: see heap_model.h. */
+#include "heap_model.h"
+
+#include <string.h>
+
+#define PAT 64
+
+static void fail(struct heap_model *m, const char *why)
+{
+    if (!m->error) m->error = why;
+}
+
+static unsigned char pat_byte(uint32_t seed, size_t i)
+{
+    return (unsigned char)((seed * 2654435761u) >> 24 ^ (uint32_t)i * 131u);
+}
+
+/* Fill [from, size) of the pattern zones (first and last PAT bytes). */
+static void fill(unsigned char *p, size_t size, uint32_t seed, size_t from)
+{
+    for (size_t i = from; i < size && i < PAT; i++) p[i] = pat_byte(seed, i);
+    size_t t = size > PAT ? size - PAT : 0;
+    if (t < from) t = from;
+    for (size_t i = t; i < size; i++) p[i] = pat_byte(seed, i);
+}
+
+/* The pattern bytes of a block of `size` that lie below `upto` are intact. */
+static int intact(const unsigned char *p, size_t size, uint32_t seed, size_t upto)
+{
+    size_t n = size < upto ? size : upto;
+    for (size_t i = 0; i < n && i < PAT; i++)
+        if (p[i] != pat_byte(seed, i)) return 0;
+    for (size_t i = size > PAT ? size - PAT : 0; i < n; i++)
+        if (p[i] != pat_byte(seed, i)) return 0;
+    return 1;
+}
+
+static size_t find_pos(const struct heap_model *m, const unsigned char *p)
+{
+    size_t lo = 0, hi = m->nlive;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (m->live[mid].p < p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Validate a fresh block and insert it in address order. */
+static void add_block(struct heap_model *m, unsigned char *p, size_t size, size_t align)
+{
+    size_t a = align ? align : KH_ALIGN_DEFAULT;
+    if ((uintptr_t)p % a) fail(m, "block misaligned");
+    unsigned r;
+    for (r = 0; r < m->nregions; r++)
+        if (p >= m->lo[r] && p + size <= m->hi[r]) break;
+    if (r == m->nregions) fail(m, "block outside every region");
+    if (kheap_usable_size(m->h, p) < size) fail(m, "usable size below request");
+    size_t i = find_pos(m, p);
+    if (i > 0) {
+        const struct heap_model_block *b = &m->live[i - 1];
+        if (b->p + (b->size ? b->size : 1) > p) fail(m, "block overlaps its predecessor");
+    }
+    if (i < m->nlive && p + (size ? size : 1) > m->live[i].p) fail(m, "block overlaps successor");
+    memmove(&m->live[i + 1], &m->live[i], (m->nlive - i) * sizeof(m->live[0]));
+    m->live[i].p = p;
+    m->live[i].size = size;
+    m->live[i].align = align;
+    m->live[i].seed = ++m->next_seed;
+    m->nlive++;
+    fill(p, size, m->live[i].seed, 0);
+}
+
+static void remove_at(struct heap_model *m, size_t i)
+{
+    memmove(&m->live[i], &m->live[i + 1], (m->nlive - i - 1) * sizeof(m->live[0]));
+    m->nlive--;
+}
+
+int heap_model_init(struct heap_model *m, unsigned char *mem, size_t bytes, unsigned nregions,
+                    int adjacent)
+{
+    memset(m, 0, sizeof(*m));
+    if (nregions < 1) nregions = 1;
+    if (nregions > HEAP_MODEL_MAX_REGIONS) nregions = HEAP_MODEL_MAX_REGIONS;
+    size_t piece = bytes / nregions;
+    for (unsigned r = 0; r < nregions; r++) {
+        /* Odd offsets and a gap so regions do not touch (unless asked). */
+        size_t off = r * piece + (r ? 24 + r : 3);
+        size_t len = piece - 48 - r;
+        if (adjacent && r == nregions - 1 && r > 0) {
+            off = (size_t)(m->hi[r - 1] - mem);
+            len = bytes - off;
+        }
+        unsigned char *p = mem + off;
+        if (r == 0) {
+            m->h = kheap_init(p, len);
+            if (!m->h) return -1;
+        } else if (!kheap_add_region(m->h, p, len)) {
+            return -1;
+        }
+        m->lo[m->nregions] = p;
+        m->hi[m->nregions] = p + len;
+        m->nregions++;
+    }
+    m->max_size = bytes / 64 < (1u << 20) ? bytes / 64 : (1u << 20);
+    return 0;
+}
+
+static size_t pick_size(const struct heap_model *m, uint32_t b)
+{
+    size_t max = m->max_size;
+    switch (b % 8) {
+    case 0:
+        return 0;
+    case 1:
+    case 2:
+    case 3:
+        return (b >> 3) % 257;
+    case 4:
+    case 5:
+        return (b >> 3) % 4097 % (max + 1);
+    case 6:
+        return (b >> 3) % 65537 % (max + 1);
+    default:
+        return (b >> 3) % (max + 1);
+    }
+}
+
+static size_t pick_align(uint32_t a)
+{
+    switch (a % 16) {
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+        return 0;
+    case 6:
+    case 7:
+    case 8:
+        return (size_t)1 << (a >> 4) % 5; /* 1..16 */
+    default:
+        return (size_t)1 << (a >> 4) % 17; /* up to 64 KiB */
+    }
+}
+
+void heap_model_step(struct heap_model *m, uint32_t op, uint32_t a, uint32_t b)
+{
+    struct kheap_stats before, after;
+    m->ops++;
+    op %= 16;
+    if (m->nlive == 0 || (op < 7 && m->nlive < HEAP_MODEL_MAX_LIVE)) {
+        if (m->nlive >= HEAP_MODEL_MAX_LIVE) return;
+        size_t size = pick_size(m, b), align = pick_align(a);
+        kheap_stats(m->h, &before);
+        unsigned char *p =
+            op == 1 ? kheap_zalloc(m->h, size, align) : kheap_alloc(m->h, size, align);
+        if (!p) {
+            m->failures++;
+            kheap_stats(m->h, &after);
+            if (after.used_bytes != before.used_bytes || after.allocations != before.allocations)
+                fail(m, "failed alloc changed the heap");
+            return;
+        }
+        if (op == 1)
+            for (size_t i = 0; i < size; i++)
+                if (p[i]) {
+                    fail(m, "zalloc memory not zero");
+                    break;
+                }
+        add_block(m, p, size, align);
+        return;
+    }
+    size_t i = a % m->nlive;
+    struct heap_model_block blk = m->live[i];
+    if (!intact(blk.p, blk.size, blk.seed, blk.size)) fail(m, "block contents changed");
+    if (op < 12) {
+        remove_at(m, i);
+        kheap_free(m->h, blk.p);
+        return;
+    }
+    if (op == 15) {
+        if (kheap_usable_size(m->h, blk.p) < blk.size) fail(m, "usable size shrank");
+        return;
+    }
+    /* realloc: up or down, sometimes to a new alignment */
+    size_t size = op == 12 ? blk.size / 2 : pick_size(m, b);
+    size_t align = op == 14 ? pick_align(a >> 8) : blk.align;
+    kheap_stats(m->h, &before);
+    unsigned char *p = kheap_realloc(m->h, blk.p, size, align);
+    if (!p) {
+        m->failures++;
+        kheap_stats(m->h, &after);
+        if (after.allocations != before.allocations || after.used_bytes != before.used_bytes)
+            fail(m, "failed realloc changed the heap");
+        if (!intact(blk.p, blk.size, blk.seed, blk.size)) fail(m, "failed realloc lost data");
+        return;
+    }
+    if (!intact(p, blk.size, blk.seed, size)) fail(m, "realloc lost data");
+    /* The kept prefix was checked above; add_block refills with a new seed. */
+    remove_at(m, i);
+    add_block(m, p, size, align);
+}
+
+void heap_model_verify(struct heap_model *m)
+{
+    for (size_t i = 0; i < m->nlive; i++) {
+        const struct heap_model_block *b = &m->live[i];
+        if (!intact(b->p, b->size, b->seed, b->size)) fail(m, "block contents changed");
+    }
+    if (kheap_check(m->h) != 0) fail(m, "kheap_check failed");
+    struct kheap_stats st;
+    kheap_stats(m->h, &st);
+    if (st.allocations != m->nlive) fail(m, "allocation count wrong");
+    if (st.total_bytes != st.free_bytes + st.used_bytes) fail(m, "stats do not add up");
+}
+
+void heap_model_finish(struct heap_model *m)
+{
+    heap_model_verify(m);
+    while (m->nlive) {
+        size_t i = m->nlive - 1;
+        kheap_free(m->h, m->live[i].p);
+        remove_at(m, i);
+    }
+    if (kheap_check(m->h) != 0) fail(m, "kheap_check failed after freeing all");
+    struct kheap_stats st;
+    kheap_stats(m->h, &st);
+    if (st.used_bytes != 0 || st.allocations != 0) fail(m, "bytes still used after freeing all");
+    if (st.free_bytes != st.total_bytes) fail(m, "free bytes != total after freeing all");
+    if (st.free_blocks != st.regions) fail(m, "not one free block per region");
+}

@@ -1,0 +1,53 @@
+/* A shadow model of the core heap, shared by the random test
+ * (tests/test_heap.c) and the fuzz target (fuzz/fuzz_heap.c).
+ *
+ * The model keeps every live block (pointer, requested size, alignment, a
+ * fill seed) sorted by address and checks after every operation: alignment,
+ * bounds (inside one of the regions handed to the heap), no overlap with the
+ * neighbours, contents intact (first and last 64 bytes carry a pattern), and
+ * that a failed operation changed nothing. */
+#ifndef KH_HEAP_MODEL_H
+#define KH_HEAP_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kheap/heap.h"
+
+#define HEAP_MODEL_MAX_LIVE    1024
+#define HEAP_MODEL_MAX_REGIONS 8
+
+struct heap_model_block {
+    unsigned char *p;
+    size_t size;
+    size_t align;
+    uint32_t seed;
+};
+
+struct heap_model {
+    kheap *h;
+    struct heap_model_block live[HEAP_MODEL_MAX_LIVE];
+    size_t nlive;
+    unsigned char *lo[HEAP_MODEL_MAX_REGIONS], *hi[HEAP_MODEL_MAX_REGIONS];
+    unsigned nregions;
+    size_t max_size; /* largest request the driver makes */
+    uint32_t next_seed;
+    unsigned long long ops, failures;
+    const char *error; /* first violation seen, NULL while all is well */
+};
+
+/* Heap over [mem, mem + bytes) split into nregions regions with gaps between
+ * them (the first via kheap_init, the rest via kheap_add_region; when
+ * adjacent is nonzero the last region touches the one before it). */
+int heap_model_init(struct heap_model *m, unsigned char *mem, size_t bytes, unsigned nregions,
+                    int adjacent);
+/* One operation chosen by op (alloc / free / realloc / zalloc / usable
+ * size), with a and b as raw randomness for index, size and alignment. */
+void heap_model_step(struct heap_model *m, uint32_t op, uint32_t a, uint32_t b);
+/* Full check: every live block intact plus kheap_check(). */
+void heap_model_verify(struct heap_model *m);
+/* Free everything and check the heap is back to one free block per region
+ * with every byte returned. */
+void heap_model_finish(struct heap_model *m);
+
+#endif
