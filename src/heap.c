@@ -254,7 +254,7 @@ static void *alloc_nogrow(kheap *h, size_t n, size_t align)
     size_t search = size;
 #if KH_HEAP_FULL
     if (align > G) {
-        if (align > SIZE_MAX - size - MIN_BLOCK) return NULL;
+        if (size > SIZE_MAX - MIN_BLOCK - align) return NULL;
         search = size + MIN_BLOCK + align - G;
     }
 #else
@@ -449,8 +449,8 @@ kheap *kheap_init(void *mem, size_t bytes)
 
 bool kheap_add_region(kheap *h, void *mem, size_t bytes)
 {
-    char *m = mem, *e = m + bytes;
     if (!h || !mem || bytes < 4 * MIN_BLOCK || bytes > UINTPTR_MAX - (uintptr_t)mem) return false;
+    char *m = mem, *e = m + bytes;
     if (m < (char *)h + kheap_control_bytes(h->max_block) && e > (char *)h) return false;
     region *after = NULL, *before = NULL, **before_link = NULL;
     for (region **l = &h->regions; *l; l = &(*l)->next) {

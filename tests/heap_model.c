@@ -96,10 +96,14 @@ int heap_model_init(struct heap_model *m, unsigned char *mem, size_t bytes, unsi
         }
         unsigned char *p = mem + off;
         if (r == 0) {
-            m->h = kheap_init(p, len);
+            m->h = kheap_init_ex(p, len, bytes);
             if (!m->h) return -1;
         } else if (!kheap_add_region(m->h, p, len)) {
             return -1;
+        }
+        if (adjacent && r == nregions - 1 && r > 0) {
+            m->hi[m->nregions - 1] = p + len; /* coalesced with the one before */
+            continue;
         }
         m->lo[m->nregions] = p;
         m->hi[m->nregions] = p + len;

@@ -1,0 +1,623 @@
+/* Core heap tests: one or more per rule in include/kheap/heap.h. */
+#include <stdint.h>
+#include <string.h>
+
+#include "heap_model.h"
+#include "kh_test.h"
+#include "kheap/error.h"
+#include "kheap/heap.h"
+
+#define G KH_ALIGN_DEFAULT
+#define W sizeof(size_t)
+
+static unsigned char *arena(size_t want)
+{
+    size_t n;
+    unsigned char *m = kh_test_arena(&n);
+    return n >= want ? m : NULL;
+}
+
+static struct kheap_stats stats(const kheap *h)
+{
+    struct kheap_stats s;
+    kheap_stats(h, &s);
+    return s;
+}
+
+/* ---- init ---- */
+
+KH_TEST(heap_init_rejects_null_and_tiny)
+{
+    unsigned char *m = arena(4096);
+    KH_ASSERT(m);
+    KH_CHECK(kheap_init(NULL, 4096) == NULL);
+    KH_CHECK(kheap_init(m, 0) == NULL);
+    KH_CHECK(kheap_init(m, 16) == NULL);
+    /* Exactly too small: control block plus less than a minimum block. */
+    size_t ctl = kheap_control_bytes(256);
+    KH_CHECK(kheap_init(m, ctl) == NULL);
+    /* Large enough succeeds and can hand out a block. */
+    kheap *h = kheap_init(m, 4096);
+    KH_ASSERT(h);
+    KH_CHECK(kheap_alloc(h, 1, 0) != NULL);
+}
+
+KH_TEST(heap_init_any_alignment_control_inside)
+{
+    unsigned char *m = arena(1 << 16);
+    KH_ASSERT(m);
+    for (size_t off = 0; off < 2 * G; off++) {
+        size_t bytes = 8192 + off * 3;
+        kheap *h = kheap_init(m + off, bytes);
+        KH_ASSERT(h);
+        KH_CHECK((unsigned char *)h >= m + off && (unsigned char *)h < m + off + bytes);
+        KH_CHECK_EQ(kheap_check(h), 0);
+        struct kheap_stats s = stats(h);
+        KH_CHECK(s.total_bytes + s.overhead_bytes == bytes);
+        /* Every block the heap hands out lies inside the region. */
+        unsigned char *p = kheap_alloc(h, s.largest_free_block, 0);
+        KH_ASSERT(p);
+        KH_CHECK(p >= m + off && p + s.largest_free_block <= m + off + bytes);
+        KH_CHECK((uintptr_t)p % G == 0);
+    }
+}
+
+KH_TEST(heap_independent_heaps)
+{
+    unsigned char *m = arena(1 << 16);
+    KH_ASSERT(m);
+    kheap *a = kheap_init(m, 1 << 15), *b = kheap_init(m + (1 << 15), 1 << 15);
+    KH_ASSERT(a && b);
+    void *pa = kheap_alloc(a, 100, 0), *pb = kheap_alloc(b, 100, 0);
+    KH_ASSERT(pa && pb);
+    KH_CHECK((unsigned char *)pa < m + (1 << 15));
+    KH_CHECK((unsigned char *)pb >= m + (1 << 15));
+    KH_CHECK_EQ(stats(a).allocations, 1);
+    KH_CHECK_EQ(stats(b).allocations, 1);
+    kheap_free(a, pa);
+    KH_CHECK_EQ(stats(a).allocations, 0);
+    KH_CHECK_EQ(stats(b).allocations, 1);
+    KH_CHECK_EQ(kheap_check(a), 0);
+    KH_CHECK_EQ(kheap_check(b), 0);
+}
+
+/* ---- alloc, alignment, size 0 ---- */
+
+KH_TEST(heap_alloc_default_alignment_and_size0)
+{
+    unsigned char *m = arena(1 << 16);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    void *p[64];
+    for (int i = 0; i < 64; i++) {
+        p[i] = kheap_alloc(h, 0, 0);
+        KH_ASSERT(p[i]);
+        KH_CHECK((uintptr_t)p[i] % G == 0);
+        KH_CHECK(kheap_usable_size(h, p[i]) >= 1);
+        for (int j = 0; j < i; j++) KH_CHECK(p[i] != p[j]);
+    }
+    KH_CHECK_EQ(stats(h).allocations, 64);
+    for (int i = 0; i < 64; i++) kheap_free(h, p[i]);
+    KH_CHECK_EQ(kheap_check(h), 0);
+    KH_CHECK_EQ(stats(h).free_blocks, 1);
+}
+
+KH_TEST(heap_alloc_every_power_of_two_alignment)
+{
+    size_t n;
+    unsigned char *m = kh_test_arena(&n);
+    kheap *h = kheap_init(m, n);
+    KH_ASSERT(h);
+    size_t max_align = n / 4; /* 16 MiB hosted: well past the 1 MiB promise */
+    for (size_t a = 1; a && a <= max_align; a <<= 1) {
+        void *p = kheap_alloc(h, 24, a);
+        KH_ASSERT(p);
+        KH_CHECK((uintptr_t)p % a == 0);
+        void *q = kheap_alloc(h, a / 2 + 3, a);
+        KH_ASSERT(q);
+        KH_CHECK((uintptr_t)q % a == 0);
+        KH_CHECK_EQ(kheap_check(h), 0);
+        kheap_free(h, p);
+        kheap_free(h, q);
+    }
+    KH_CHECK(max_align >= (1u << 20) || n < (8u << 20));
+    KH_CHECK_EQ(stats(h).used_bytes, 0);
+    KH_CHECK_EQ(stats(h).free_blocks, 1);
+}
+
+KH_TEST(heap_alloc_rejects_non_power_of_two_alignment)
+{
+    unsigned char *m = arena(1 << 16);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    struct kheap_stats before = stats(h);
+    size_t bad[] = {3, 5, 6, 12, 24, 48, 100, 1000, 4097, SIZE_MAX};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        KH_CHECK(kheap_alloc(h, 16, bad[i]) == NULL);
+        KH_CHECK(kheap_zalloc(h, 16, bad[i]) == NULL);
+    }
+    void *p = kheap_alloc(h, 16, 0);
+    KH_ASSERT(p);
+    KH_CHECK(kheap_realloc(h, p, 100, 3) == NULL);
+    KH_CHECK(kheap_usable_size(h, p) >= 16);
+    kheap_free(h, p);
+    struct kheap_stats after = stats(h);
+    KH_CHECK_EQ(after.used_bytes, before.used_bytes);
+    KH_CHECK_EQ(after.free_blocks, before.free_blocks);
+}
+
+KH_TEST(heap_overflowing_sizes_fail_cleanly)
+{
+    unsigned char *m = arena(1 << 16);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    void *keep = kheap_alloc(h, 100, 0);
+    KH_ASSERT(keep);
+    memset(keep, 0x5a, 100);
+    struct kheap_stats before = stats(h);
+    size_t sizes[] = {
+        SIZE_MAX,         SIZE_MAX - 1, SIZE_MAX - W,     SIZE_MAX - G,
+        SIZE_MAX - 2 * G, SIZE_MAX / 2, SIZE_MAX / 2 + 1, (size_t)1 << (sizeof(size_t) * 8 - 2)};
+    size_t aligns[] = {0, 16, 4096, (size_t)1 << (sizeof(size_t) * 8 - 1)};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        for (size_t j = 0; j < sizeof(aligns) / sizeof(aligns[0]); j++) {
+            KH_CHECK(kheap_alloc(h, sizes[i], aligns[j]) == NULL);
+            KH_CHECK(kheap_zalloc(h, sizes[i], aligns[j]) == NULL);
+            KH_CHECK(kheap_realloc(h, keep, sizes[i], aligns[j]) == NULL);
+        }
+    }
+    /* Huge alignment with a small size: size + align + overhead wraps. */
+    KH_CHECK(kheap_alloc(h, 1, (size_t)1 << (sizeof(size_t) * 8 - 1)) == NULL);
+    KH_CHECK(kheap_alloc(h, 64, SIZE_MAX / 2 + 1) == NULL);
+    struct kheap_stats after = stats(h);
+    KH_CHECK_EQ(after.used_bytes, before.used_bytes);
+    KH_CHECK_EQ(after.allocations, before.allocations);
+    KH_CHECK_EQ(after.free_blocks, before.free_blocks);
+    for (int i = 0; i < 100; i++) KH_CHECK(((unsigned char *)keep)[i] == 0x5a);
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+KH_TEST(heap_out_of_memory_returns_null_and_recovers)
+{
+    unsigned char *m = arena(1 << 16);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    void *p[4096];
+    size_t n = 0;
+    while (n < 4096 && (p[n] = kheap_alloc(h, 100, 0)) != NULL) n++;
+    KH_CHECK(n > 100 && n < 4096);
+    KH_CHECK(kheap_alloc(h, 100, 0) == NULL);
+    KH_CHECK_EQ(kheap_check(h), 0);
+    for (size_t i = 0; i < n; i++) kheap_free(h, p[i]);
+    KH_CHECK_EQ(stats(h).free_blocks, 1);
+    /* After freeing, the whole heap is one block again. */
+    KH_CHECK(kheap_alloc(h, stats(h).largest_free_block, 0) != NULL);
+}
+
+KH_TEST(heap_zalloc_zeroes)
+{
+    unsigned char *m = arena(1 << 16);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    unsigned char *p = kheap_alloc(h, 4000, 0);
+    KH_ASSERT(p);
+    memset(p, 0xff, 4000);
+    kheap_free(h, p);
+    unsigned char *z = kheap_zalloc(h, 4000, 64);
+    KH_ASSERT(z);
+    int nonzero = 0;
+    for (int i = 0; i < 4000; i++) nonzero += z[i] != 0;
+    KH_CHECK_EQ(nonzero, 0);
+}
+
+/* ---- free ---- */
+
+KH_TEST(heap_free_null_is_noop)
+{
+    unsigned char *m = arena(1 << 16);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    struct kheap_stats before = stats(h);
+    kheap_free(h, NULL);
+    kheap_free(NULL, NULL);
+    struct kheap_stats after = stats(h);
+    KH_CHECK(memcmp(&before, &after, sizeof(before)) == 0);
+}
+
+KH_TEST(heap_free_coalesces_immediately)
+{
+    unsigned char *m = arena(1 << 16);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    void *a = kheap_alloc(h, 200, 0), *b = kheap_alloc(h, 200, 0), *c = kheap_alloc(h, 200, 0);
+    void *d = kheap_alloc(h, 200, 0);
+    KH_ASSERT(a && b && c && d);
+    KH_CHECK_EQ(stats(h).free_blocks, 1); /* the tail */
+    kheap_free(h, a);
+    KH_CHECK_EQ(stats(h).free_blocks, 2);
+    kheap_free(h, c);
+    KH_CHECK_EQ(stats(h).free_blocks, 3);
+    kheap_free(h, b); /* merges a, b, c */
+    KH_CHECK_EQ(stats(h).free_blocks, 2);
+    kheap_free(h, d); /* merges everything */
+    KH_CHECK_EQ(stats(h).free_blocks, 1);
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+KH_TEST(heap_checked_free_reports_misuse_and_changes_nothing)
+{
+    unsigned char *m = arena(1 << 17);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    unsigned char *p = kheap_alloc(h, 64, 0), *q = kheap_alloc(h, 64, 0);
+    KH_ASSERT(p && q);
+    kheap_free(h, p);
+    struct kheap_stats before = stats(h);
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    kheap_free(h, p); /* double free */
+    KH_CHECK_EQ(r.count, 1);
+    KH_CHECK_EQ(r.last_code, KH_EDOUBLE);
+    kheap_free(h, m + (1 << 16) + 64); /* outside the heap */
+    KH_CHECK_EQ(r.count, 2);
+    KH_CHECK_EQ(r.last_code, KH_EFAULT);
+    kheap_free(h, q + 1); /* inside, misaligned */
+    KH_CHECK_EQ(r.last_code, KH_EFAULT);
+    KH_CHECK_EQ(kheap_usable_size(h, m + (1 << 16) + 64), 0);
+    KH_CHECK(kheap_realloc(h, p, 10, 0) == NULL); /* realloc of a freed block */
+    KH_CHECK_EQ(r.last_code, KH_EDOUBLE);
+    KH_CHECK_EQ(r.count, 5);
+    kh_test_reports_stop();
+    struct kheap_stats after = stats(h);
+    KH_CHECK(memcmp(&before, &after, sizeof(before)) == 0);
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+KH_TEST(heap_check_detects_corruption)
+{
+    unsigned char *m = arena(1 << 16);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    size_t *p = kheap_alloc(h, 64, 0);
+    void *q = kheap_alloc(h, 64, 0);
+    KH_ASSERT(p && q);
+    KH_CHECK_EQ(kheap_check(h), 0);
+    size_t saved = p[-1];
+    p[-1] = saved + 1000 * G; /* header overwritten: size now runs past */
+    KH_CHECK(kheap_check(h) < 0);
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    kheap_free(h, q); /* still fine: its own header is intact */
+    p[-1] = 3;        /* flags says free, size nonsense */
+    kheap_free(h, p);
+    KH_CHECK(r.count >= 1);
+    kh_test_reports_stop();
+    p[-1] = saved;
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+/* ---- realloc ---- */
+
+KH_TEST(heap_realloc_null_allocates)
+{
+    unsigned char *m = arena(1 << 16);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    void *p = kheap_realloc(h, NULL, 100, 256);
+    KH_ASSERT(p);
+    KH_CHECK((uintptr_t)p % 256 == 0);
+    KH_CHECK_EQ(stats(h).allocations, 1);
+}
+
+KH_TEST(heap_realloc_shrinks_in_place)
+{
+    unsigned char *m = arena(1 << 16);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    unsigned char *p = kheap_alloc(h, 1000, 0), *guard = kheap_alloc(h, 16, 0);
+    KH_ASSERT(p && guard);
+    for (int i = 0; i < 1000; i++) p[i] = (unsigned char)i;
+    size_t free_before = stats(h).free_bytes;
+    KH_CHECK(kheap_realloc(h, p, 100, 0) == p);
+    KH_CHECK(stats(h).free_bytes > free_before + 800);
+    KH_CHECK(kheap_usable_size(h, p) < 200);
+    for (int i = 0; i < 100; i++) KH_CHECK(p[i] == (unsigned char)i);
+    /* size 0 shrinks to a minimum block; it does not free. */
+    KH_CHECK(kheap_realloc(h, p, 0, 0) == p);
+    KH_CHECK_EQ(stats(h).allocations, 2);
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+KH_TEST(heap_realloc_grows_into_next_free_block)
+{
+    unsigned char *m = arena(1 << 16);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    unsigned char *p = kheap_alloc(h, 100, 0), *mid = kheap_alloc(h, 500, 0);
+    unsigned char *guard = kheap_alloc(h, 16, 0);
+    KH_ASSERT(p && mid && guard);
+    memset(p, 7, 100);
+    kheap_free(h, mid);
+    KH_CHECK(kheap_realloc(h, p, 550, 0) == p);
+    for (int i = 0; i < 100; i++) KH_CHECK(p[i] == 7);
+    KH_CHECK(kheap_usable_size(h, p) >= 550);
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+KH_TEST(heap_realloc_grows_into_previous_free_block)
+{
+    unsigned char *m = arena(1 << 16);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    unsigned char *a = kheap_alloc(h, 500, 0), *p = kheap_alloc(h, 100, 0);
+    unsigned char *guard = kheap_alloc(h, 16, 0);
+    KH_ASSERT(a && p && guard);
+    unsigned char *rest = kheap_alloc(h, stats(h).largest_free_block, 0); /* heap now full */
+    KH_ASSERT(rest);
+    for (int i = 0; i < 100; i++) p[i] = (unsigned char)(i * 3);
+    kheap_free(h, a);
+    unsigned char *q = kheap_realloc(h, p, 550, 0);
+    KH_ASSERT(q);
+    KH_CHECK(q == a); /* moved down into the freed neighbour */
+    for (int i = 0; i < 100; i++) KH_CHECK(q[i] == (unsigned char)(i * 3));
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+KH_TEST(heap_realloc_move_keeps_alignment)
+{
+    unsigned char *m = arena(1 << 18);
+    kheap *h = kheap_init(m, 1 << 18);
+    KH_ASSERT(h);
+    unsigned char *p = kheap_alloc(h, 100, 4096);
+    unsigned char *block = kheap_alloc(h, 16, 0); /* pins p's end */
+    KH_ASSERT(p && block);
+    for (int i = 0; i < 100; i++) p[i] = (unsigned char)(i ^ 0x33);
+    unsigned char *q = kheap_realloc(h, p, 20000, 4096);
+    KH_ASSERT(q);
+    KH_CHECK((uintptr_t)q % 4096 == 0);
+    for (int i = 0; i < 100; i++) KH_CHECK(q[i] == (unsigned char)(i ^ 0x33));
+    /* A block not aligned to the newly requested alignment is moved. */
+    unsigned char *r = kheap_alloc(h, 40, 0);
+    KH_ASSERT(r);
+    size_t big = (uintptr_t)r % 65536 ? 65536 : 131072;
+    memset(r, 9, 40);
+    unsigned char *s = kheap_realloc(h, r, 40, big);
+    KH_ASSERT(s);
+    KH_CHECK((uintptr_t)s % big == 0);
+    for (int i = 0; i < 40; i++) KH_CHECK(s[i] == 9);
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+KH_TEST(heap_realloc_failure_keeps_old_block)
+{
+    unsigned char *m = arena(1 << 16);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    unsigned char *p = kheap_alloc(h, 300, 0);
+    KH_ASSERT(p);
+    for (int i = 0; i < 300; i++) p[i] = (unsigned char)(i * 7);
+    struct kheap_stats before = stats(h);
+    KH_CHECK(kheap_realloc(h, p, 1 << 20, 0) == NULL);
+    KH_CHECK(kheap_realloc(h, p, 1 << 15, 1 << 15) == NULL);
+    struct kheap_stats after = stats(h);
+    KH_CHECK_EQ(after.used_bytes, before.used_bytes);
+    KH_CHECK_EQ(after.allocations, before.allocations);
+    for (int i = 0; i < 300; i++) KH_CHECK(p[i] == (unsigned char)(i * 7));
+    kheap_free(h, p); /* still a valid block */
+    KH_CHECK_EQ(stats(h).allocations, 0);
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+/* ---- regions ---- */
+
+KH_TEST(heap_add_region_rejects_bad_input)
+{
+    unsigned char *m = arena(1 << 17);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    struct kheap_stats before = stats(h);
+    KH_CHECK(!kheap_add_region(NULL, m + (1 << 16), 4096));
+    KH_CHECK(!kheap_add_region(h, NULL, 4096));
+    KH_CHECK(!kheap_add_region(h, m + (1 << 16), 8));                  /* too small */
+    KH_CHECK(!kheap_add_region(h, m + 100, 4096));                     /* overlaps */
+    KH_CHECK(!kheap_add_region(h, m + (1 << 16) - 64, 4096));          /* overlaps the end */
+    KH_CHECK(!kheap_add_region(h, (void *)(UINTPTR_MAX - 100), 4096)); /* wraps */
+    struct kheap_stats after = stats(h);
+    KH_CHECK(memcmp(&before, &after, sizeof(before)) == 0);
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+KH_TEST(heap_add_region_separate_and_used)
+{
+    unsigned char *m = arena(1 << 18);
+    kheap *h = kheap_init_ex(m, 8192, 1 << 18);
+    KH_ASSERT(h);
+    KH_CHECK(kheap_alloc(h, 50000, 0) == NULL);
+    KH_CHECK(kheap_add_region(h, m + 100000 + 5, 70000));
+    KH_CHECK_EQ(stats(h).regions, 2);
+    unsigned char *p = kheap_alloc(h, 50000, 0);
+    KH_ASSERT(p);
+    KH_CHECK(p >= m + 100000 && p + 50000 <= m + 170005);
+    kheap_free(h, p);
+    KH_CHECK_EQ(stats(h).free_blocks, 2);
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+KH_TEST(heap_add_region_adjacent_coalesces)
+{
+    unsigned char *m = arena(1 << 18);
+    /* [0,A) initial, then [A,B) after it, [C,D) apart, then [B,C) fills the hole. */
+    size_t A = 10000, B = 30000, C = 50000, D = 70001;
+    kheap *h = kheap_init_ex(m, A, 1 << 18);
+    KH_ASSERT(h);
+    KH_CHECK(kheap_add_region(h, m + A, B - A));
+    KH_CHECK_EQ(stats(h).regions, 1);
+    KH_CHECK_EQ(stats(h).free_blocks, 1);
+    KH_CHECK(kheap_add_region(h, m + C, D - C));
+    KH_CHECK_EQ(stats(h).regions, 2);
+    KH_CHECK(kheap_add_region(h, m + B, C - B));
+    KH_CHECK_EQ(stats(h).regions, 1);
+    KH_CHECK_EQ(stats(h).free_blocks, 1);
+    KH_CHECK_EQ(kheap_check(h), 0);
+    /* One block spanning what were four regions. */
+    struct kheap_stats s = stats(h);
+    KH_CHECK(s.total_bytes + s.overhead_bytes == D);
+    void *p = kheap_alloc(h, 60000, 0);
+    KH_CHECK(p != NULL);
+    kheap_free(h, p);
+    /* A region placed just before an existing one merges with it too. */
+    kheap *h2 = kheap_init_ex(m + 100000, 10000, 1 << 18);
+    KH_ASSERT(h2);
+    KH_CHECK(kheap_add_region(h2, m + 150000, 20000));
+    KH_CHECK(kheap_add_region(h2, m + 130000, 20000));
+    KH_CHECK_EQ(stats(h2).regions, 2);
+    KH_CHECK_EQ(stats(h2).free_blocks, 2);
+    KH_CHECK(kheap_alloc(h2, 38000, 0) != NULL);
+    KH_CHECK_EQ(kheap_check(h2), 0);
+}
+
+KH_TEST(heap_max_block_bounds_index)
+{
+    unsigned char *m = arena(1 << 20);
+    kheap *h = kheap_init(m, 4096); /* index sized for 4 KiB blocks */
+    KH_ASSERT(h);
+    size_t max = stats(h).max_block;
+    KH_CHECK(max >= 4096 - 512 && max < 8192);
+    KH_CHECK(kheap_add_region(h, m + 8192, 100000));
+    /* The region is carved into blocks no bigger than max_block. */
+    KH_CHECK(stats(h).free_blocks >= 100000 / max);
+    KH_CHECK(kheap_alloc(h, max, 0) == NULL || max < 4096);
+    void *p = kheap_alloc(h, max - 2 * G, 0);
+    KH_CHECK(p != NULL);
+    KH_CHECK(kheap_alloc(h, 50000, 0) == NULL);
+    KH_CHECK_EQ(kheap_check(h), 0);
+    /* A small heap has a small control block. */
+    KH_CHECK(kheap_control_bytes(4096) < kheap_control_bytes(1 << 20));
+    KH_CHECK(kheap_control_bytes(64 << 10) < 1024 + 64 * sizeof(void *));
+}
+
+/* ---- stats and walk ---- */
+
+static void walk_sum(void *block, size_t size, bool used, void *ctx)
+{
+    size_t *acc = ctx;
+    acc[used ? 0 : 1] += size + W;
+    acc[2]++;
+    if (acc[3] && (uintptr_t)block <= acc[3]) acc[4]++; /* out of order */
+    acc[3] = (uintptr_t)block;
+}
+
+KH_TEST(heap_stats_and_walk_agree)
+{
+    unsigned char *m = arena(1 << 18);
+    kheap *h = kheap_init(m, 1 << 18);
+    KH_ASSERT(h);
+    void *p[50];
+    for (int i = 0; i < 50; i++) p[i] = kheap_alloc(h, (size_t)(i * 97 + 1), 0);
+    for (int i = 0; i < 50; i += 3) kheap_free(h, p[i]);
+    struct kheap_stats s = stats(h);
+    size_t acc[5] = {0};
+    kheap_walk(h, walk_sum, acc);
+    KH_CHECK_EQ(acc[0], s.used_bytes);
+    KH_CHECK_EQ(acc[1], s.free_bytes);
+    KH_CHECK_EQ(acc[4], 0);
+    KH_CHECK_EQ(s.total_bytes, s.used_bytes + s.free_bytes);
+    KH_CHECK_EQ(s.allocations, 50 - 17);
+    KH_CHECK(s.peak_used_bytes >= s.used_bytes);
+    size_t peak = s.peak_used_bytes;
+    for (int i = 0; i < 50; i++)
+        if (i % 3) kheap_free(h, p[i]);
+    s = stats(h);
+    KH_CHECK_EQ(s.used_bytes, 0);
+    KH_CHECK_EQ(s.peak_used_bytes, peak);
+    KH_CHECK(kheap_alloc(h, s.largest_free_block, 0) != NULL);
+}
+
+/* ---- growth through a source ---- */
+
+struct test_source {
+    unsigned char *mem;
+    size_t left, calls, granule;
+};
+
+static void *test_grow(void *ctx, size_t min_bytes, size_t *got)
+{
+    struct test_source *s = ctx;
+    s->calls++;
+    size_t n = (min_bytes + s->granule - 1) / s->granule * s->granule;
+    if (n > s->left) return NULL;
+    void *p = s->mem;
+    s->mem += n + 64; /* never adjacent: a new region each time */
+    s->left -= n + 64 > s->left ? s->left : n + 64;
+    *got = n;
+    return p;
+}
+
+static const struct kh_source_ops test_source_ops = {test_grow, NULL};
+
+KH_TEST(heap_grows_through_source_once_per_failure)
+{
+    unsigned char *m = arena(1 << 20);
+    kheap *h = kheap_init_ex(m, 4096, 1 << 20);
+    KH_ASSERT(h);
+    struct test_source ts = {m + 8192, 200000, 0, 4096};
+    struct kh_source src = {&ts, &test_source_ops};
+    kheap_set_source(h, &src);
+    void *p = kheap_alloc(h, 10000, 0);
+    KH_ASSERT(p);
+    KH_CHECK_EQ(ts.calls, 1);
+    KH_CHECK_EQ(stats(h).regions, 2);
+    /* Atomic and no-grow requests never call the source. */
+    KH_CHECK(kheap_alloc_flags(h, 100000, 0, KH_GFP_ATOMIC) == NULL);
+    KH_CHECK(kheap_alloc_flags(h, 100000, 0, KH_GFP_NOGROW) == NULL);
+    KH_CHECK_EQ(ts.calls, 1);
+    /* Beyond the source's limit: one call, clean failure. */
+    KH_CHECK(kheap_alloc(h, 500000, 0) == NULL);
+    KH_CHECK_EQ(ts.calls, 2);
+    KH_CHECK_EQ(kheap_check(h), 0);
+    kheap_set_source(h, NULL);
+    KH_CHECK(kheap_alloc(h, 500000, 0) == NULL);
+    KH_CHECK_EQ(ts.calls, 2);
+}
+
+/* ---- the model: random operations over several regions ---- */
+
+static struct heap_model model;
+
+static void run_model(unsigned nregions, int adjacent, size_t ops, size_t bytes_cap)
+{
+    size_t n;
+    unsigned char *m = kh_test_arena(&n);
+    if (n > bytes_cap) n = bytes_cap;
+    KH_ASSERT(heap_model_init(&model, m, n, nregions, adjacent) == 0);
+    for (size_t i = 0; i < ops && !model.error; i++) {
+        uint64_t r = kh_test_rand();
+        heap_model_step(&model, (uint32_t)r, (uint32_t)(r >> 32), (uint32_t)kh_test_rand());
+        if (i % 4096 == 0) heap_model_verify(&model);
+    }
+    heap_model_finish(&model);
+    if (model.error) kh_test_fail(__FILE__, __LINE__, model.error);
+    KH_CHECK(model.ops >= ops);
+}
+
+KH_TEST(heap_model_one_region)
+{
+    run_model(1, 0, kh_test_iters(250000), (size_t)-1);
+}
+
+KH_TEST(heap_model_three_regions)
+{
+    run_model(3, 0, kh_test_iters(250000), (size_t)-1);
+}
+
+KH_TEST(heap_model_adjacent_regions)
+{
+    run_model(4, 1, kh_test_iters(250000), (size_t)-1);
+}
+
+KH_TEST(heap_model_small_heap_near_full)
+{
+    /* 256 KiB: allocations fail often; failures must change nothing. */
+    run_model(2, 0, kh_test_iters(250000), 256 << 10);
+    KH_CHECK(model.failures > 0);
+}
