@@ -1,0 +1,510 @@
+/* kheap benchmark program. Not a test: it measures and reports, it never
+ * asserts a timing. Every allocator runs in this one process through its own
+ * API (see kb_alloc.c), in the same run, interleaved trial by trial, so the
+ * ratios are comparable even on a noisy machine.
+ *
+ *   kh_bench [options] efficiency|random|latency|all
+ *     --quick        few rounds, short trials (the make test smoke step)
+ *     --out DIR      where CSV and summary.md go (default bench/results)
+ *     --alloc a,b    only these allocators (default: all available)
+ *     --seed N       RNG seed (default 1)
+ *
+ * Workloads follow talc's published benchmarks (heap efficiency, random
+ * actions) so numbers can be set next to theirs; see docs/BENCHMARKS.md.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "kb_alloc.h"
+#include "kb_util.h"
+
+/* ---- options and shared state -------------------------------------------- */
+
+static struct {
+    bool quick;
+    const char *out;
+    const char *only;
+    uint64_t seed;
+} opt = {false, "bench/results", NULL, 1};
+
+static const kb_alloc *allocs[32];
+static size_t nallocs;
+
+#define BIG_ARENA   ((size_t)128 << 20)
+#define SMALL_ARENA ((size_t)128 << 10)
+
+static unsigned char *big_arena;
+
+/* The 128 MiB arena, mapped once and touched so no page fault is timed. */
+static unsigned char *arena_get(void)
+{
+    if (big_arena) return big_arena;
+    void *m = mmap(NULL, BIG_ARENA, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        perror("mmap arena");
+        exit(1);
+    }
+    memset(m, 0x5a, BIG_ARENA);
+    big_arena = m;
+    return big_arena;
+}
+
+static bool want(const kb_alloc *a)
+{
+    if (!opt.only) return true;
+    size_t n = strlen(a->name);
+    for (const char *s = opt.only; *s;) {
+        const char *e = strchr(s, ',');
+        size_t l = e ? (size_t)(e - s) : strlen(s);
+        if (l == n && strncmp(s, a->name, n) == 0) return true;
+        if (!e) break;
+        s = e + 1;
+    }
+    return false;
+}
+
+/* ---- workload helpers ----------------------------------------------------- */
+
+/* talc: size = rand(4, rand(16, max)), half-open ranges. */
+static size_t gen_size(kb_rng *r, size_t max)
+{
+    size_t cap = kb_range(r, 16, max);
+    return kb_range(r, 4, cap);
+}
+
+/* talc: sizeof(usize) << (ctz(rand u16) / 2), ctz(0) = 16. Mostly the word
+ * size, sometimes up to 2 KiB. */
+static size_t gen_align(kb_rng *r)
+{
+    unsigned v = (unsigned)(kb_next(r) & 0xffff);
+    unsigned tz = v ? (unsigned)__builtin_ctz(v) : 16;
+    return sizeof(size_t) << (tz / 2);
+}
+
+typedef struct blk {
+    void *p;
+    size_t size, align;
+} blk;
+
+static void check_align(const kb_alloc *a, const void *p, size_t align)
+{
+    if (align && ((uintptr_t)p & (align - 1)) != 0) {
+        fprintf(stderr, "%s returned %p not aligned to %zu\n", a->name, p, align);
+        exit(2);
+    }
+}
+
+/* ---- heap efficiency (talc's method) -------------------------------------- */
+
+struct eff_cfg {
+    const char *name;
+    size_t arena, max, align; /* align 0: talc's random alignment */
+    unsigned rounds, quick_rounds;
+    double target; /* kheap target, percent */
+};
+
+static const struct eff_cfg eff_cfgs[] = {
+    {"128MiB_max10000", BIG_ARENA, 10000, 0, 300, 3, 98.0},
+    {"128KiB_max256_align8", SMALL_ARENA, 256, 8, 300, 20, 92.0},
+};
+
+static double efficiency_one(const kb_alloc *a, const struct eff_cfg *c, unsigned rounds)
+{
+    kb_rng r = kb_seed(opt.seed);
+    unsigned char *mem = arena_get();
+    size_t cap = 1 << 16;
+    blk *v = malloc(cap * sizeof *v);
+    double used = 0, total = 0;
+    if (!v) exit(1);
+    for (unsigned round = 0; round < rounds; round++) {
+        void *ctx = a->setup(mem, c->arena);
+        size_t n = 0;
+        if (!ctx) {
+            fprintf(stderr, "%s: setup failed\n", a->name);
+            exit(1);
+        }
+        for (;;) {
+            unsigned action = (unsigned)kb_range(&r, 0, 10);
+            if (n == cap) {
+                blk *nv = realloc(v, 2 * cap * sizeof *v);
+                if (!nv) exit(1);
+                v = nv;
+                cap *= 2;
+            }
+            if (action < 5) {
+                size_t size = gen_size(&r, c->max);
+                size_t align = c->align ? c->align : gen_align(&r);
+                void *p = a->alloc(ctx, size, align);
+                if (!p) break;
+                check_align(a, p, align);
+                v[n++] = (blk){p, size, align};
+            } else if (action == 5) {
+                if (n) {
+                    size_t i = kb_range(&r, 0, n);
+                    a->free(ctx, v[i].p, v[i].size, v[i].align);
+                    v[i] = v[--n];
+                }
+            } else if (n) {
+                size_t i = kb_range(&r, 0, n);
+                size_t size = kb_range(&r, 1, c->max * 10);
+                void *p = a->realloc(ctx, v[i].p, v[i].size, size, v[i].align);
+                if (!p) break;
+                check_align(a, p, v[i].align);
+                v[i].p = p;
+                v[i].size = size;
+            }
+        }
+        for (size_t i = 0; i < n; i++) used += (double)v[i].size;
+        total += (double)c->arena;
+        for (size_t i = 0; i < n; i++) a->free(ctx, v[i].p, v[i].size, v[i].align);
+        a->teardown(ctx);
+    }
+    free(v);
+    return 100.0 * used / total;
+}
+
+static void run_efficiency(void)
+{
+    FILE *csv = kb_csv(opt.out, "efficiency.csv", "config,allocator,rounds,efficiency_pct");
+    kb_section("Heap efficiency (talc's method)",
+               "Fill an arena with random alloc 50% / free 10% / realloc 40% until the first "
+               "failure; efficiency = live requested bytes / arena bytes, averaged over rounds.");
+    for (size_t k = 0; k < sizeof eff_cfgs / sizeof eff_cfgs[0]; k++) {
+        const struct eff_cfg *c = &eff_cfgs[k];
+        unsigned rounds = opt.quick ? c->quick_rounds : c->rounds;
+        kb_printf("\n%s (%u rounds)\n\n| allocator | efficiency |\n|---|---:|\n", c->name, rounds);
+        for (size_t i = 0; i < nallocs; i++) {
+            const kb_alloc *a = allocs[i];
+            if (!(a->flags & KB_ARENA)) continue;
+            if ((a->flags & KB_SLOW) && c->arena == BIG_ARENA && !opt.quick) continue;
+            double t0 = kb_now();
+            double e = efficiency_one(a, c, rounds);
+            kb_printf("| %s | %.2f%% |\n", a->name, e);
+            fprintf(stderr, "  efficiency %s %s: %.2f%% (%.1f s)\n", c->name, a->name, e,
+                    kb_now() - t0);
+            fprintf(csv, "%s,%s,%u,%.3f\n", c->name, a->name, rounds, e);
+            if (strcmp(a->name, "kheap") == 0)
+                kb_target(e >= c->target, kb_fmt("%.2f%%", e), "efficiency %s: kheap >= %.1f%%",
+                          c->name, c->target);
+        }
+    }
+    fclose(csv);
+}
+
+/* ---- random actions (talc's method) --------------------------------------- */
+
+static const size_t ra_max[] = {200, 1000, 3000, 10000, 30000};
+#define RA_NMAX (sizeof ra_max / sizeof ra_max[0])
+
+/* Successful operations in `secs` seconds. The clock is read every 64 steps
+ * so its cost stays small and equal for everyone. */
+static uint64_t random_actions(const kb_alloc *a, void *ctx, size_t max, bool re, double secs,
+                               uint64_t seed)
+{
+    kb_rng r = kb_seed(seed);
+    enum { CAP = 1 << 15 };
+    static blk v[CAP];
+    size_t n = 0;
+    uint64_t ops = 0;
+    double end = kb_now() + secs;
+    for (uint64_t step = 0;; step++) {
+        if ((step & 63) == 0 && kb_now() >= end) break;
+        unsigned action = (unsigned)kb_range(&r, 0, re ? 7 : 6);
+        if (action == 6) {
+            if (!n) continue;
+            size_t i = kb_range(&r, 0, n);
+            size_t size = kb_range(&r, 1, max * 3);
+            void *p = a->realloc(ctx, v[i].p, v[i].size, size, v[i].align);
+            if (p) {
+                v[i].p = p;
+                v[i].size = size;
+                ops++;
+            }
+        } else if ((action < 3 || n < 300) && n < CAP) {
+            size_t size = gen_size(&r, max), align = gen_align(&r);
+            void *p = a->alloc(ctx, size, align);
+            if (p) {
+                v[n++] = (blk){p, size, align};
+                ops++;
+            }
+        } else if (n) {
+            size_t i = kb_range(&r, 0, n);
+            a->free(ctx, v[i].p, v[i].size, v[i].align);
+            v[i] = v[--n];
+            ops++;
+        }
+    }
+    for (size_t i = 0; i < n; i++) a->free(ctx, v[i].p, v[i].size, v[i].align);
+    return ops;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+static void run_random(void)
+{
+    unsigned trials = opt.quick ? 1 : 5;
+    double secs = opt.quick ? 0.01 : 0.2;
+    FILE *csv = kb_csv(opt.out, "random.csv",
+                       "max_size,realloc,allocator,trials,ops_per_sec,ratio_vs_glibc");
+    kb_section("Random actions (talc's method), 1 thread",
+               "300+ live blocks; alloc (sizes rand(4, rand(16, max)), talc's alignments), free, "
+               "and with realloc (to rand(1, 3*max)); successful operations per second, median "
+               "of the trials, interleaved allocator by allocator. Ratio = ops/s over glibc's "
+               "in the same run.");
+    int gi = -1;
+    for (size_t i = 0; i < nallocs; i++)
+        if (strcmp(allocs[i]->name, "glibc") == 0) gi = (int)i;
+    for (int re = 0; re <= 1; re++) {
+        kb_printf("\n%s realloc: Mops/s (ratio vs glibc)\n\n| allocator |",
+                  re ? "with" : "without");
+        for (size_t m = 0; m < RA_NMAX; m++) kb_printf(" max %zu |", ra_max[m]);
+        kb_printf("\n|---|");
+        for (size_t m = 0; m < RA_NMAX; m++) kb_printf("---:|");
+        kb_printf("\n");
+        double res[32][RA_NMAX];
+        for (size_t m = 0; m < RA_NMAX; m++) {
+            double tr[32][16];
+            for (unsigned t = 0; t < trials; t++) {
+                for (size_t i = 0; i < nallocs; i++) {
+                    const kb_alloc *a = allocs[i];
+                    void *ctx = a->setup(arena_get(), BIG_ARENA);
+                    uint64_t ops = random_actions(a, ctx, ra_max[m], re, secs, opt.seed + t);
+                    a->teardown(ctx);
+                    tr[i][t] = (double)ops / secs;
+                }
+            }
+            for (size_t i = 0; i < nallocs; i++) {
+                qsort(tr[i], trials, sizeof(double), cmp_double);
+                res[i][m] = tr[i][trials / 2];
+            }
+        }
+        for (size_t i = 0; i < nallocs; i++) {
+            kb_printf("| %s |", allocs[i]->name);
+            for (size_t m = 0; m < RA_NMAX; m++) {
+                double ratio = gi >= 0 ? res[i][m] / res[gi][m] : 0;
+                kb_printf(" %.1f (%.2fx) |", res[i][m] / 1e6, ratio);
+                fprintf(csv, "%zu,%d,%s,%u,%.0f,%.3f\n", ra_max[m], re, allocs[i]->name, trials,
+                        res[i][m], ratio);
+            }
+            kb_printf("\n");
+        }
+        for (size_t i = 0; i < nallocs && gi >= 0; i++) {
+            if (strcmp(allocs[i]->name, "kheap") != 0) continue;
+            double lo13 = 1e9, lo = 1e9;
+            for (size_t m = 0; m < RA_NMAX; m++) {
+                double ratio = res[i][m] / res[gi][m];
+                if (ra_max[m] <= 3000 && ratio < lo13) lo13 = ratio;
+                if (ratio < lo) lo = ratio;
+            }
+            kb_target(lo13 >= 1.3, kb_fmt("min %.2fx", lo13),
+                      "random %s realloc, max 200..3000: kheap >= 1.3x glibc",
+                      re ? "with" : "without");
+            kb_target(lo >= 1.0, kb_fmt("min %.2fx", lo),
+                      "random %s realloc, all max sizes: kheap >= 1.0x glibc",
+                      re ? "with" : "without");
+        }
+    }
+    fclose(csv);
+}
+
+/* ---- latency --------------------------------------------------------------- */
+
+static int cmp_u32(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return (a > b) - (a < b);
+}
+
+static uint32_t pct(const uint32_t *s, size_t n, double q)
+{
+    if (!n) return 0;
+    size_t i = (size_t)(q * (double)n + 0.999999);
+    if (i == 0) i = 1;
+    if (i > n) i = n;
+    return s[i - 1];
+}
+
+/* One pass of the random-actions mix (no realloc, max 1000) with every alloc
+ * and free timed; the same seed gives the same operation sequence. */
+static void latency_pass(const kb_alloc *a, size_t nops, uint32_t *ta, size_t *na, uint32_t *tf,
+                         size_t *nf)
+{
+    kb_rng r = kb_seed(opt.seed);
+    enum { CAP = 1 << 15 };
+    static blk v[CAP];
+    size_t n = 0;
+    void *ctx = a->setup(arena_get(), BIG_ARENA);
+    *na = *nf = 0;
+    for (size_t step = 0; step < nops; step++) {
+        unsigned action = (unsigned)kb_range(&r, 0, 6);
+        if ((action < 3 || n < 300) && n < CAP) {
+            size_t size = gen_size(&r, 1000), align = gen_align(&r);
+            uint64_t t0 = kb_cycles();
+            void *p = a->alloc(ctx, size, align);
+            uint64_t t1 = kb_cycles();
+            ta[(*na)++] = (uint32_t)(t1 - t0 > UINT32_MAX ? UINT32_MAX : t1 - t0);
+            if (p) v[n++] = (blk){p, size, align};
+        } else if (n) {
+            size_t i = kb_range(&r, 0, n);
+            uint64_t t0 = kb_cycles();
+            a->free(ctx, v[i].p, v[i].size, v[i].align);
+            uint64_t t1 = kb_cycles();
+            tf[(*nf)++] = (uint32_t)(t1 - t0 > UINT32_MAX ? UINT32_MAX : t1 - t0);
+            v[i] = v[--n];
+        }
+    }
+    for (size_t i = 0; i < n; i++) a->free(ctx, v[i].p, v[i].size, v[i].align);
+    a->teardown(ctx);
+}
+
+#define HIST_BIN  10
+#define HIST_BINS 200 /* 0..2000 cycles, then one overflow bin */
+
+static void run_latency(void)
+{
+    size_t nops = opt.quick ? 20000 : 2000000;
+    unsigned reps = opt.quick ? 2 : 5;
+    uint32_t *ta = malloc(nops * sizeof *ta), *tf = malloc(nops * sizeof *tf);
+    uint32_t *ma = malloc(nops * sizeof *ma), *mf = malloc(nops * sizeof *mf);
+    if (!ta || !tf || !ma || !mf) exit(1);
+    kb_pin_cpu();
+    uint64_t ovh = kb_cycles_overhead();
+    FILE *csv = kb_csv(opt.out, "latency.csv",
+                       "allocator,op,mode,samples,p50,p99,p99_9,p99_99,max,timer_overhead");
+    FILE *hist = kb_csv(opt.out, "latency_hist.csv", "allocator,op,bin_lo_cycles,count");
+    kb_section("Latency per call, cycles",
+               "Random-actions mix (max size 1000, no realloc, 300+ live blocks), 128 MiB "
+               "pre-touched arena, thread pinned to one CPU; every alloc and free timed with the "
+               "cycle counter (" KB_CYCLES_NAME "). `raw`: one pass. `min-of-N`: the same "
+               "deterministic operation sequence run N times, per-call minimum: removes timer "
+               "interrupts and VM exits that land on one call by chance but keeps anything the "
+               "allocator does every time. Timer overhead is included in every number.");
+    kb_printf("\ntimer overhead (empty measurement, min): %llu cycles; %zu operations\n\n",
+              (unsigned long long)ovh, nops);
+    kb_printf("| allocator | op | mode | p50 | p99 | p99.9 | p99.99 | max |\n"
+              "|---|---|---|---:|---:|---:|---:|---:|\n");
+    for (size_t i = 0; i < nallocs; i++) {
+        const kb_alloc *a = allocs[i];
+        if (a->flags & KB_SLOW) continue;
+        size_t na = 0, nf = 0;
+        latency_pass(a, nops / 4, ta, &na, tf, &nf); /* warm-up */
+        for (unsigned rep = 0; rep < reps; rep++) {
+            latency_pass(a, nops, ta, &na, tf, &nf);
+            if (rep == 0) {
+                memcpy(ma, ta, na * sizeof *ta);
+                memcpy(mf, tf, nf * sizeof *tf);
+                /* histogram and raw row from the first pass */
+                for (int op = 0; op < 2; op++) {
+                    uint32_t *s = op ? tf : ta;
+                    size_t cnt = op ? nf : na;
+                    size_t bins[HIST_BINS + 1] = {0};
+                    for (size_t k = 0; k < cnt; k++) {
+                        size_t b = s[k] / HIST_BIN;
+                        bins[b > HIST_BINS ? HIST_BINS : b]++;
+                    }
+                    for (size_t b = 0; b <= HIST_BINS; b++)
+                        if (bins[b])
+                            fprintf(hist, "%s,%s,%zu,%zu\n", a->name, op ? "free" : "alloc",
+                                    b * HIST_BIN, bins[b]);
+                }
+            } else {
+                for (size_t k = 0; k < na; k++) ma[k] = ta[k] < ma[k] ? ta[k] : ma[k];
+                for (size_t k = 0; k < nf; k++) mf[k] = tf[k] < mf[k] ? tf[k] : mf[k];
+            }
+            if (rep == 0) {
+                qsort(ta, na, sizeof *ta, cmp_u32);
+                qsort(tf, nf, sizeof *tf, cmp_u32);
+                for (int op = 0; op < 2; op++) {
+                    uint32_t *s = op ? tf : ta;
+                    size_t cnt = op ? nf : na;
+                    kb_printf("| %s | %s | raw | %u | %u | %u | %u | %u |\n", a->name,
+                              op ? "free" : "alloc", pct(s, cnt, .5), pct(s, cnt, .99),
+                              pct(s, cnt, .999), pct(s, cnt, .9999), s[cnt ? cnt - 1 : 0]);
+                    fprintf(csv, "%s,%s,raw,%zu,%u,%u,%u,%u,%u,%llu\n", a->name,
+                            op ? "free" : "alloc", cnt, pct(s, cnt, .5), pct(s, cnt, .99),
+                            pct(s, cnt, .999), pct(s, cnt, .9999), s[cnt ? cnt - 1 : 0],
+                            (unsigned long long)ovh);
+                }
+            }
+        }
+        uint32_t worst9999 = 0;
+        qsort(ma, na, sizeof *ma, cmp_u32);
+        qsort(mf, nf, sizeof *mf, cmp_u32);
+        for (int op = 0; op < 2; op++) {
+            uint32_t *s = op ? mf : ma;
+            size_t cnt = op ? nf : na;
+            uint32_t p4 = pct(s, cnt, .9999);
+            if (p4 > worst9999) worst9999 = p4;
+            kb_printf("| %s | %s | min-of-%u | %u | %u | %u | %u | %u |\n", a->name,
+                      op ? "free" : "alloc", reps, pct(s, cnt, .5), pct(s, cnt, .99),
+                      pct(s, cnt, .999), p4, s[cnt ? cnt - 1 : 0]);
+            fprintf(csv, "%s,%s,min-of-%u,%zu,%u,%u,%u,%u,%u,%llu\n", a->name,
+                    op ? "free" : "alloc", reps, cnt, pct(s, cnt, .5), pct(s, cnt, .99),
+                    pct(s, cnt, .999), p4, s[cnt ? cnt - 1 : 0], (unsigned long long)ovh);
+        }
+        if (strcmp(a->name, "kheap") == 0)
+            kb_target(worst9999 <= 400, kb_fmt("%u cycles", worst9999),
+                      "latency p99.99 (alloc and free, min-of-%u): kheap <= 400 cycles", reps);
+    }
+    fclose(csv);
+    fclose(hist);
+    free(ta);
+    free(tf);
+    free(ma);
+    free(mf);
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: kh_bench [--quick] [--out DIR] [--alloc a,b] [--seed N] "
+                    "efficiency|random|latency|all\n");
+    exit(1);
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            opt.quick = true;
+        else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            opt.out = argv[++i];
+        else if (strcmp(argv[i], "--alloc") == 0 && i + 1 < argc)
+            opt.only = argv[++i];
+        else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
+            opt.seed = strtoull(argv[++i], NULL, 0);
+        else if (argv[i][0] != '-' && !cmd)
+            cmd = argv[i];
+        else
+            usage();
+    }
+    if (!cmd) usage();
+    const kb_alloc *all[32];
+    size_t n = kb_alloc_list(all, 32);
+    for (size_t i = 0; i < n; i++)
+        if (want(all[i])) allocs[nallocs++] = all[i];
+    if (!nallocs) usage();
+
+    mkdir(opt.out, 0777);
+    kb_summary_open(opt.out, cmd, argc, argv);
+    bool all_ = strcmp(cmd, "all") == 0, any = false;
+    if (all_ || strcmp(cmd, "efficiency") == 0) run_efficiency(), any = true;
+    if (all_ || strcmp(cmd, "random") == 0) run_random(), any = true;
+    if (all_ || strcmp(cmd, "latency") == 0) run_latency(), any = true;
+    if (!any) usage();
+    kb_summary_close();
+    return 0;
+}

@@ -1,0 +1,30 @@
+# Benchmarks (bench/): `make bench` runs every workload and writes the CSV in
+# bench/results/ plus the plots in docs/; `make bench-smoke` (part of
+# `make test`) runs the --quick pass into build/ so the program never breaks
+# silently. No timing is asserted anywhere.
+BENCH_SRC  := bench/kh_bench.c bench/kb_alloc.c bench/kb_util.c
+BENCH_BIN  := $(BUILD)/bench/kh_bench
+BENCH_LIBS := -ldl -lpthread -lm
+BENCH_PKGS := libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev gnuplot python3-matplotlib
+
+TEST_STEPS += bench-smoke
+.PHONY: bench-smoke bench-deps
+
+$(BENCH_BIN): $(BENCH_SRC) $(wildcard bench/*.h) $(BUILD)/lib/libkheap.a
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g $(INC) -D_GNU_SOURCE -o $@ $(BENCH_SRC) $(BUILD)/lib/libkheap.a $(BENCH_LIBS)
+
+bench: $(BENCH_BIN)
+	@mkdir -p bench/results
+	$(BENCH_BIN) --out bench/results all
+
+bench-smoke: $(BENCH_BIN)
+	@mkdir -p $(BUILD)/bench-smoke
+	$(BENCH_BIN) --quick --out $(BUILD)/bench-smoke all > $(BUILD)/bench-smoke/stdout.txt
+	@echo "bench-smoke: ok ($(BUILD)/bench-smoke)"
+
+bench-deps:
+	@missing=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then echo "bench-deps: all installed"; \
+	elif [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "bench-deps: run as root: apt-get install -y$$missing"; exit 1; fi
