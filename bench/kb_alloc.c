@@ -1,6 +1,7 @@
 /* kheap benchmark: allocator adapters (see kb_alloc.h). */
 #include "kb_alloc.h"
 
+#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,146 @@ static void sys_f(void *ctx, void *p, size_t size, size_t align)
 static const kb_alloc kb_glibc = {
     "glibc", KB_SYSTEM | KB_THREADS, sys_setup, sys_teardown, sys_a, sys_r, sys_f, NULL, NULL};
 
+/* ---- jemalloc, mimalloc, tcmalloc: dlopen'd with RTLD_LOCAL ---------------
+ *
+ * Each library is loaded privately: its malloc/free symbols do not enter the
+ * global scope, so glibc stays the process's malloc (for glibc's own numbers
+ * and for everything libc allocates), and each competitor is driven only
+ * through its own entry points, looked up with dlsym. */
+
+static struct {
+    void *(*mallocx)(size_t, int);
+    void *(*rallocx)(void *, size_t, int);
+    void (*sdallocx)(void *, size_t, int);
+} je;
+static struct {
+    void *(*malloc)(size_t);
+    void *(*malloc_aligned)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void *(*realloc_aligned)(void *, size_t, size_t);
+    void (*free)(void *);
+} mi;
+static struct {
+    void *(*malloc)(size_t);
+    void *(*memalign)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void (*free)(void *);
+} tc;
+
+/* jemalloc's MALLOCX_LG_ALIGN(la) is la in the low bits; 0 = default. */
+static int je_flags(size_t align)
+{
+    return align <= SYS_ALIGN ? 0 : __builtin_ctzl((unsigned long)align);
+}
+static void *je_a(void *ctx, size_t size, size_t align)
+{
+    (void)ctx;
+    return je.mallocx(size, je_flags(align));
+}
+static void *je_r(void *ctx, void *p, size_t old, size_t size, size_t align)
+{
+    (void)ctx;
+    (void)old;
+    return je.rallocx(p, size, je_flags(align));
+}
+static void je_f(void *ctx, void *p, size_t size, size_t align)
+{
+    (void)ctx;
+    je.sdallocx(p, size, je_flags(align));
+}
+
+static void *mi_a(void *ctx, size_t size, size_t align)
+{
+    (void)ctx;
+    return align <= SYS_ALIGN ? mi.malloc(size) : mi.malloc_aligned(size, align);
+}
+static void *mi_r(void *ctx, void *p, size_t old, size_t size, size_t align)
+{
+    (void)ctx;
+    (void)old;
+    return align <= SYS_ALIGN ? mi.realloc(p, size) : mi.realloc_aligned(p, size, align);
+}
+static void mi_f(void *ctx, void *p, size_t size, size_t align)
+{
+    (void)ctx;
+    (void)size;
+    (void)align;
+    mi.free(p);
+}
+
+static void *tc_a(void *ctx, size_t size, size_t align)
+{
+    (void)ctx;
+    return align <= SYS_ALIGN ? tc.malloc(size) : tc.memalign(align, size);
+}
+static void *tc_r(void *ctx, void *p, size_t old, size_t size, size_t align)
+{
+    if (align <= SYS_ALIGN) return tc.realloc(p, size);
+    /* tc_realloc does not keep a larger alignment: move by hand. */
+    void *q = tc_a(ctx, size, align);
+    if (!q) return NULL;
+    memcpy(q, p, old < size ? old : size);
+    tc.free(p);
+    return q;
+}
+static void tc_f(void *ctx, void *p, size_t size, size_t align)
+{
+    (void)ctx;
+    (void)size;
+    (void)align;
+    tc.free(p);
+}
+
+static const kb_alloc kb_jemalloc = {
+    "jemalloc", KB_SYSTEM | KB_THREADS, sys_setup, sys_teardown, je_a, je_r, je_f, NULL, NULL};
+static const kb_alloc kb_mimalloc = {
+    "mimalloc", KB_SYSTEM | KB_THREADS, sys_setup, sys_teardown, mi_a, mi_r, mi_f, NULL, NULL};
+static const kb_alloc kb_tcmalloc = {
+    "tcmalloc", KB_SYSTEM | KB_THREADS, sys_setup, sys_teardown, tc_a, tc_r, tc_f, NULL, NULL};
+
+/* dlsym returns void *; converting it to a function pointer is what POSIX
+ * requires to work. memcpy keeps -Wpedantic quiet about it. */
+static bool sym(void *lib, const char *name, void *fnp, size_t fnsize)
+{
+    void *s = dlsym(lib, name);
+    if (!s) return false;
+    memcpy(fnp, &s, fnsize);
+    return true;
+}
+#define SYM(lib, f, name) sym(lib, name, &(f), sizeof(f))
+
+static void *open_lib(const char *const *names)
+{
+    for (; *names; names++) {
+        void *h = dlopen(*names, RTLD_NOW | RTLD_LOCAL);
+        if (h) return h;
+    }
+    return NULL;
+}
+
+static bool load_jemalloc(void)
+{
+    static const char *const n[] = {"libjemalloc.so.2", "libjemalloc.so", NULL};
+    void *l = open_lib(n);
+    return l && SYM(l, je.mallocx, "mallocx") && SYM(l, je.rallocx, "rallocx") &&
+           SYM(l, je.sdallocx, "sdallocx");
+}
+static bool load_mimalloc(void)
+{
+    static const char *const n[] = {"libmimalloc.so.2", "libmimalloc.so", NULL};
+    void *l = open_lib(n);
+    return l && SYM(l, mi.malloc, "mi_malloc") && SYM(l, mi.malloc_aligned, "mi_malloc_aligned") &&
+           SYM(l, mi.realloc, "mi_realloc") && SYM(l, mi.realloc_aligned, "mi_realloc_aligned") &&
+           SYM(l, mi.free, "mi_free");
+}
+static bool load_tcmalloc(void)
+{
+    static const char *const n[] = {"libtcmalloc_minimal.so.4", "libtcmalloc_minimal.so", NULL};
+    void *l = open_lib(n);
+    return l && SYM(l, tc.malloc, "tc_malloc") && SYM(l, tc.memalign, "tc_memalign") &&
+           SYM(l, tc.realloc, "tc_realloc") && SYM(l, tc.free, "tc_free");
+}
+
 /* ---- registry ------------------------------------------------------------ */
 
 size_t kb_alloc_list(const kb_alloc **out, size_t max)
@@ -99,6 +240,16 @@ size_t kb_alloc_list(const kb_alloc **out, size_t max)
     size_t n = 0;
     if (n < max) out[n++] = &kb_kheap;
     if (n < max) out[n++] = &kb_glibc;
+    static int loaded; /* bit 0 tried, then one bit per competitor */
+    if (!loaded) {
+        loaded = 1 | (load_jemalloc() << 1) | (load_mimalloc() << 2) | (load_tcmalloc() << 3);
+        if (!(loaded & 2)) fprintf(stderr, "kh_bench: jemalloc not loaded (make bench-deps)\n");
+        if (!(loaded & 4)) fprintf(stderr, "kh_bench: mimalloc not loaded (make bench-deps)\n");
+        if (!(loaded & 8)) fprintf(stderr, "kh_bench: tcmalloc not loaded (make bench-deps)\n");
+    }
+    if ((loaded & 2) && n < max) out[n++] = &kb_jemalloc;
+    if ((loaded & 4) && n < max) out[n++] = &kb_mimalloc;
+    if ((loaded & 8) && n < max) out[n++] = &kb_tcmalloc;
     return n;
 }
 
