@@ -2,7 +2,8 @@
 # bench/results/ plus the plots in docs/; `make bench-smoke` (part of
 # `make test`) runs the --quick pass into build/ so the program never breaks
 # silently. No timing is asserted anywhere.
-BENCH_SRC  := bench/kh_bench.c bench/kb_alloc.c bench/kb_util.c
+BENCH_SRC  := bench/kh_bench.c bench/kb_alloc.c bench/kb_util.c bench/kb_trace.c
+BENCH_REC  := $(BUILD)/bench/kb_trace_recorder.so
 BENCH_BIN  := $(BUILD)/bench/kh_bench
 BENCH_LIBS := -ldl -lpthread -lm
 BENCH_PKGS := libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev gnuplot python3-matplotlib
@@ -14,11 +15,16 @@ $(BENCH_BIN): $(BENCH_SRC) $(wildcard bench/*.h) $(BUILD)/lib/libkheap.a
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -g $(INC) -D_GNU_SOURCE -o $@ $(BENCH_SRC) $(BUILD)/lib/libkheap.a $(BENCH_LIBS)
 
-bench: $(BENCH_BIN)
+# LD_PRELOAD recorder (bench/traces/README.md shows how the traces were made).
+$(BENCH_REC): bench/trace_recorder.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -fPIC -shared -D_GNU_SOURCE -o $@ $< -lpthread
+
+bench: $(BENCH_BIN) $(BENCH_REC)
 	@mkdir -p bench/results
 	$(BENCH_BIN) --out bench/results all
 
-bench-smoke: $(BENCH_BIN)
+bench-smoke: $(BENCH_BIN) $(BENCH_REC)
 	@mkdir -p $(BUILD)/bench-smoke
 	$(BENCH_BIN) --quick --out $(BUILD)/bench-smoke all > $(BUILD)/bench-smoke/stdout.txt
 	@echo "bench-smoke: ok ($(BUILD)/bench-smoke)"

@@ -1,0 +1,17 @@
+/* kheap benchmark: trace conversion and replay (see kb_trace.c). */
+#ifndef KB_TRACE_H
+#define KB_TRACE_H
+
+#include <stdio.h>
+
+#include "kb_alloc.h"
+
+/* Raw recorder output -> compact .kht trace. 0 on success. */
+int kb_trace_convert(const char *in, const char *out);
+
+/* Replay every trace through every allocator (each in a fresh child, best
+ * time of reps), print a table and append CSV rows. */
+void kb_trace_replay(const kb_alloc *const *allocs, size_t nallocs, const char *const *files,
+                     size_t nfiles, unsigned reps, FILE *csv);
+
+#endif /* KB_TRACE_H */
