@@ -1,0 +1,328 @@
+/* Fixed-size-block allocator: classes, reuse, fallback, misuse, seed tests,
+ * model and fault injection. The backing allocator is the core heap. */
+#include "kh_test.h"
+
+#include "alloc_model.h"
+#include "seed_tests.h"
+
+#include "kheap/config.h"
+#include "kheap/error.h"
+#include "kheap/fixed.h"
+#include "kheap/heap.h"
+
+/* A core heap over the first `bytes` of the test arena. */
+static kheap *backing_heap(size_t bytes)
+{
+    size_t n;
+    unsigned char *mem = kh_test_arena(&n);
+    return kheap_init(mem, bytes < n ? bytes : n);
+}
+
+static size_t heap_used(kheap *h)
+{
+    struct kheap_stats st;
+    kheap_stats(h, &st);
+    return st.used_bytes;
+}
+
+static int fixed_check_cb(void *ctx)
+{
+    return kh_fixed_check(ctx);
+}
+
+static size_t fixed_in_use(void *ctx)
+{
+    struct kh_fixed_stats st;
+    kh_fixed_stats(ctx, &st);
+    return st.live_blocks + st.large_blocks + st.large_bytes;
+}
+
+KH_TEST(fixed_class_selection)
+{
+    KH_CHECK_EQ(kh_fixed_class(1, 1), 0);
+    KH_CHECK_EQ(kh_fixed_class(0, 1), 0);
+    KH_CHECK_EQ(kh_fixed_class(8, 8), 0);
+    KH_CHECK_EQ(kh_fixed_class(9, 1), 1);
+    KH_CHECK_EQ(kh_fixed_class(1, 64), 3); /* alignment picks the class too */
+    KH_CHECK_EQ(kh_fixed_class(8, 0), kh_fixed_class(KH_ALIGN_DEFAULT, 1));
+    KH_CHECK_EQ(kh_fixed_class(2048, 1), 8);
+    KH_CHECK_EQ(kh_fixed_class(1, 2048), 8);
+    KH_CHECK_EQ((unsigned)kh_fixed_class(2049, 1), (unsigned)-1);
+    KH_CHECK_EQ((unsigned)kh_fixed_class(1, 4096), (unsigned)-1);
+    KH_CHECK_EQ((unsigned)kh_fixed_class(1, 3), (unsigned)-1);
+    KH_CHECK_EQ((unsigned)kh_fixed_class(SIZE_MAX, 1), (unsigned)-1);
+}
+
+KH_TEST(fixed_blocks_are_reused_per_class)
+{
+    kheap *h = backing_heap(1u << 20);
+    KH_ASSERT(h);
+    struct kh_fixed f;
+    KH_ASSERT_EQ(kh_fixed_init(&f, kheap_allocator(h)), 0);
+    void *a = kh_fixed_alloc(&f, 24, 8, 0);
+    KH_ASSERT(a);
+    KH_CHECK_EQ((uintptr_t)a % 32, 0);
+    kh_fixed_free(&f, a, 24, 8);
+    void *b = kh_fixed_alloc(&f, 17, 1, 0); /* same class (32): same block */
+    KH_CHECK(b == a);
+    void *c = kh_fixed_alloc(&f, 100, 1, 0); /* other class: new block */
+    KH_CHECK(c && c != a);
+    struct kh_fixed_stats st;
+    kh_fixed_stats(&f, &st);
+    KH_CHECK_EQ(st.refills, 2);
+    KH_CHECK_EQ(st.live_blocks, 2);
+    KH_CHECK_EQ(st.live_bytes, 32 + 128);
+    KH_CHECK_EQ(st.cached_blocks, 0);
+    kh_fixed_free(&f, b, 17, 1);
+    kh_fixed_free(&f, c, 100, 1);
+    kh_fixed_stats(&f, &st);
+    KH_CHECK_EQ(st.cached_blocks, 2);
+    KH_CHECK(heap_used(h) > 0); /* cached blocks still belong to f */
+    KH_CHECK_EQ(kh_fixed_shrink(&f), 32 + 128);
+    KH_CHECK_EQ(heap_used(h), 0);
+    KH_CHECK_EQ(kh_fixed_check(&f), 0);
+    KH_CHECK_EQ(kh_fixed_destroy(&f), 0);
+}
+
+KH_TEST(fixed_every_class_and_alignment)
+{
+    kheap *h = backing_heap(1u << 22);
+    KH_ASSERT(h);
+    struct kh_fixed f;
+    kh_fixed_init(&f, kheap_allocator(h));
+    static void *blocks[12][13];
+    for (size_t s = 0; s < 12; s++) {
+        for (size_t al = 0; al < 13; al++) {
+            size_t size = ((size_t)1 << s) - 1, align = (size_t)1 << al;
+            unsigned char *p = kh_fixed_alloc(&f, size, align, KH_GFP_ZERO);
+            blocks[s][al] = p;
+            KH_ASSERT(p);
+            KH_CHECK_EQ((uintptr_t)p % align, 0);
+            for (size_t i = 0; i < size; i++) KH_ASSERT(p[i] == 0);
+            for (size_t i = 0; i < size; i++) p[i] = (unsigned char)(s + al);
+        }
+    }
+    for (size_t s = 0; s < 12; s++)
+        for (size_t al = 0; al < 13; al++) {
+            size_t size = ((size_t)1 << s) - 1;
+            unsigned char *p = blocks[s][al];
+            for (size_t i = 0; i < size; i++) KH_ASSERT(p[i] == (unsigned char)(s + al));
+            kh_fixed_free(&f, p, size, (size_t)1 << al);
+        }
+    KH_CHECK_EQ(kh_fixed_check(&f), 0);
+    KH_CHECK_EQ(fixed_in_use(&f), 0);
+    KH_CHECK_EQ(kh_fixed_destroy(&f), 0);
+    KH_CHECK_EQ(heap_used(h), 0);
+}
+
+KH_TEST(fixed_large_requests_go_to_backing)
+{
+    kheap *h = backing_heap(1u << 20);
+    KH_ASSERT(h);
+    struct kh_fixed f;
+    kh_fixed_init(&f, kheap_allocator(h));
+    void *big = kh_fixed_alloc(&f, 5000, 0, 0);
+    void *aligned = kh_fixed_alloc(&f, 16, 8192, 0);
+    KH_ASSERT(big && aligned);
+    KH_CHECK_EQ((uintptr_t)aligned % 8192, 0);
+    struct kh_fixed_stats st;
+    kh_fixed_stats(&f, &st);
+    KH_CHECK_EQ(st.large_blocks, 2);
+    KH_CHECK_EQ(st.large_bytes, 5016);
+    KH_CHECK_EQ(st.refills, 0);
+    /* Large stays large: the heap resizes in place (or says no). */
+    KH_CHECK(kh_fixed_resize(&f, big, 5000, 4000, 0));
+    KH_CHECK(!kh_fixed_resize(&f, big, 4000, 100, 0)); /* would change class */
+    kh_fixed_free(&f, aligned, 16, 8192);
+    kh_fixed_free(&f, big, 4000, 0);
+    KH_CHECK_EQ(heap_used(h), 0);
+    KH_CHECK_EQ(kh_fixed_destroy(&f), 0);
+}
+
+KH_TEST(fixed_resize_within_class)
+{
+    kheap *h = backing_heap(1u << 20);
+    KH_ASSERT(h);
+    struct kh_fixed f;
+    kh_fixed_init(&f, kheap_allocator(h));
+    void *p = kh_fixed_alloc(&f, 33, 1, 0); /* class 64 */
+    KH_ASSERT(p);
+    KH_CHECK(kh_fixed_resize(&f, p, 33, 64, 1));
+    KH_CHECK(kh_fixed_resize(&f, p, 64, 40, 1));
+    KH_CHECK(!kh_fixed_resize(&f, p, 40, 65, 1));
+    KH_CHECK(!kh_fixed_resize(&f, p, 40, 32, 1)); /* a smaller class cannot take it */
+    KH_CHECK(!kh_fixed_resize(&f, NULL, 0, 8, 1));
+    /* kh_realloc moves across classes, keeping the contents. */
+    kh_allocator a = kh_fixed_allocator(&f);
+    ((unsigned char *)p)[0] = 0x5a;
+    unsigned char *q = kh_realloc(a, p, 40, 3000, 1, 0);
+    KH_ASSERT(q);
+    KH_CHECK_EQ(q[0], 0x5a);
+    kh_free(a, q, 3000, 1);
+    KH_CHECK_EQ(fixed_in_use(&f), 0);
+    kh_fixed_destroy(&f);
+    KH_CHECK_EQ(heap_used(h), 0);
+}
+
+KH_TEST(fixed_backing_failure_is_clean)
+{
+    struct kh_fixed f;
+    kh_fixed_init(&f, kh_failing_allocator());
+    KH_CHECK(kh_fixed_alloc(&f, 8, 0, 0) == NULL);
+    KH_CHECK(kh_fixed_alloc(&f, 8000, 0, 0) == NULL);
+    KH_CHECK(kh_fixed_alloc(&f, 8, 3, 0) == NULL);
+    KH_CHECK(kh_fixed_alloc(&f, SIZE_MAX, 0, 0) == NULL);
+    struct kh_fixed_stats st;
+    kh_fixed_stats(&f, &st);
+    KH_CHECK_EQ(st.live_blocks + st.large_blocks + st.refills, 0);
+    KH_CHECK_EQ(kh_fixed_destroy(&f), 0);
+    KH_CHECK_EQ(kh_fixed_init(NULL, kh_failing_allocator()), KH_EINVAL);
+    kh_allocator none = {NULL, NULL};
+    KH_CHECK_EQ(kh_fixed_init(&f, none), KH_EINVAL);
+}
+
+KH_TEST(fixed_misuse_is_reported)
+{
+    kheap *h = backing_heap(1u << 20);
+    KH_ASSERT(h);
+    struct kh_fixed f;
+    struct kh_test_reports r;
+    kh_fixed_init(&f, kheap_allocator(h));
+    unsigned char *a = kh_fixed_alloc(&f, 64, 1, 0);
+    unsigned char *b = kh_fixed_alloc(&f, 64, 1, 0);
+    KH_ASSERT(a && b);
+    kh_test_reports_start(&r);
+#if KH_CONFIG_CHECKS
+    kh_fixed_free(&f, a + 8, 64, 1); /* not a block of the class */
+    KH_CHECK_EQ(r.count, 1);
+    KH_CHECK_EQ(r.last_code, KH_EFAULT);
+    kh_fixed_free(&f, a, 64, 1);
+    kh_fixed_free(&f, a, 64, 1); /* double free at the head of the list */
+    KH_CHECK_EQ(r.count, 2);
+    KH_CHECK_EQ(r.last_code, KH_EDOUBLE);
+    kh_fixed_free(&f, b, 16, 1); /* wrong class, nothing live there */
+    KH_CHECK_EQ(r.count, 3);
+    KH_CHECK_EQ(r.last_code, KH_EDOUBLE);
+    KH_CHECK_EQ(kh_fixed_check(&f), 0);
+    KH_CHECK_EQ(kh_fixed_destroy(&f), KH_EBUSY); /* b still live */
+    KH_CHECK_EQ(r.last_code, KH_EBUSY);
+    KH_CHECK_EQ(kh_fixed_destroy(&f), KH_EINVAL);
+    KH_CHECK(kh_fixed_alloc(&f, 8, 0, 0) == NULL);
+    KH_CHECK_EQ(r.count, 6);
+    KH_CHECK_EQ(r.last_code, KH_EINVAL);
+#else
+    kh_fixed_free(&f, a, 64, 1);
+    KH_CHECK_EQ(kh_fixed_destroy(&f), KH_EBUSY);
+    KH_CHECK_EQ(kh_fixed_destroy(&f), KH_EINVAL);
+    KH_CHECK_EQ(r.count, 0);
+#endif
+    kh_test_reports_stop();
+    kheap_free(h, b);
+    KH_CHECK_EQ(heap_used(h), 0);
+}
+
+KH_TEST(fixed_check_finds_a_deep_double_free)
+{
+    kheap *h = backing_heap(1u << 20);
+    KH_ASSERT(h);
+    struct kh_fixed f;
+    struct kh_test_reports r;
+    kh_fixed_init(&f, kheap_allocator(h));
+    void *a = kh_fixed_alloc(&f, 8, 8, 0);
+    void *b = kh_fixed_alloc(&f, 8, 8, 0);
+    void *c = kh_fixed_alloc(&f, 8, 8, 0);
+    KH_ASSERT(a && b && c);
+    kh_fixed_free(&f, a, 8, 8);
+    kh_fixed_free(&f, b, 8, 8);
+    kh_test_reports_start(&r);
+    kh_fixed_free(&f, a, 8, 8); /* not at the head, a block still live: free accepts it */
+    kh_test_reports_stop();
+    KH_CHECK_EQ(kh_fixed_check(&f), KH_ECORRUPT); /* the list now has a cycle */
+    /* f is corrupt: abandon it (its memory belongs to the test arena). */
+}
+
+KH_TEST(fixed_seed_tests)
+{
+    kheap *h = backing_heap(KH_SEED_HEAP_SIZE);
+    KH_ASSERT(h);
+    struct kh_fixed f;
+    kh_fixed_init(&f, kheap_allocator(h));
+    kh_seed_check_all(kh_fixed_allocator(&f), KH_SEED_HEAP_SIZE);
+    KH_CHECK_EQ(kh_fixed_check(&f), 0);
+    KH_CHECK_EQ(kh_fixed_destroy(&f), 0);
+    KH_CHECK_EQ(heap_used(h), 0);
+}
+
+KH_TEST(fixed_model)
+{
+    size_t n;
+    kh_test_arena(&n);
+    size_t bytes = n < (8u << 20) ? n : (8u << 20);
+    kheap *h = backing_heap(bytes);
+    KH_ASSERT(h);
+    struct kh_fixed f;
+    kh_fixed_init(&f, kheap_allocator(h));
+    struct kh_model_config c = {.a = kh_fixed_allocator(&f),
+                                .ops = kh_test_iters(20000),
+                                .max_size = 6000,
+                                .max_align_log2 = 12,
+                                .may_fail = bytes < (8u << 20),
+                                .check = fixed_check_cb,
+                                .check_ctx = &f,
+                                .check_every = 101};
+    struct kh_model_result r = kh_model_run(&c);
+    KH_CHECK(kh_model_ok("fixed", &r));
+    KH_CHECK_EQ(fixed_in_use(&f), 0);
+    KH_CHECK_EQ(kh_fixed_destroy(&f), 0);
+    KH_CHECK_EQ(heap_used(h), 0);
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+KH_TEST(fixed_fault_injection)
+{
+    kheap *h = backing_heap(1u << 20);
+    KH_ASSERT(h);
+    struct kh_fixed f;
+    kh_fixed_init(&f, kheap_allocator(h));
+    struct kh_model_fault_config c = {.in_use = fixed_in_use, .ctx = &f};
+    c.model.a = kh_fixed_allocator(&f);
+    c.model.ops = 200;
+    c.model.max_size = 3000;
+    c.model.max_align_log2 = 12;
+    c.model.check = fixed_check_cb;
+    c.model.check_ctx = &f;
+    c.model.check_every = 10;
+    struct kh_model_result r = kh_model_fault_run(&c);
+    KH_CHECK(kh_model_ok("fixed faults", &r));
+    KH_CHECK(r.fault_runs > 20);
+    KH_CHECK_EQ(kh_fixed_destroy(&f), 0);
+    KH_CHECK_EQ(heap_used(h), 0);
+}
+
+/* Fault injection below the allocator: the backing heap fails, the fixed
+ * allocator must return NULL and count nothing. */
+KH_TEST(fixed_backing_faults_lose_nothing)
+{
+    kheap *h = backing_heap(1u << 20);
+    KH_ASSERT(h);
+    struct kh_fault fl;
+    kh_fault_init(&fl, kheap_allocator(h));
+    struct kh_fixed f;
+    kh_fixed_init(&f, kh_fault_allocator(&fl));
+    for (unsigned long long k = 1; k <= 20; k++) {
+        kh_fault_fail_nth(&fl, k);
+        void *p[20];
+        size_t got = 0;
+        for (size_t i = 0; i < 20; i++) {
+            p[i] = kh_fixed_alloc(&f, 8u << (i % 10), 0, 0);
+            if (p[i]) got++;
+        }
+        KH_CHECK_EQ(got, 20 - (k <= 20 && fl.failures ? 1 : 0));
+        for (size_t i = 0; i < 20; i++) kh_fixed_free(&f, p[i], 8u << (i % 10), 0);
+        KH_CHECK_EQ(fixed_in_use(&f), 0);
+        kh_fixed_shrink(&f);
+        KH_CHECK_EQ(fl.live_blocks, 0);
+    }
+    KH_CHECK_EQ(kh_fixed_destroy(&f), 0);
+    KH_CHECK_EQ(heap_used(h), 0);
+}
