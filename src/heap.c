@@ -40,7 +40,7 @@ typedef struct block {
 
 typedef struct region {
     struct region *next;
-    char *start; /* raw bounds as given, for adjacency */
+    char *start; /* raw bounds as given, for adjacency and ownership */
     char *end;
 } region;
 
@@ -50,11 +50,19 @@ struct kheap {
     size_t max_block; /* largest block size the index holds */
     region *regions;
     struct kh_source source;
-    size_t total, free_bytes, peak_used, free_blocks, allocations, nregions;
+    size_t total, used, peak_used, free_blocks, allocations, nregions;
     size_t given; /* bytes handed to the heap, control block included */
     /* followed by: block *heads[nfl * SL]; uint32_t sl_bitmap[nfl]; */
     block *heads[];
 };
+
+/* Hot helpers are forced inline in speed builds; -Os builds keep one copy
+ * of each for size. */
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
+#define HOT static inline __attribute__((always_inline))
+#else
+#define HOT static
+#endif
 
 static uint32_t *sl_bitmap(const kheap *h)
 {
@@ -64,7 +72,7 @@ static uint32_t *sl_bitmap(const kheap *h)
 #if defined(__GNUC__)
 static unsigned log2_floor(size_t x)
 {
-    return (unsigned)(sizeof(size_t) * 8 - 1) - (unsigned)__builtin_clzl(x);
+    return (unsigned)(sizeof(long) * 8 - 1) - (unsigned)__builtin_clzl(x);
 }
 static unsigned ffs32(uint32_t x)
 {
@@ -117,7 +125,8 @@ static block *end_marker(const char *end)
     return (block *)(((uintptr_t)end - 2 * W) & ~(uintptr_t)(G - 1));
 }
 
-/* Size class of a block of u units of G bytes. */
+/* Size class of a block of u units of G bytes: exact below SL units, then
+ * SL linear steps per power of two. */
 static unsigned class_of_units(size_t u)
 {
     if (u < SL) return (unsigned)u;
@@ -130,36 +139,40 @@ static unsigned class_of(size_t size)
     return class_of_units(size / G);
 }
 
-static void list_insert(kheap *h, block *b)
+HOT void list_insert(kheap *h, block *b)
 {
     unsigned c = class_of(bsize(b));
     block *head = h->heads[c];
     b->next_free = head;
     b->prev_free = NULL;
-    if (head) head->prev_free = b;
-    h->heads[c] = b;
-    sl_bitmap(h)[c >> SLL] |= 1u << (c & (SL - 1));
-    h->fl_bitmap |= 1u << (c >> SLL);
-    h->free_blocks++;
-    h->free_bytes += bsize(b);
-}
-
-static void list_remove(kheap *h, block *b)
-{
-    unsigned c = class_of(bsize(b));
-    if (b->prev_free)
-        b->prev_free->next_free = b->next_free;
-    else if ((h->heads[c] = b->next_free) == NULL) {
-        uint32_t *sl = sl_bitmap(h);
-        if (!(sl[c >> SLL] &= ~(1u << (c & (SL - 1))))) h->fl_bitmap &= ~(1u << (c >> SLL));
+    if (head) {
+        head->prev_free = b;
+    } else {
+        sl_bitmap(h)[c >> SLL] |= 1u << (c & (SL - 1));
+        h->fl_bitmap |= 1u << (c >> SLL);
     }
-    if (b->next_free) b->next_free->prev_free = b->prev_free;
-    h->free_blocks--;
-    h->free_bytes -= bsize(b);
+    h->heads[c] = b;
+    h->free_blocks++;
 }
 
-/* Mark b free (flags, boundary tag), merge with free neighbours, list it. */
-static void release(kheap *h, block *b)
+HOT void list_remove(kheap *h, block *b)
+{
+    block *next = b->next_free, *prev = b->prev_free;
+    if (next) next->prev_free = prev;
+    if (prev) {
+        prev->next_free = next;
+    } else {
+        unsigned c = class_of(bsize(b));
+        if ((h->heads[c] = next) == NULL) {
+            uint32_t *sl = sl_bitmap(h);
+            if (!(sl[c >> SLL] &= ~(1u << (c & (SL - 1))))) h->fl_bitmap &= ~(1u << (c >> SLL));
+        }
+    }
+    h->free_blocks--;
+}
+
+/* Mark b (not counted as used) free, merge with free neighbours, list it. */
+HOT void release(kheap *h, block *b)
 {
     size_t size = bsize(b);
     block *n = (block *)((char *)b + size);
@@ -182,134 +195,146 @@ static void release(kheap *h, block *b)
     list_insert(h, b);
 }
 
-/* Cut b (not listed, used) down to size bytes; the tail goes back free. */
+/* Cut used block b down to size bytes; the tail goes back to the heap. */
 static void trim(kheap *h, block *b, size_t size)
 {
     size_t have = bsize(b);
     if (have - size < MIN_BLOCK) return;
     block *t = (block *)((char *)b + size);
-    b->size = size | (b->size & F_PREV_FREE);
+    b->size -= have - size;
     t->size = have - size;
+    h->used -= have - size;
     release(h, t);
 }
 
+/* b was just taken off its list: its first size bytes become a used block,
+ * the rest (when big enough) a free block. The rest cannot touch a free
+ * block (b was coalesced) unless max_block kept them apart: then merge. */
+HOT void *take(kheap *h, block *b, size_t size)
+{
+    size_t have = bsize(b);
+    block *n = (block *)((char *)b + have);
+    b->size &= ~F_FREE;
+    if (have - size >= MIN_BLOCK) {
+        block *t = (block *)((char *)b + size);
+        b->size -= have - size;
+        if (n->size & F_FREE) {
+            t->size = have - size;
+            release(h, t);
+        } else {
+            t->size = (have - size) | F_FREE;
+            n->prev_phys = t;
+            list_insert(h, t);
+        }
+        have = size;
+    } else {
+        n->size &= ~F_PREV_FREE;
+    }
+    h->allocations++;
+    if ((h->used += have) > h->peak_used) h->peak_used = h->used;
+    return payload(b);
+}
+
 /* Block size for a request of n bytes, 0 on overflow. */
-static size_t adjust(size_t n)
+HOT size_t adjust(size_t n)
 {
     if (n > SIZE_MAX - W - G) return 0;
     n = (n + W + G - 1) & ~(size_t)(G - 1);
     return n < MIN_BLOCK ? MIN_BLOCK : n;
 }
 
-/* A free block of at least size bytes (taken off its list), or NULL. */
-static block *find(kheap *h, size_t size)
+/* A free block of at least size bytes, taken off its list, or NULL. */
+HOT block *find(kheap *h, size_t size)
 {
     if (size > h->max_block) return NULL;
-    unsigned c = class_of(size);
     size_t u = size / G;
-    /* Round up to the next class boundary: every block there fits. */
+    unsigned c = class_of_units(u);
+    block *b;
     if (u >= SL) {
-        unsigned f = log2_floor(u);
-        u += ((size_t)1 << (f - SLL)) - 1;
+        /* Inexact class: a few of its own blocks first (best fit keeps big
+         * blocks whole), then round up to the next class boundary so that
+         * any block found there fits. */
+        b = h->heads[c];
+        for (unsigned i = 0; b && i < KH_HEAP_FALLBACK_SCAN; i++, b = b->next_free)
+            if (bsize(b) >= size) goto found;
+        c = class_of_units(u + ((size_t)1 << (log2_floor(u) - SLL)) - 1);
     }
-    unsigned r = class_of_units(u);
-    unsigned fl = r >> SLL;
-    block *b = NULL;
-    if (fl < h->nfl) {
-        uint32_t bits = sl_bitmap(h)[fl] & (~0u << (r & (SL - 1)));
-        if (!bits) {
-            uint32_t fls = h->fl_bitmap & (fl + 1 < 32 ? ~0u << (fl + 1) : 0);
-            if (fls) {
-                fl = ffs32(fls);
-                bits = sl_bitmap(h)[fl];
-            }
-        }
-        if (bits) b = h->heads[(fl << SLL) | ffs32(bits)];
+    unsigned fl = c >> SLL;
+    if (fl >= h->nfl) return NULL;
+    uint32_t bits = sl_bitmap(h)[fl] & (~0u << (c & (SL - 1)));
+    if (!bits) {
+        uint32_t fls = fl + 1 < 32 ? h->fl_bitmap & (~0u << (fl + 1)) : 0;
+        if (!fls) return NULL;
+        fl = ffs32(fls);
+        bits = sl_bitmap(h)[fl];
     }
-    /* Good fit near full: a bounded look at the request's own class. */
-    if (!b && r != c) {
-        block *x = h->heads[c];
-        for (unsigned i = 0; x && i < KH_HEAP_FALLBACK_SCAN; i++, x = x->next_free)
-            if (bsize(x) >= size) {
-                b = x;
-                break;
-            }
-    }
-    if (b) list_remove(h, b);
+    b = h->heads[(fl << SLL) | ffs32(bits)];
+found:
+    list_remove(h, b);
     return b;
 }
 
-static void note_used(kheap *h)
-{
-    size_t used = h->total - h->free_bytes;
-    if (used > h->peak_used) h->peak_used = used;
-}
-
 /* Allocate without growing. */
-static void *alloc_nogrow(kheap *h, size_t n, size_t align)
+HOT void *alloc_nogrow(kheap *h, size_t n, size_t align)
 {
     size_t size = adjust(n);
     if (!size || (align & (align - 1))) return NULL;
-    if (align < G) align = G;
-    size_t search = size;
-#if KH_HEAP_FULL
-    if (align > G) {
-        if (size > SIZE_MAX - MIN_BLOCK - align) return NULL;
-        search = size + MIN_BLOCK + align - G;
+    if (align <= G) {
+        block *b = find(h, size);
+        return b ? take(h, b, size) : NULL;
     }
-#else
-    if (align > G) return NULL;
-#endif
-    block *b = find(h, search);
-    if (!b) return NULL;
-    block *n2 = bnext(b);
-    n2->size &= ~F_PREV_FREE;
-    b->size &= ~F_FREE;
 #if KH_HEAP_FULL
+    /* Search with room for a leading gap of 0 or >= MIN_BLOCK bytes. */
+    if (size > SIZE_MAX - MIN_BLOCK - align) return NULL;
+    block *b = find(h, size + MIN_BLOCK + align - G);
+    if (!b) return NULL;
     uintptr_t p = (uintptr_t)payload(b);
     if (p & (align - 1)) {
-        /* Leading gap of at least MIN_BLOCK goes back as a free block. */
+        /* The gap goes back to the heap as a free block. */
         uintptr_t a = (p + MIN_BLOCK + align - 1) & ~(uintptr_t)(align - 1);
         block *ab = from_payload((void *)a);
         ab->size = bsize(b) - (size_t)(a - p);
         b->size = (size_t)(a - p) | (b->size & F_PREV_FREE);
-        release(h, b);
-        ab->size |= F_PREV_FREE;
+        release(h, b); /* also flags ab's previous block as free */
         b = ab;
     }
+    return take(h, b, size);
+#else
+    return NULL;
 #endif
-    trim(h, b, size);
-    h->allocations++;
-    note_used(h);
-    return payload(b);
+}
+
+/* Out of memory: grow through the source once and retry once. */
+static void *alloc_grow(kheap *h, size_t n, size_t align, unsigned flags)
+{
+    size_t size = adjust(n);
+    if (!h->source.ops || (flags & (KH_GFP_ATOMIC | KH_GFP_NOGROW)) || !size ||
+        align > SIZE_MAX / 4 || size > SIZE_MAX / 2 - align)
+        return NULL;
+    /* Enough for the block, its alignment slack and a region's overhead. */
+    size_t got = 0;
+    void *mem = h->source.ops->grow(h->source.ctx, size + align + 8 * G, &got);
+    if (!mem) return NULL;
+    if (!kheap_add_region(h, mem, got)) {
+        if (h->source.ops->release) h->source.ops->release(h->source.ctx, mem, got);
+        return NULL;
+    }
+    return alloc_nogrow(h, n, align);
 }
 
 void *kheap_alloc_flags(kheap *h, size_t n, size_t align, unsigned flags)
 {
     if (!h) return NULL;
     void *p = alloc_nogrow(h, n, align);
-    if (!p && h->source.ops && !(flags & (KH_GFP_ATOMIC | KH_GFP_NOGROW)) && adjust(n) &&
-        align <= SIZE_MAX / 4) {
-        /* Enough for the block, its alignment slack and a region's overhead. */
-        size_t want = adjust(n) + align + 8 * G;
-        size_t got = 0;
-        if (want >= adjust(n)) {
-            void *mem = h->source.ops->grow(h->source.ctx, want, &got);
-            if (mem) {
-                if (kheap_add_region(h, mem, got))
-                    p = alloc_nogrow(h, n, align);
-                else if (h->source.ops->release)
-                    h->source.ops->release(h->source.ctx, mem, got);
-            }
-        }
-    }
+    if (!p) p = alloc_grow(h, n, align, flags);
     if (p && (flags & KH_GFP_ZERO)) memset(p, 0, n);
     return p;
 }
 
 void *kheap_alloc(kheap *h, size_t n, size_t align)
 {
-    return kheap_alloc_flags(h, n, align, 0);
+    void *p = h ? alloc_nogrow(h, n, align) : NULL;
+    return p || !h ? p : alloc_grow(h, n, align, 0);
 }
 
 void *kheap_zalloc(kheap *h, size_t n, size_t align)
@@ -318,12 +343,12 @@ void *kheap_zalloc(kheap *h, size_t n, size_t align)
 }
 
 /* The used block behind ptr, or NULL (reported) when ptr is not one. */
-static block *owned(const kheap *h, const void *ptr)
+HOT block *owned(const kheap *h, const void *ptr)
 {
     block *b = from_payload(ptr);
 #if KH_CONFIG_CHECKS
     const region *r = h->regions;
-    while (r && !((char *)ptr > r->start && (char *)ptr < r->end)) r = r->next;
+    while (r && !((const char *)ptr > r->start && (const char *)ptr < r->end)) r = r->next;
     if (!r || ((uintptr_t)ptr & (G - 1))) {
         kh_report(KH_EFAULT, "kheap: pointer not from this heap", ptr);
         return NULL;
@@ -349,6 +374,7 @@ void kheap_free(kheap *h, void *ptr)
     block *b = owned(h, ptr);
     if (!b) return;
     h->allocations--;
+    h->used -= bsize(b);
     release(h, b);
 }
 
@@ -367,46 +393,48 @@ void *kheap_realloc(kheap *h, void *ptr, size_t n, size_t align)
     size_t size = adjust(n);
     if (!b || !size || (align & (align - 1))) return NULL;
     if (align < G) align = G;
+    size_t have = bsize(b);
     if (!((uintptr_t)ptr & (align - 1))) {
-        size_t have = bsize(b);
         if (size <= have) {
             trim(h, b, size);
-            note_used(h);
             return ptr;
         }
 #if KH_HEAP_FULL
-        block *nx = bnext(b);
+        /* Grow into the next block, else also into the previous one. */
+        block *nx = bnext(b), *pv = b->prev_phys;
         size_t next_free = (nx->size & F_FREE) ? bsize(nx) : 0;
+        size_t prev_free = (b->size & F_PREV_FREE) ? bsize(pv) : 0;
+        size_t add;
         if (have + next_free >= size && size <= h->max_block) {
             list_remove(h, nx);
-            b->size += next_free;
-            bnext(b)->size &= ~F_PREV_FREE;
-            trim(h, b, size);
-            note_used(h);
-            return ptr;
+            add = next_free;
+        } else if (prev_free && prev_free + have + next_free >= size &&
+                   prev_free + have + next_free <= h->max_block &&
+                   !((uintptr_t)payload(pv) & (align - 1))) {
+            list_remove(h, pv);
+            if (next_free) list_remove(h, nx);
+            memmove(payload(pv), ptr, have - W);
+            pv->size = have | (pv->size & F_PREV_FREE);
+            b = pv;
+            ptr = payload(pv);
+            add = prev_free + next_free;
+        } else {
+            goto move;
         }
-        if (b->size & F_PREV_FREE) {
-            block *pv = b->prev_phys;
-            size_t all = bsize(pv) + have + next_free;
-            if (all >= size && all <= h->max_block && !((uintptr_t)payload(pv) & (align - 1))) {
-                list_remove(h, pv);
-                if (next_free) list_remove(h, nx);
-                memmove(payload(pv), ptr, have - W);
-                pv->size = all | (pv->size & F_PREV_FREE);
-                bnext(pv)->size &= ~F_PREV_FREE;
-                trim(h, pv, size);
-                note_used(h);
-                return payload(pv);
-            }
-        }
+        b->size += add;
+        bnext(b)->size &= ~F_PREV_FREE;
+        if ((h->used += add) > h->peak_used) h->peak_used = h->used;
+        trim(h, b, size);
+        return ptr;
 #endif
     }
 #if KH_HEAP_FULL
+move:;
     void *np = kheap_alloc(h, n, align);
     if (!np) return NULL;
-    size_t keep = bsize(b) - W;
-    memcpy(np, ptr, keep < n ? keep : n);
+    memcpy(np, ptr, have - W < n ? have - W : n);
     h->allocations--;
+    h->used -= have;
     release(h, b);
     return np;
 #else
@@ -514,8 +542,8 @@ void kheap_stats(const kheap *h, struct kheap_stats *out)
     memset(out, 0, sizeof(*out));
     if (!h) return;
     out->total_bytes = h->total;
-    out->free_bytes = h->free_bytes;
-    out->used_bytes = h->total - h->free_bytes;
+    out->free_bytes = h->total - h->used;
+    out->used_bytes = h->used;
     out->peak_used_bytes = h->peak_used;
     out->free_blocks = h->free_blocks;
     out->allocations = h->allocations;
@@ -590,7 +618,7 @@ int kheap_check(const kheap *h)
         if (bit != (fl < h->nfl && sl_bitmap(h)[fl] != 0)) return KHEAP_CHECK_BITMAP;
     }
     if (listed != free_blocks) return KHEAP_CHECK_LIST;
-    if (total != h->total || free_bytes != h->free_bytes || free_blocks != h->free_blocks ||
+    if (total != h->total || total - free_bytes != h->used || free_blocks != h->free_blocks ||
         used_blocks != h->allocations)
         return KHEAP_CHECK_STATS;
     return 0;
