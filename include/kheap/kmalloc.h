@@ -1,0 +1,126 @@
+/* kheap global kernel-style API: kmalloc, kzalloc, kcalloc, kmalloc_array,
+ * krealloc, kfree, ksize, kmalloc_aligned, and the OOM handler.
+ *
+ * DATASHEET
+ *
+ * Boot        One global kh_allocator, set once with kh_kmalloc_init() from
+ *             any allocator (usually the locked kmalloc front end, kh_kmem in
+ *             kheap/slab.h, over the core heap). Before that every call fails
+ *             cleanly: NULL, ksize 0, kfree does nothing (checked builds
+ *             report kfree of a non-NULL pointer). A second kh_kmalloc_init
+ *             is refused and reported (KH_EBUSY). kh_kmalloc_shutdown()
+ *             detaches it again (tests, orderly shutdown).
+ *
+ * Sizes       kfree and ksize get no size, so every block carries a small
+ *             header just below the pointer returned: two words (requested
+ *             size; a tag holding log2 of the alignment and a check value
+ *             made from the address and size). It costs H = KH_ALIGN_DEFAULT
+ *             bytes (16 on LP64, 8 on 32-bit) per block, or `align` bytes for
+ *             kmalloc_aligned above that. The allocator below sees requests of
+ *             size + H aligned to max(align, KH_ALIGN_DEFAULT) and gets the
+ *             same size and align back on free, so it may be header-less
+ *             (slab, kh_kmem). This works over every kh_allocator, locked or
+ *             not; the price is H bytes per block (kmalloc(8) takes a 32-byte
+ *             slab object from kh_kmem).
+ *
+ * ksize       The size requested (or last krealloc'ed): the bytes the caller
+ *             may use.
+ *
+ * Flags       KH_GFP_* (kheap/alloc.h), or the kernel spellings below after
+ *             #define KH_KMALLOC_KERNEL_NAMES (opt-in, so a kernel with its own
+ *             GFP_* does not clash):
+ *               KH_GFP_ZERO    zero the new bytes (krealloc: bytes past the
+ *                              old size)
+ *               KH_GFP_ATOMIC  never sleep: passed to the allocator (no source
+ *                              is called) and the OOM handler is skipped
+ *                              unless it was registered as atomic-safe
+ *               KH_GFP_NOWARN  do not report the failure
+ *               KH_GFP_NOGROW  passed to the allocator: do not call a source
+ *             Unknown bits: NULL, reported as KH_EINVAL.
+ *
+ * Failure     NULL, and unless KH_GFP_NOWARN a report through kh_report:
+ *             KH_ENOMEM (out of memory), KH_EOVERFLOW (n * size or size + H
+ *             wraps), KH_EINVAL (bad flags or alignment). Before reporting
+ *             an out-of-memory failure the OOM handler, when set, is called
+ *             once with (size, align, flags); if it returns KH_OOM_RETRY the
+ *             allocation is tried exactly once more. A failure inside the
+ *             handler (it may kmalloc) does not call the handler again.
+ *             Nothing aborts, nothing loops.
+ *
+ * Misuse      Checked builds: kfree/ksize/krealloc of a pointer whose header
+ *             does not check out (not from kmalloc, or corrupted) is reported
+ *             as KH_EFAULT and ignored; kfree of a block already freed is
+ *             KH_EDOUBLE while its header is still intact (best effort: the
+ *             memory may have been reused). kfree(NULL) does nothing.
+ *
+ * Threads     As thread-safe as the global allocator (wrap it in the locked
+ *             allocator). kh_kmalloc_init, kh_kmalloc_shutdown and
+ *             kh_kmalloc_set_oom_handler are boot-time calls: not locked.
+ */
+#ifndef KHEAP_KMALLOC_H
+#define KHEAP_KMALLOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kheap/alloc.h"
+
+/* What an OOM handler returns. */
+#define KH_OOM_FAIL  0 /* give up: the call fails (and reports unless NOWARN) */
+#define KH_OOM_RETRY 1 /* memory was reclaimed: try once more */
+
+typedef int (*kh_oom_handler_fn)(size_t size, size_t align, unsigned flags, void *ctx);
+
+/* Set the global allocator. 0, or KH_EINVAL (a.ops NULL), or KH_EBUSY
+ * (already set; reported, the first one stays). */
+int kh_kmalloc_init(kh_allocator a);
+
+/* Detach the global allocator; every call fails again until the next
+ * kh_kmalloc_init. Blocks still allocated stay with the allocator. Returns 0
+ * or KH_ENOENT when none was set. */
+int kh_kmalloc_shutdown(void);
+
+/* True once kh_kmalloc_init succeeded (and no shutdown since). */
+bool kh_kmalloc_ready(void);
+
+/* Install the OOM handler (NULL removes it). atomic_safe: the handler never
+ * sleeps, so it is also called for KH_GFP_ATOMIC requests. */
+void kh_kmalloc_set_oom_handler(kh_oom_handler_fn fn, void *ctx, bool atomic_safe);
+
+void *kmalloc(size_t size, unsigned flags);
+void *kzalloc(size_t size, unsigned flags);
+/* n * size bytes; NULL (KH_EOVERFLOW) when the product wraps. */
+void *kmalloc_array(size_t n, size_t size, unsigned flags);
+/* kmalloc_array, zeroed. */
+void *kcalloc(size_t n, size_t size, unsigned flags);
+/* align: 0 (= KH_ALIGN_DEFAULT) or a power of two. kfree, ksize and krealloc
+ * accept the result; krealloc keeps its alignment. */
+void *kmalloc_aligned(size_t size, size_t align, unsigned flags);
+/* ptr NULL: kmalloc(size). Otherwise resize in place when the allocator can,
+ * else allocate, copy min(old, new) bytes and free the old block. size 0 is
+ * a valid size (the block is kept; use kfree to free). On failure NULL and
+ * ptr is untouched and still owned by the caller. */
+void *krealloc(void *ptr, size_t size, unsigned flags);
+/* krealloc for n elements of size bytes, overflow-checked. */
+void *krealloc_array(void *ptr, size_t n, size_t size, unsigned flags);
+void kfree(void *ptr);
+/* Bytes usable at ptr (the size asked for); 0 for NULL or a bad pointer. */
+size_t ksize(const void *ptr);
+
+/* Counters since kh_kmalloc_init. */
+struct kh_kmalloc_stats {
+    size_t live_blocks, live_bytes; /* requested bytes, headers excluded */
+    size_t failures;                /* calls that returned NULL */
+    size_t oom_calls, oom_retries;  /* handler calls; retries it asked for */
+};
+void kh_kmalloc_stats(struct kh_kmalloc_stats *out);
+
+#ifdef KH_KMALLOC_KERNEL_NAMES
+#define GFP_KERNEL   KH_GFP_KERNEL
+#define GFP_ATOMIC   KH_GFP_ATOMIC
+#define GFP_NOWAIT   KH_GFP_ATOMIC
+#define __GFP_ZERO   KH_GFP_ZERO
+#define __GFP_NOWARN KH_GFP_NOWARN
+#endif
+
+#endif /* KHEAP_KMALLOC_H */

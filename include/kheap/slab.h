@@ -1,0 +1,215 @@
+/* kheap slab caches and the kmalloc-style size-class front end.
+ *
+ * DATASHEET
+ *
+ * Cache       kh_slab_cache: objects of one size and alignment (Linux
+ *             kmem_cache, Redox slab_allocator). Objects live in slabs: blocks
+ *             of slab_bytes (a power of two), aligned to slab_bytes, so the
+ *             slab of an object is `ptr & ~(slab_bytes - 1)`: free is O(1)
+ *             with no lookup. Each slab starts with a header (list links,
+ *             owner, free list, an allocation bitmap); objects follow at
+ *             round_up(header, align), one every `stride` bytes.
+ *
+ * Slab size   The smallest power of two >= KH_SLAB_MIN_BYTES (4 KiB) that
+ *             wastes at most 1/8 of the slab (header + tail), capped at
+ *             KH_SLAB_MAX_BYTES (64 KiB); or the caller's slab_bytes.
+ *             Objects per slab = (slab_bytes - first_offset) / stride, at most
+ *             KH_SLAB_MAX_OBJECTS.
+ *
+ * Memory      Slabs come from, in this order of preference:
+ *               - a page source (kheap/source.h): grow(slab_bytes). A grant
+ *                 aligned to slab_bytes (page-granular static source with
+ *                 granule >= slab_bytes, mmap source) is used as is; else the
+ *                 cache gives it back and asks for 2 * slab_bytes, using the
+ *                 aligned slab inside (up to slab_bytes of waste per slab);
+ *               - a backing kh_allocator: alloc(slab_bytes, align slab_bytes),
+ *                 e.g. the core heap (kheap_allocator).
+ *             shrink and destroy give empty slabs back (release / free). A
+ *             source without release keeps its empty slabs on the empty list.
+ *
+ * Lists       partial (some objects free; allocation takes from here first),
+ *             full, empty (kept for reuse until shrink). Allocation order:
+ *             partial, then empty, then a new slab.
+ *
+ * Time        alloc and free O(1); a new slab costs the backing's alloc plus
+ *             O(objects per slab) to build its free list and run the
+ *             constructor. shrink O(empty slabs); destroy O(slabs).
+ *
+ * Constructor Linux semantics: ctor(obj, arg) runs once per object when its
+ *             slab is created, not on every alloc. Give objects back in their
+ *             constructed state. When there is a ctor, the free-list link is
+ *             kept after the object so free never clobbers constructed bytes.
+ *
+ * Flags       KH_GFP_ATOMIC / KH_GFP_NOGROW: never call the page source (the
+ *             allocator backing is still used, with the flags passed on, so a
+ *             core heap does not grow). KH_GFP_ZERO zeroes the object.
+ *
+ * Misuse      Checked builds (KH_CONFIG_CHECKS) report through kh_report and
+ *             refuse: freeing a pointer that is not an object of this cache
+ *             (KH_EFAULT: not in one of its slabs, or not at an object start),
+ *             a double free (KH_EDOUBLE, from the bitmap, O(1)), use of a
+ *             destroyed cache (KH_EINVAL), destroying it twice (KH_EDOUBLE).
+ *             The owner test reads the word at ptr & ~(slab_bytes - 1): the
+ *             pointer must lie in readable memory (any heap, any slab).
+ *
+ * Destroy     Refused with KH_EBUSY (returned and reported) while objects are
+ *             allocated; the cache stays usable so the caller can free them
+ *             and try again. Empty slabs are given back either way.
+ *
+ * Threads     No locking. Wrap the front end's kh_allocator in the locked
+ *             allocator, or hold your own lock around a cache.
+ */
+#ifndef KHEAP_SLAB_H
+#define KHEAP_SLAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kheap/alloc.h"
+#include "kheap/config.h"
+#include "kheap/source.h"
+
+/* Slab size bounds for automatic sizing (override like config.h options). */
+#ifndef KH_SLAB_MIN_BYTES
+#define KH_SLAB_MIN_BYTES 4096u
+#endif
+#ifndef KH_SLAB_MAX_BYTES
+#define KH_SLAB_MAX_BYTES 65536u
+#endif
+/* Bitmap bits in each slab header; objects per slab are capped at this. */
+#define KH_SLAB_MAX_OBJECTS 1024u
+
+struct kh_slab;
+
+struct kh_slab_cache_stats {
+    size_t object_size;    /* size given at create */
+    size_t stride;         /* bytes per object slot in a slab */
+    size_t slab_bytes;     /* bytes per slab */
+    size_t objs_per_slab;
+    size_t slabs;          /* slabs held (partial + full + empty) */
+    size_t slabs_partial, slabs_full, slabs_empty;
+    size_t objects_in_use; /* allocated now */
+    size_t peak_in_use;
+    size_t allocs, frees;  /* successful calls since create */
+    size_t alloc_failures; /* alloc calls that returned NULL */
+    size_t slabs_grown;    /* slabs obtained from the backing */
+    size_t slabs_released; /* slabs given back (shrink, destroy) */
+    size_t backing_bytes;  /* bytes held from the backing now (grants, not just slabs) */
+};
+
+struct kh_slab_cache_config {
+    const char *name; /* for reports and stats; not copied (keep it alive) */
+    size_t size;      /* object size, > 0 */
+    size_t align;     /* 0 = KH_ALIGN_DEFAULT; else a power of two <= slab_bytes / 2 */
+    void (*ctor)(void *obj, void *arg);
+    void *ctor_arg;
+    size_t slab_bytes; /* 0 = automatic (see datasheet); else a power of two */
+    /* Backing: source when source.ops is set, else allocator. */
+    struct kh_source source;
+    kh_allocator pages;
+};
+
+/* The cache object. Place it anywhere (static, inside another object); the
+ * fields are private but public so it can be embedded. */
+typedef struct kh_slab_cache {
+    uint32_t magic;
+    const char *name;
+    size_t size, align, stride, link_off, first_off, slab_bytes;
+    unsigned objs_per_slab;
+    void (*ctor)(void *obj, void *arg);
+    void *ctor_arg;
+    struct kh_source source;
+    kh_allocator pages;
+    struct kh_slab *partial, *full, *empty;
+    struct kh_slab_cache_stats stats;
+} kh_slab_cache;
+
+/* Set up a cache in c. Returns 0, or KH_EINVAL (c or cfg NULL, size 0, bad
+ * alignment or slab_bytes, no backing), or KH_EOVERFLOW (size too large
+ * for any slab). Allocates nothing: the first slab comes with the first
+ * alloc. */
+int kh_slab_cache_create(kh_slab_cache *c, const struct kh_slab_cache_config *cfg);
+
+/* One object (cfg.size bytes, cfg.align aligned), or NULL when the backing
+ * has no memory (or, checked builds, c is not a live cache). O(1). */
+void *kh_slab_alloc(kh_slab_cache *c, unsigned flags);
+
+/* Give obj back. NULL does nothing. Checked builds refuse and report foreign
+ * pointers and double frees. O(1). */
+void kh_slab_free(kh_slab_cache *c, void *obj);
+
+/* True when ptr is the start of a live object of c (checked with the slab
+ * header and the bitmap; ptr must be in readable memory). O(1). */
+bool kh_slab_owns(const kh_slab_cache *c, const void *ptr);
+
+/* Give every empty slab back to the backing (if it can take it). Returns the
+ * number of slabs given back. O(empty slabs). */
+size_t kh_slab_shrink(kh_slab_cache *c);
+
+/* Destroy: 0 and every slab given back when no object is allocated; else
+ * KH_EBUSY, reported, and the cache stays usable. KH_EDOUBLE (reported) for
+ * a cache destroyed already, KH_EINVAL for NULL or a never-created cache. */
+int kh_slab_cache_destroy(kh_slab_cache *c);
+
+void kh_slab_cache_stats(const kh_slab_cache *c, struct kh_slab_cache_stats *out);
+
+/* Walk every slab and check list membership, counts, free lists and
+ * bitmaps. 0 or KH_ECORRUPT. O(objects). For tests and debugging. */
+int kh_slab_cache_check(const kh_slab_cache *c);
+
+/* The cache as a kh_allocator: alloc succeeds for size <= cfg.size and
+ * align <= the cache's alignment; free/resize take the same. */
+kh_allocator kh_slab_cache_allocator(kh_slab_cache *c);
+
+/* --- kmalloc-style front end ----------------------------------------------
+ *
+ * kh_kmem: ten slab caches for the power-of-two size classes 8, 16, ... 4096
+ * (objects aligned to their class size, as Linux guarantees for kmalloc),
+ * and a `large` allocator (usually the core heap) for anything bigger or
+ * aligned above 4096. As a kh_allocator it is header-less: a request of
+ * (size, align) goes to the smallest class >= max(size, align'), where
+ * align' is align or KH_ALIGN_DEFAULT when align is 0; free and resize get
+ * the same size and align back and find the same class. resize succeeds in
+ * place when the new size stays in the same class (or both are large and the
+ * large allocator resizes). The global kmalloc API (kheap/kmalloc.h) adds the
+ * size lookup kfree and ksize need.
+ *
+ * Typical set-up over one core heap, growing from mmap (hosted):
+ *   kheap *h = kheap_init(mem, bytes);  kheap_set_source(h, &src);
+ *   struct kh_kmem_config cfg = {.pages = kheap_allocator(h),
+ *                                .large = kheap_allocator(h)};
+ *   kh_kmem_init(&km, &cfg);  kh_allocator a = kh_kmem_allocator(&km);
+ */
+#define KH_KMEM_MIN_CLASS 8u
+#define KH_KMEM_MAX_CLASS 4096u
+#define KH_KMEM_CLASSES   10
+
+struct kh_kmem_config {
+    /* Slab pages: source when source.ops is set, else pages. */
+    struct kh_source source;
+    kh_allocator pages;
+    /* Requests above KH_KMEM_MAX_CLASS; ops NULL = use pages. */
+    kh_allocator large;
+};
+
+typedef struct kh_kmem {
+    uint32_t magic;
+    kh_slab_cache caches[KH_KMEM_CLASSES];
+    kh_allocator large;
+    size_t large_live;  /* large blocks allocated now */
+    size_t large_bytes; /* their requested bytes */
+} kh_kmem;
+
+/* 0, or KH_EINVAL (NULL, or neither pages nor source given). */
+int kh_kmem_init(kh_kmem *k, const struct kh_kmem_config *cfg);
+kh_allocator kh_kmem_allocator(kh_kmem *k);
+/* Class cache for a request, NULL when it goes to the large allocator. */
+kh_slab_cache *kh_kmem_cache_for(kh_kmem *k, size_t size, size_t align);
+/* Shrink every class cache; returns slabs given back. */
+size_t kh_kmem_shrink(kh_kmem *k);
+/* As kh_slab_cache_destroy for every cache: KH_EBUSY (reported) when any
+ * object or large block is still allocated (nothing destroyed then). */
+int kh_kmem_destroy(kh_kmem *k);
+
+#endif /* KHEAP_SLAB_H */

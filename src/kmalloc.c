@@ -1,0 +1,271 @@
+/* Global kernel-style API over one kh_allocator (see kheap/kmalloc.h). */
+#include "kheap/kmalloc.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kheap/config.h"
+#include "kheap/error.h"
+
+/* Header just below each block: [size][tag]. */
+#define H ((size_t)KH_ALIGN_DEFAULT)
+_Static_assert(2 * sizeof(size_t) <= KH_ALIGN_DEFAULT, "kmalloc header must fit in H");
+
+#define KNOWN_FLAGS (KH_GFP_ATOMIC | KH_GFP_ZERO | KH_GFP_NOWARN | KH_GFP_NOGROW)
+#define TAG_LIVE    ((size_t)0x6b6d616c6c6f6321ull)
+#define TAG_FREED   ((size_t)0x66726565642e2e2eull)
+
+static kh_allocator g_alloc;
+static bool g_ready;
+static kh_oom_handler_fn g_oom;
+static void *g_oom_ctx;
+static bool g_oom_atomic;
+/* Slow-path state only: touched on failures, never on the fast path. */
+static atomic_int g_in_oom;
+static atomic_size_t g_failures, g_oom_calls, g_oom_retries;
+
+int kh_kmalloc_init(kh_allocator a)
+{
+    if (!a.ops || !a.ops->alloc || !a.ops->free) return KH_EINVAL;
+    if (g_ready) {
+        kh_report(KH_EBUSY, "kh_kmalloc_init: global allocator already set", a.ctx);
+        return KH_EBUSY;
+    }
+    g_alloc = a;
+    atomic_store(&g_failures, 0);
+    atomic_store(&g_oom_calls, 0);
+    atomic_store(&g_oom_retries, 0);
+    g_ready = true;
+    return KH_OK;
+}
+
+int kh_kmalloc_shutdown(void)
+{
+    if (!g_ready) return KH_ENOENT;
+    g_ready = false;
+    memset(&g_alloc, 0, sizeof(g_alloc));
+    return KH_OK;
+}
+
+bool kh_kmalloc_ready(void)
+{
+    return g_ready;
+}
+
+void kh_kmalloc_set_oom_handler(kh_oom_handler_fn fn, void *ctx, bool atomic_safe)
+{
+    g_oom = fn;
+    g_oom_ctx = ctx;
+    g_oom_atomic = fn && atomic_safe;
+}
+
+void kh_kmalloc_stats(struct kh_kmalloc_stats *out)
+{
+    if (!out) return;
+    memset(out, 0, sizeof(*out));
+    out->failures = atomic_load(&g_failures);
+    out->oom_calls = atomic_load(&g_oom_calls);
+    out->oom_retries = atomic_load(&g_oom_retries);
+}
+
+/* ---- header ---- */
+
+static unsigned log2_of(size_t a)
+{
+    unsigned l = 0;
+    while (((size_t)1 << l) < a) l++;
+    return l;
+}
+
+static size_t tag_of(const void *p, size_t size, unsigned l, size_t kind)
+{
+    size_t m = (size_t)(uintptr_t)p * (size_t)0x9e3779b97f4a7c15ull;
+    m ^= size * (size_t)0xc2b2ae3d27d4eb4full;
+    return ((m ^ kind) << 6) | l;
+}
+
+static void header_put(void *p, size_t size, unsigned l)
+{
+    size_t hdr[2] = {size, tag_of(p, size, l, TAG_LIVE)};
+    memcpy((unsigned char *)p - sizeof(hdr), hdr, sizeof(hdr));
+}
+
+/* The freed tag leaves the size out: the allocator's free-list link may
+ * overwrite the size word (it is the first word of the raw block). */
+static void header_mark_freed(void *p, unsigned l)
+{
+    size_t tag = tag_of(p, 0, l, TAG_FREED);
+    memcpy((unsigned char *)p - sizeof(size_t), &tag, sizeof(tag));
+}
+
+/* Read and check the header of p: its size and the block's alignment. */
+static bool header_get(const void *p, size_t *size, unsigned *l, const char *who)
+{
+    if ((uintptr_t)p & (H - 1)) {
+#if KH_CONFIG_CHECKS
+        kh_report(KH_EFAULT, who, p);
+#endif
+        return false;
+    }
+    size_t hdr[2];
+    memcpy(hdr, (const unsigned char *)p - sizeof(hdr), sizeof(hdr));
+    *size = hdr[0];
+    *l = (unsigned)(hdr[1] & 63);
+#if KH_CONFIG_CHECKS
+    if (*l >= sizeof(size_t) * 8 || ((size_t)1 << *l) < H ||
+        hdr[1] != tag_of(p, *size, *l, TAG_LIVE)) {
+        bool dbl = *l < sizeof(size_t) * 8 && hdr[1] == tag_of(p, 0, *l, TAG_FREED);
+        kh_report(dbl ? KH_EDOUBLE : KH_EFAULT, who, p);
+        return false;
+    }
+#else
+    (void)who;
+#endif
+    return true;
+}
+
+/* ---- allocation with the OOM handler ---- */
+
+static bool warn(unsigned flags, int code, const char *what)
+{
+    atomic_fetch_add(&g_failures, 1);
+    if (!(flags & KH_GFP_NOWARN)) kh_report(code, what, NULL);
+    return false;
+}
+
+/* Check the call; false (reported unless NOWARN) when it must fail. */
+static bool call_ok(size_t align, unsigned flags)
+{
+    if (!g_ready) return warn(flags, KH_ENOENT, "kmalloc: no global allocator (kh_kmalloc_init)");
+    if (flags & ~KNOWN_FLAGS) return warn(flags, KH_EINVAL, "kmalloc: unknown flags");
+    if (!kh_align_valid(align)) return warn(flags, KH_EINVAL, "kmalloc: bad alignment");
+    return true;
+}
+
+static void *attempt(size_t bytes, size_t a, unsigned flags)
+{
+    return g_alloc.ops->alloc(g_alloc.ctx, bytes, a, flags & ~KH_GFP_ZERO);
+}
+
+/* Allocate bytes aligned to a; on failure let the OOM handler reclaim and
+ * ask for exactly one retry. size/align are the caller's, for the handler. */
+static void *alloc_raw(size_t bytes, size_t a, size_t size, size_t align, unsigned flags)
+{
+    void *raw = attempt(bytes, a, flags);
+    if (raw) return raw;
+    kh_oom_handler_fn fn = g_oom;
+    if (fn && (!(flags & KH_GFP_ATOMIC) || g_oom_atomic) && atomic_exchange(&g_in_oom, 1) == 0) {
+        atomic_fetch_add(&g_oom_calls, 1);
+        int r = fn(size, align ? align : KH_ALIGN_DEFAULT, flags, g_oom_ctx);
+        atomic_store(&g_in_oom, 0);
+        if (r == KH_OOM_RETRY) {
+            atomic_fetch_add(&g_oom_retries, 1);
+            raw = attempt(bytes, a, flags);
+        }
+    }
+    if (!raw) warn(flags, KH_ENOMEM, "kmalloc: out of memory");
+    return raw;
+}
+
+void *kmalloc_aligned(size_t size, size_t align, unsigned flags)
+{
+    if (!call_ok(align, flags)) return NULL;
+    size_t a = align > H ? align : H;
+    if (size > SIZE_MAX - a) {
+        warn(flags, KH_EOVERFLOW, "kmalloc: size overflows");
+        return NULL;
+    }
+    unsigned char *raw = alloc_raw(size + a, a, size, align, flags);
+    if (!raw) return NULL;
+    unsigned char *p = raw + a;
+    header_put(p, size, log2_of(a));
+    if (flags & KH_GFP_ZERO) memset(p, 0, size);
+    return p;
+}
+
+void *kmalloc(size_t size, unsigned flags)
+{
+    return kmalloc_aligned(size, 0, flags);
+}
+
+void *kzalloc(size_t size, unsigned flags)
+{
+    return kmalloc_aligned(size, 0, flags | KH_GFP_ZERO);
+}
+
+void *kmalloc_array(size_t n, size_t size, unsigned flags)
+{
+    if (size && n > SIZE_MAX / size) {
+        warn(flags, KH_EOVERFLOW, "kmalloc_array: n * size overflows");
+        return NULL;
+    }
+    return kmalloc_aligned(n * size, 0, flags);
+}
+
+void *kcalloc(size_t n, size_t size, unsigned flags)
+{
+    return kmalloc_array(n, size, flags | KH_GFP_ZERO);
+}
+
+void kfree(void *ptr)
+{
+    if (!ptr) return;
+    if (!g_ready) {
+#if KH_CONFIG_CHECKS
+        kh_report(KH_ENOENT, "kfree: no global allocator", ptr);
+#endif
+        return;
+    }
+    size_t size;
+    unsigned l;
+    if (!header_get(ptr, &size, &l, "kfree: not a kmalloc block")) return;
+    size_t a = (size_t)1 << l;
+    header_mark_freed(ptr, l);
+    g_alloc.ops->free(g_alloc.ctx, (unsigned char *)ptr - a, size + a, a);
+}
+
+size_t ksize(const void *ptr)
+{
+    if (!ptr || !g_ready) return 0;
+    size_t size;
+    unsigned l;
+    return header_get(ptr, &size, &l, "ksize: not a kmalloc block") ? size : 0;
+}
+
+void *krealloc(void *ptr, size_t size, unsigned flags)
+{
+    if (!ptr) return kmalloc(size, flags);
+    if (!call_ok(0, flags)) return NULL;
+    size_t old;
+    unsigned l;
+    if (!header_get(ptr, &old, &l, "krealloc: not a kmalloc block")) return NULL;
+    size_t a = (size_t)1 << l;
+    if (size > SIZE_MAX - a) {
+        warn(flags, KH_EOVERFLOW, "krealloc: size overflows");
+        return NULL;
+    }
+    unsigned char *raw = (unsigned char *)ptr - a, *p = ptr;
+    if (g_alloc.ops->resize && g_alloc.ops->resize(g_alloc.ctx, raw, old + a, size + a, a)) {
+        header_put(p, size, l);
+    } else {
+        unsigned char *nraw = alloc_raw(size + a, a, size, a > H ? a : 0, flags);
+        if (!nraw) return NULL;
+        p = nraw + a;
+        memcpy(p, ptr, old < size ? old : size);
+        header_put(p, size, l);
+        header_mark_freed(ptr, l);
+        g_alloc.ops->free(g_alloc.ctx, raw, old + a, a);
+    }
+    if ((flags & KH_GFP_ZERO) && size > old) memset(p + old, 0, size - old);
+    return p;
+}
+
+void *krealloc_array(void *ptr, size_t n, size_t size, unsigned flags)
+{
+    if (size && n > SIZE_MAX / size) {
+        warn(flags, KH_EOVERFLOW, "krealloc_array: n * size overflows");
+        return NULL;
+    }
+    return krealloc(ptr, n * size, flags);
+}
