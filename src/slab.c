@@ -81,10 +81,11 @@ int kh_slab_cache_create(kh_slab_cache *c, const struct kh_slab_cache_config *cf
 
     size_t slab_bytes = cfg->slab_bytes;
     if (!slab_bytes) {
-        /* Smallest slab wasting at most 1/8 (header, alignment, tail). */
+        /* Smallest slab wasting at most 1/4 (header, alignment, tail): small
+         * slabs keep the footprint of a sparse cache low on small heaps. */
         for (size_t s = KH_SLAB_MIN_BYTES; s <= KH_SLAB_MAX_BYTES; s *= 2) {
             size_t n = objs_for(s, first_off, stride);
-            if (n && s - n * stride <= s / 8) {
+            if (n && s - n * stride <= s / 4) {
                 slab_bytes = s;
                 break;
             }
@@ -416,8 +417,8 @@ void kh_slab_cache_stats(const kh_slab_cache *c, struct kh_slab_cache_stats *out
     *out = c->stats;
 }
 
-static int check_list(const kh_slab_cache *c, const struct kh_slab *s, unsigned list,
-                      size_t *slabs, size_t *inuse)
+static int check_list(const kh_slab_cache *c, const struct kh_slab *s, unsigned list, size_t *slabs,
+                      size_t *inuse)
 {
     const struct kh_slab *prev = NULL;
     size_t guard = c->stats.slabs + 1;
@@ -431,8 +432,7 @@ static int check_list(const kh_slab_cache *c, const struct kh_slab *s, unsigned 
         size_t nfree = 0;
         for (const unsigned char *o = s->free; o; o = get_link(c, o)) {
             long i = obj_index(c, s, o);
-            if (slab_of(c, o) != s || i < 0 || bit_get(s, (size_t)i) ||
-                ++nfree > c->objs_per_slab)
+            if (slab_of(c, o) != s || i < 0 || bit_get(s, (size_t)i) || ++nfree > c->objs_per_slab)
                 return KH_ECORRUPT;
         }
         if (nfree + s->inuse != c->objs_per_slab) return KH_ECORRUPT;
@@ -454,9 +454,8 @@ int kh_slab_cache_check(const kh_slab_cache *c)
         check_list(c, c->full, LIST_FULL, &nf, &inuse) ||
         check_list(c, c->empty, LIST_EMPTY, &ne, &inuse))
         return KH_ECORRUPT;
-    if (np != c->stats.slabs_partial || nf != c->stats.slabs_full ||
-        ne != c->stats.slabs_empty || np + nf + ne != c->stats.slabs ||
-        inuse != c->stats.objects_in_use)
+    if (np != c->stats.slabs_partial || nf != c->stats.slabs_full || ne != c->stats.slabs_empty ||
+        np + nf + ne != c->stats.slabs || inuse != c->stats.objects_in_use)
         return KH_ECORRUPT;
     return KH_OK;
 }
@@ -548,9 +547,15 @@ static void *kmem_alloc(void *ctx, size_t size, size_t align, unsigned flags)
     kh_kmem *k = ctx;
     if (!k || k->magic != KMEM_LIVE || !kh_align_valid(align)) return NULL;
     int i = class_index(size, align);
-    if (i >= 0) return kh_slab_alloc(&k->caches[i], flags);
-    void *p = k->large.ops->alloc(k->large.ctx, size, align, flags);
-    if (p) {
+    void *p = i >= 0 ? kh_slab_alloc(&k->caches[i], flags)
+                     : k->large.ops->alloc(k->large.ctx, size, align, flags);
+    /* Out of memory: empty slabs of every class go back to the backing and
+     * the request is tried once more (never sleeps: no source is called
+     * that the flags forbid). */
+    if (!p && kh_kmem_shrink(k) > 0)
+        p = i >= 0 ? kh_slab_alloc(&k->caches[i], flags)
+                   : k->large.ops->alloc(k->large.ctx, size, align, flags);
+    if (p && i < 0) {
         k->large_live++;
         k->large_bytes += size;
     }

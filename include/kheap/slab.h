@@ -83,11 +83,11 @@
 struct kh_slab;
 
 struct kh_slab_cache_stats {
-    size_t object_size;    /* size given at create */
-    size_t stride;         /* bytes per object slot in a slab */
-    size_t slab_bytes;     /* bytes per slab */
+    size_t object_size; /* size given at create */
+    size_t stride;      /* bytes per object slot in a slab */
+    size_t slab_bytes;  /* bytes per slab */
     size_t objs_per_slab;
-    size_t slabs;          /* slabs held (partial + full + empty) */
+    size_t slabs; /* slabs held (partial + full + empty) */
     size_t slabs_partial, slabs_full, slabs_empty;
     size_t objects_in_use; /* allocated now */
     size_t peak_in_use;
@@ -170,7 +170,9 @@ kh_allocator kh_slab_cache_allocator(kh_slab_cache *c);
  * aligned above 4096. As a kh_allocator it is header-less: a request of
  * (size, align) goes to the smallest class >= max(size, align'), where
  * align' is align or KH_ALIGN_DEFAULT when align is 0; free and resize get
- * the same size and align back and find the same class. resize succeeds in
+ * the same size and align back and find the same class. When a request
+ * fails, the front end shrinks every class cache (empty slabs back to the
+ * backing) and, if that gave anything back, tries once more. resize succeeds in
  * place when the new size stays in the same class (or both are large and the
  * large allocator resizes). The global kmalloc API (kheap/kmalloc.h) adds the
  * size lookup kfree and ksize need.

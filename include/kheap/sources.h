@@ -51,7 +51,7 @@ struct kh_static_source {
     size_t bytes;        /* usable bytes from base */
     size_t top;          /* bytes carved from base (high-water mark of live grants) */
     size_t granule;
-    size_t limit; /* most bytes granted at once */
+    size_t limit;        /* most bytes granted at once */
     unsigned char *last; /* most recent live grant (stack-order release) */
     struct kh_source_stats stats;
 };

@@ -1,0 +1,622 @@
+/* Global kmalloc API: boot sequence, every flag, sizes, misuse, the OOM
+ * handler's retry and give-up paths, growth through the mmap source. */
+#define KH_KMALLOC_KERNEL_NAMES
+#include "kh_test.h"
+
+#include "alloc_model.h"
+#include "seed_tests.h"
+
+#include "kheap/config.h"
+#include "kheap/error.h"
+#include "kheap/heap.h"
+#include "kheap/kmalloc.h"
+#include "kheap/slab.h"
+#include "kheap/sources.h"
+
+#include <string.h>
+
+/* Boot the global API on the kmalloc front end over a core heap of `bytes`
+ * (at most the arena). Tests end with km_down(). */
+static kh_kmem km_front;
+static kheap *km_heap;
+
+static int km_boot(size_t bytes)
+{
+    size_t n;
+    unsigned char *mem = kh_test_arena(&n);
+    size_t skip = (65536 - (uintptr_t)mem % 65536) % 65536; /* see test_slab.c */
+    if (n < skip + 4096) return -1;
+    if (bytes > n - skip) bytes = n - skip;
+    kh_kmalloc_shutdown();
+    kh_kmalloc_set_oom_handler(NULL, NULL, false);
+    km_heap = kheap_init(mem + skip, bytes);
+    if (!km_heap) return -1;
+    struct kh_kmem_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.pages = kheap_allocator(km_heap);
+    cfg.large = kheap_allocator(km_heap);
+    int rc = kh_kmem_init(&km_front, &cfg);
+    if (rc) return rc;
+    return kh_kmalloc_init(kh_kmem_allocator(&km_front));
+}
+
+static void km_down(void)
+{
+    kh_kmalloc_set_oom_handler(NULL, NULL, false);
+    kh_kmalloc_shutdown();
+}
+
+/* Everything freed: front end and heap hold nothing. */
+static bool km_all_free(void)
+{
+    kh_kmem_shrink(&km_front);
+    struct kheap_stats hs;
+    kheap_stats(km_heap, &hs);
+    return km_front.large_live == 0 && hs.used_bytes == 0;
+}
+
+KH_TEST(kmalloc_before_init_every_call_fails_cleanly)
+{
+    km_down();
+    KH_CHECK(!kh_kmalloc_ready());
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    KH_CHECK(kmalloc(16, 0) == NULL);
+    KH_CHECK_EQ(r.last_code, KH_ENOENT);
+    KH_CHECK(kzalloc(16, 0) == NULL);
+    KH_CHECK(kcalloc(2, 8, 0) == NULL);
+    KH_CHECK(kmalloc_aligned(16, 64, 0) == NULL);
+    KH_CHECK(krealloc(NULL, 16, 0) == NULL);
+    unsigned count = r.count;
+    KH_CHECK(kmalloc(16, KH_GFP_NOWARN) == NULL); /* failure expected: silent */
+    KH_CHECK_EQ(r.count, count);
+    static _Alignas(16) unsigned char fake[64];
+    KH_CHECK_EQ(ksize(fake + 16), 0);
+    KH_CHECK(krealloc(fake + 16, 8, 0) == NULL);
+    kfree(NULL);
+    kfree(fake + 16);
+#if KH_CONFIG_CHECKS
+    KH_CHECK_EQ(r.last_code, KH_ENOENT);
+#endif
+    kh_test_reports_stop();
+    KH_CHECK_EQ(kh_kmalloc_shutdown(), KH_ENOENT);
+}
+
+KH_TEST(kmalloc_boot_sequence_and_second_init)
+{
+    KH_ASSERT_EQ(km_boot(1 << 20), 0);
+    KH_CHECK(kh_kmalloc_ready());
+    kh_allocator none = {NULL, NULL};
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    KH_CHECK_EQ(kh_kmalloc_init(kh_failing_allocator()), KH_EBUSY);
+    KH_CHECK_EQ(r.count, 1);
+    KH_CHECK_EQ(r.last_code, KH_EBUSY);
+    KH_CHECK_EQ(kh_kmalloc_init(none), KH_EINVAL);
+    kh_test_reports_stop();
+    /* The first allocator stays in place. */
+    char *p = kmalloc(100, GFP_KERNEL);
+    KH_ASSERT(p);
+    KH_CHECK_EQ(ksize(p), 100);
+    KH_CHECK_EQ((uintptr_t)p % KH_ALIGN_DEFAULT, 0);
+    memset(p, 1, 100);
+    kfree(p);
+    KH_CHECK(km_all_free());
+    km_down();
+    KH_CHECK(!kh_kmalloc_ready());
+    KH_CHECK(kmalloc(8, KH_GFP_NOWARN) == NULL);
+    /* After shutdown a new allocator may be set. */
+    KH_CHECK_EQ(kh_kmalloc_init(kh_failing_allocator()), 0);
+    KH_CHECK(kmalloc(8, KH_GFP_NOWARN) == NULL);
+    km_down();
+}
+
+KH_TEST(kmalloc_sizes_and_alignment)
+{
+    KH_ASSERT_EQ(km_boot(4 << 20), 0);
+    static unsigned char *ps[64];
+    static const size_t sizes[] = {0, 1, 7, 8, 15, 16, 17, 100, 4000, 4096, 5000, 70000};
+    size_t ns = sizeof(sizes) / sizeof(sizes[0]);
+    for (size_t i = 0; i < ns; i++) {
+        ps[i] = kmalloc(sizes[i], 0);
+        KH_ASSERT(ps[i]);
+        KH_CHECK_EQ(ksize(ps[i]), sizes[i]);
+        KH_CHECK_EQ((uintptr_t)ps[i] % KH_ALIGN_DEFAULT, 0);
+        memset(ps[i], (int)i, sizes[i]);
+    }
+    for (size_t i = 0; i < ns; i++) {
+        for (size_t j = 0; j < sizes[i]; j++)
+            if (ps[i][j] != (unsigned char)i) {
+                KH_CHECK(!"contents changed");
+                break;
+            }
+        kfree(ps[i]);
+    }
+    /* Aligned variant, up to well past a slab. */
+    for (size_t al = 1; al <= 65536; al *= 2) {
+        unsigned char *p = kmalloc_aligned(33, al, 0);
+        KH_ASSERT(p);
+        KH_CHECK_EQ((uintptr_t)p % al, 0);
+        KH_CHECK_EQ(ksize(p), 33);
+        memset(p, 0x5A, 33);
+        /* krealloc keeps the alignment, even when it moves. */
+        unsigned char *q = krealloc(p, 20000, 0);
+        KH_ASSERT(q);
+        KH_CHECK_EQ((uintptr_t)q % al, 0);
+        KH_CHECK(q[0] == 0x5A && q[32] == 0x5A);
+        kfree(q);
+    }
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    KH_CHECK(kmalloc_aligned(8, 48, 0) == NULL); /* not a power of two */
+    KH_CHECK_EQ(r.last_code, KH_EINVAL);
+    kh_test_reports_stop();
+    KH_CHECK(km_all_free());
+    km_down();
+}
+
+KH_TEST(kmalloc_every_flag)
+{
+    KH_ASSERT_EQ(km_boot(1 << 20), 0);
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    /* ZERO: kmalloc, kzalloc, kcalloc (dirty the memory first). */
+    unsigned char *d = kmalloc(3000, 0);
+    KH_ASSERT(d);
+    memset(d, 0xFF, 3000);
+    kfree(d);
+    unsigned char *z = kmalloc(3000, __GFP_ZERO);
+    KH_ASSERT(z);
+    KH_CHECK(z == d); /* same slab object, reused */
+    for (size_t i = 0; i < 3000; i++)
+        if (z[i]) {
+            KH_CHECK(!"not zeroed");
+            break;
+        }
+    memset(z, 0xFF, 3000);
+    kfree(z);
+    unsigned char *z2 = kzalloc(3000, 0);
+    KH_ASSERT(z2);
+    KH_CHECK(z2[0] == 0 && z2[2999] == 0);
+    kfree(z2);
+    unsigned int *c = kcalloc(100, sizeof(unsigned int), 0);
+    KH_ASSERT(c);
+    for (int i = 0; i < 100; i++) KH_CHECK_EQ(c[i], 0);
+    kfree(c);
+    /* Unknown bits are refused. */
+    KH_CHECK(kmalloc(8, 1u << 20) == NULL);
+    KH_CHECK_EQ(r.last_code, KH_EINVAL);
+    KH_CHECK_EQ(r.count, 1);
+    /* ATOMIC and NOGROW are passed down: a heap with a source does not grow. */
+    kh_test_reports_stop();
+    km_down();
+
+    size_t n;
+    unsigned char *mem = kh_test_arena(&n);
+    KH_ASSERT(n >= 512 * 1024);
+    kheap *h = kheap_init_ex(mem, 64 * 1024, 1 << 20);
+    KH_ASSERT(h);
+    struct kh_static_source s;
+    KH_ASSERT_EQ(kh_static_source_init(&s, mem + 64 * 1024, 256 * 1024, 0, 0), 0);
+    struct kh_source src = kh_static_source(&s);
+    kheap_set_source(h, &src);
+    KH_ASSERT_EQ(kh_kmalloc_init(kheap_allocator(h)), 0);
+    kh_test_reports_start(&r);
+    KH_CHECK(kmalloc(100000, GFP_ATOMIC) == NULL);
+    KH_CHECK_EQ(r.last_code, KH_ENOMEM);
+    KH_CHECK(kmalloc(100000, KH_GFP_NOGROW | __GFP_NOWARN) == NULL);
+    struct kh_source_stats ss;
+    kh_static_source_stats(&s, &ss);
+    KH_CHECK_EQ(ss.grants + ss.failures, 0);
+    /* Without them it grows. */
+    void *big = kmalloc(100000, GFP_KERNEL);
+    KH_CHECK(big != NULL);
+    kh_static_source_stats(&s, &ss);
+    KH_CHECK_EQ(ss.grants, 1);
+    /* NOWARN: the failure is silent. */
+    unsigned count = r.count;
+    KH_CHECK(kmalloc(10 << 20, __GFP_NOWARN) == NULL);
+    KH_CHECK_EQ(r.count, count);
+    KH_CHECK(kmalloc(10 << 20, 0) == NULL);
+    KH_CHECK_EQ(r.count, count + 1);
+    KH_CHECK_EQ(r.last_code, KH_ENOMEM);
+    kh_test_reports_stop();
+    kfree(big);
+    KH_CHECK_EQ(kheap_check(h), 0);
+    km_down();
+}
+
+KH_TEST(kmalloc_overflow_is_checked)
+{
+    KH_ASSERT_EQ(km_boot(1 << 20), 0);
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    KH_CHECK(kmalloc(SIZE_MAX, 0) == NULL);
+    KH_CHECK_EQ(r.last_code, KH_EOVERFLOW);
+    KH_CHECK(kmalloc(SIZE_MAX - KH_ALIGN_DEFAULT + 1, 0) == NULL);
+    KH_CHECK_EQ(r.last_code, KH_EOVERFLOW);
+    KH_CHECK(kmalloc_aligned(SIZE_MAX - 100, 4096, 0) == NULL);
+    KH_CHECK(kmalloc_array(SIZE_MAX / 2 + 1, 2, 0) == NULL);
+    KH_CHECK_EQ(r.last_code, KH_EOVERFLOW);
+    KH_CHECK(kcalloc(SIZE_MAX / 8, 16, 0) == NULL);
+    void *z0 = kmalloc_array(0, SIZE_MAX, 0); /* 0 bytes is a valid size */
+    KH_CHECK(z0 != NULL);
+    KH_CHECK_EQ(ksize(z0), 0);
+    kfree(z0);
+    unsigned count = r.count;
+    KH_CHECK(kmalloc_array(SIZE_MAX, SIZE_MAX, __GFP_NOWARN) == NULL);
+    KH_CHECK_EQ(r.count, count);
+    char *p = kmalloc(10, 0);
+    KH_ASSERT(p);
+    memcpy(p, "0123456789", 10);
+    KH_CHECK(krealloc(p, SIZE_MAX - 4, 0) == NULL);
+    KH_CHECK_EQ(r.last_code, KH_EOVERFLOW);
+    KH_CHECK(krealloc_array(p, SIZE_MAX / 4, 8, 0) == NULL);
+    KH_CHECK(memcmp(p, "0123456789", 10) == 0); /* untouched */
+    KH_CHECK_EQ(ksize(p), 10);
+    char *q = krealloc_array(p, 4, 10, 0);
+    KH_ASSERT(q);
+    KH_CHECK_EQ(ksize(q), 40);
+    kfree(q);
+    kh_test_reports_stop();
+    KH_CHECK(km_all_free());
+    km_down();
+}
+
+KH_TEST(kmalloc_krealloc_rules)
+{
+    KH_ASSERT_EQ(km_boot(2 << 20), 0);
+    unsigned char *p = krealloc(NULL, 20, 0); /* NULL: allocates */
+    KH_ASSERT(p);
+    for (int i = 0; i < 20; i++) p[i] = (unsigned char)i;
+    /* In place inside the class (20 + header fits the same object). */
+    unsigned char *q = krealloc(p, 40, __GFP_ZERO);
+    KH_ASSERT(q);
+    KH_CHECK(q == p);
+    KH_CHECK_EQ(ksize(q), 40);
+    KH_CHECK_EQ(q[19], 19);
+    KH_CHECK_EQ(q[20], 0);
+    KH_CHECK_EQ(q[39], 0);
+    /* Growing moves across classes; contents follow, tail zeroed. */
+    unsigned char *g = krealloc(q, 9000, KH_GFP_ZERO);
+    KH_ASSERT(g);
+    for (int i = 0; i < 20; i++) KH_CHECK_EQ(g[i], i);
+    KH_CHECK_EQ(g[8999], 0);
+    KH_CHECK_EQ(ksize(g), 9000);
+    /* Shrinking keeps the prefix. */
+    unsigned char *s = krealloc(g, 5, 0);
+    KH_ASSERT(s);
+    KH_CHECK_EQ(ksize(s), 5);
+    for (int i = 0; i < 5; i++) KH_CHECK_EQ(s[i], i);
+    /* size 0 keeps a block (kfree frees). */
+    unsigned char *e = krealloc(s, 0, 0);
+    KH_ASSERT(e);
+    KH_CHECK_EQ(ksize(e), 0);
+    /* Failure leaves the old block intact and owned. */
+    unsigned char *f = krealloc(e, 4, 0);
+    KH_ASSERT(f);
+    memcpy(f, "abcd", 4);
+    KH_CHECK(krealloc(f, 64 << 20, KH_GFP_NOWARN) == NULL);
+    KH_CHECK(memcmp(f, "abcd", 4) == 0);
+    KH_CHECK_EQ(ksize(f), 4);
+    kfree(f);
+    KH_CHECK(km_all_free());
+    km_down();
+}
+
+KH_TEST(kmalloc_misuse_is_reported)
+{
+    KH_ASSERT_EQ(km_boot(1 << 20), 0);
+#if KH_CONFIG_CHECKS
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    static _Alignas(64) unsigned char fake[128];
+    memset(fake, 0x77, sizeof(fake));
+    kfree(fake + 32); /* never from kmalloc */
+    KH_CHECK_EQ(r.last_code, KH_EFAULT);
+    KH_CHECK(r.last_ptr == fake + 32);
+    kfree(fake + 33); /* misaligned: refused without reading */
+    KH_CHECK_EQ(r.last_code, KH_EFAULT);
+    KH_CHECK_EQ(ksize(fake + 32), 0);
+    KH_CHECK(krealloc(fake + 32, 8, 0) == NULL);
+    KH_CHECK_EQ(r.count, 4);
+    unsigned char *p = kmalloc(24, 0);
+    KH_ASSERT(p);
+    kfree(p + 16); /* inside a block */
+    KH_CHECK_EQ(r.last_code, KH_EFAULT);
+    KH_CHECK_EQ(ksize(p), 24); /* still fine */
+    kfree(p);
+    KH_CHECK_EQ(r.count, 5);
+    kfree(p); /* double free */
+    KH_CHECK_EQ(r.count, 6);
+    KH_CHECK(r.last_code == KH_EDOUBLE || r.last_code == KH_EFAULT);
+    /* A large block's double free: its header is still intact. */
+    unsigned char *big = kmalloc(20000, 0);
+    KH_ASSERT(big);
+    kfree(big);
+    unsigned c = r.count;
+    kfree(big);
+    KH_CHECK_EQ(r.count, c + 1);
+    /* Corrupted header (an underflow by the caller). */
+    unsigned char *v = kmalloc(40, 0);
+    KH_ASSERT(v);
+    v[-1] ^= 0x10;
+    kfree(v);
+    KH_CHECK_EQ(r.last_code, KH_EFAULT);
+    v[-1] ^= 0x10;
+    kfree(v);
+    KH_CHECK_EQ(r.count, c + 2);
+    kh_test_reports_stop();
+#endif
+    KH_CHECK(km_all_free());
+    km_down();
+}
+
+/* ---- OOM handler ---- */
+
+struct oom_ctx {
+    unsigned calls;
+    size_t last_size, last_align;
+    unsigned last_flags;
+    int answer;
+    void *reserve; /* freed on the first call */
+    kh_slab_cache *shrink; /* shrunk on every call */
+    bool nested; /* kmalloc from inside the handler */
+    void *nested_result;
+};
+
+static int oom_handler(size_t size, size_t align, unsigned flags, void *ctx)
+{
+    struct oom_ctx *o = ctx;
+    o->calls++;
+    o->last_size = size;
+    o->last_align = align;
+    o->last_flags = flags;
+    if (o->reserve) {
+        kfree(o->reserve);
+        o->reserve = NULL;
+    }
+    if (o->shrink) kh_slab_shrink(o->shrink);
+    if (o->nested) o->nested_result = kmalloc(1 << 30, KH_GFP_NOWARN);
+    return o->answer;
+}
+
+KH_TEST(kmalloc_oom_handler_retry_and_give_up)
+{
+    KH_ASSERT_EQ(km_boot(256 * 1024), 0);
+    struct kh_kmalloc_stats st;
+    /* Fill the heap with one reserve block and small blocks. */
+    void *reserve = kmalloc(64 * 1024, 0);
+    KH_ASSERT(reserve);
+    struct oom_ctx o;
+    memset(&o, 0, sizeof(o));
+    o.answer = KH_OOM_RETRY;
+    o.reserve = reserve;
+    kh_kmalloc_set_oom_handler(oom_handler, &o, false);
+    /* A request that only fits once the reserve is gone. */
+    struct kheap_stats hs;
+    kheap_stats(km_heap, &hs);
+    size_t want = hs.largest_free_block + 1024;
+    void *p = kmalloc(want, 0);
+    KH_CHECK(p != NULL);
+    KH_CHECK_EQ(o.calls, 1);
+    KH_CHECK_EQ(o.last_size, want);
+    KH_CHECK_EQ(o.last_align, KH_ALIGN_DEFAULT);
+    KH_CHECK_EQ(o.last_flags, 0);
+    kh_kmalloc_stats(&st);
+    KH_CHECK_EQ(st.oom_calls, 1);
+    KH_CHECK_EQ(st.oom_retries, 1);
+    /* Retry that fails again: one call, one retry, then NULL and a report;
+     * never a loop. */
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    KH_CHECK(kmalloc(1 << 30, 0) == NULL);
+    KH_CHECK_EQ(o.calls, 2);
+    KH_CHECK_EQ(r.count, 1);
+    KH_CHECK_EQ(r.last_code, KH_ENOMEM);
+    /* Give up: no retry. */
+    o.answer = KH_OOM_FAIL;
+    KH_CHECK(kmalloc_aligned(1 << 30, 128, __GFP_NOWARN) == NULL);
+    KH_CHECK_EQ(o.calls, 3);
+    KH_CHECK_EQ(o.last_align, 128);
+    KH_CHECK_EQ(o.last_flags, (unsigned)__GFP_NOWARN);
+    KH_CHECK_EQ(r.count, 1); /* NOWARN */
+    kh_kmalloc_stats(&st);
+    KH_CHECK_EQ(st.oom_retries, 2);
+    /* Atomic requests skip a handler that may sleep... */
+    KH_CHECK(kmalloc(1 << 30, GFP_ATOMIC | __GFP_NOWARN) == NULL);
+    KH_CHECK_EQ(o.calls, 3);
+    /* ...and call one registered as atomic-safe. */
+    kh_kmalloc_set_oom_handler(oom_handler, &o, true);
+    KH_CHECK(kmalloc(1 << 30, GFP_ATOMIC | __GFP_NOWARN) == NULL);
+    KH_CHECK_EQ(o.calls, 4);
+    KH_CHECK_EQ(o.last_flags, (unsigned)(GFP_ATOMIC | __GFP_NOWARN));
+    /* A failing kmalloc inside the handler does not re-enter it. */
+    o.nested = true;
+    o.answer = KH_OOM_RETRY;
+    KH_CHECK(kmalloc(1 << 30, __GFP_NOWARN) == NULL);
+    KH_CHECK_EQ(o.calls, 5);
+    KH_CHECK(o.nested_result == NULL);
+    o.nested = false;
+    /* krealloc goes through the handler too; the old block survives. */
+    unsigned char *k = kmalloc(16, 0);
+    KH_ASSERT(k);
+    k[0] = 42;
+    KH_CHECK(krealloc(k, 1 << 30, __GFP_NOWARN) == NULL);
+    KH_CHECK_EQ(o.calls, 6);
+    KH_CHECK_EQ(k[0], 42);
+    kfree(k);
+    /* Handler removed: plain failure. */
+    kh_kmalloc_set_oom_handler(NULL, NULL, false);
+    KH_CHECK(kmalloc(1 << 30, __GFP_NOWARN) == NULL);
+    KH_CHECK_EQ(o.calls, 6);
+    kh_test_reports_stop();
+    kfree(p);
+    KH_CHECK(km_all_free());
+    km_down();
+}
+
+KH_TEST(kmalloc_oom_handler_reclaims_by_shrinking_slabs)
+{
+    KH_ASSERT_EQ(km_boot(512 * 1024), 0);
+    /* A driver's own object cache on the same heap fills it, then frees its
+     * objects: the empty slabs stay cached, so a large kmalloc fails until
+     * the OOM handler shrinks that cache. (kh_kmem reclaims its own empty
+     * slabs by itself.) */
+    static kh_slab_cache drv;
+    struct kh_slab_cache_config cc;
+    memset(&cc, 0, sizeof(cc));
+    cc.name = "driver";
+    cc.size = 200;
+    cc.pages = kheap_allocator(km_heap);
+    KH_ASSERT_EQ(kh_slab_cache_create(&drv, &cc), 0);
+    static void *objs[4096];
+    size_t n = 0;
+    while (n < 4096 && (objs[n] = kh_slab_alloc(&drv, 0)) != NULL) n++;
+    KH_ASSERT(n > 100 && n < 4096);
+    for (size_t i = 0; i < n; i++) kh_slab_free(&drv, objs[i]);
+    struct oom_ctx o;
+    memset(&o, 0, sizeof(o));
+    o.answer = KH_OOM_RETRY;
+    o.shrink = &drv;
+    KH_CHECK(kmalloc(200 * 1024, __GFP_NOWARN) == NULL); /* no handler yet */
+    kh_kmalloc_set_oom_handler(oom_handler, &o, false);
+    void *big = kmalloc(200 * 1024, 0);
+    KH_CHECK(big != NULL);
+    KH_CHECK_EQ(o.calls, 1);
+    kfree(big);
+    KH_CHECK_EQ(kh_slab_cache_destroy(&drv), 0);
+    KH_CHECK(km_all_free());
+    km_down();
+}
+
+/* ---- the global API as an allocator, for the shared tests ---- */
+
+static void *gk_alloc(void *ctx, size_t size, size_t align, unsigned flags)
+{
+    (void)ctx;
+    return kmalloc_aligned(size, align, flags | KH_GFP_NOWARN);
+}
+
+static bool gk_resize(void *ctx, void *ptr, size_t old_size, size_t new_size, size_t align)
+{
+    (void)ctx, (void)ptr, (void)old_size, (void)new_size, (void)align;
+    return false;
+}
+
+static void gk_free(void *ctx, void *ptr, size_t size, size_t align)
+{
+    (void)ctx, (void)align;
+    if (ptr && ksize(ptr) != size) kh_test_fail(__FILE__, __LINE__, "ksize != size freed");
+    kfree(ptr);
+}
+
+static const kh_allocator_ops gk_ops = {gk_alloc, gk_resize, gk_free};
+
+KH_TEST(kmalloc_seed_tests_and_model)
+{
+    KH_ASSERT_EQ(km_boot(KH_SEED_HEAP_SIZE), 0);
+    kh_allocator a = {NULL, &gk_ops};
+    kh_seed_check_all(a, KH_SEED_HEAP_SIZE);
+    KH_CHECK(km_all_free());
+    km_down();
+    KH_ASSERT_EQ(km_boot(8 << 20), 0);
+    struct kh_model_config mc = {.a = a,
+                                 .ops = kh_test_iters(20000),
+                                 .max_size = 9000,
+                                 .max_align_log2 = 12,
+                                 .no_resize = true};
+    struct kh_model_result r = kh_model_run(&mc);
+    KH_CHECK(kh_model_ok("kmalloc", &r));
+    KH_CHECK(km_all_free());
+    km_down();
+}
+
+KH_TEST(kmalloc_fault_injection)
+{
+    /* The global allocator is a fault wrapper over the front end: for every
+     * k the k-th allocation fails, and nothing leaks or breaks. */
+    KH_ASSERT_EQ(km_boot(2 << 20), 0);
+    kh_kmalloc_shutdown();
+    static struct kh_fault f;
+    kh_fault_init(&f, kh_kmem_allocator(&km_front));
+    KH_ASSERT_EQ(kh_kmalloc_init(kh_fault_allocator(&f)), 0);
+    kh_allocator a = {NULL, &gk_ops};
+    size_t ops = kh_test_iters(200) < 60 ? 60 : kh_test_iters(200);
+    for (unsigned long long k = 1; k < 200; k++) {
+        kh_fault_fail_nth(&f, k);
+        struct kh_model_config mc = {.a = a,
+                                     .ops = ops,
+                                     .max_size = 6000,
+                                     .max_align_log2 = 7,
+                                     .seed = 7,
+                                     .may_fail = true,
+                                     .no_resize = true};
+        struct kh_model_result r = kh_model_run(&mc);
+        KH_CHECK(kh_model_ok("kmalloc_fault", &r));
+        KH_CHECK_EQ(f.live_blocks, 0);
+        if (f.attempts < k) break;
+    }
+    KH_CHECK(km_all_free());
+    km_down();
+}
+
+KH_TEST_HOSTED_ONLY(kmalloc_grows_through_mmap_source_to_its_limit)
+{
+#if KH_TEST_HOSTED
+    /* Boot like a user-space kernel: a small static heap, an mmap source
+     * with a 8 MiB limit, the front end over the heap. */
+    static _Alignas(64) unsigned char first[16384];
+    kh_kmalloc_shutdown();
+    kheap *h = kheap_init_ex(first, sizeof(first), (size_t)64 << 20);
+    KH_ASSERT(h);
+    static struct kh_mmap_source m;
+    KH_ASSERT_EQ(kh_mmap_source_init(&m, (size_t)8 << 20), 0);
+    struct kh_source src = kh_mmap_source(&m);
+    kheap_set_source(h, &src);
+    static kh_kmem k;
+    struct kh_kmem_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.pages = kheap_allocator(h);
+    cfg.large = kheap_allocator(h);
+    KH_ASSERT_EQ(kh_kmem_init(&k, &cfg), 0);
+    KH_ASSERT_EQ(kh_kmalloc_init(kh_kmem_allocator(&k)), 0);
+    static void *blocks[1 << 14];
+    size_t n = 0, bytes = 0;
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    while (n < (1u << 14)) {
+        size_t sz = (n % 3 == 0) ? 20000 : 1000;
+        void *p = kmalloc(sz, 0);
+        if (!p) break;
+        blocks[n++] = p;
+        bytes += sz;
+    }
+    kh_test_reports_stop();
+    KH_CHECK(n < (1u << 14));
+    KH_CHECK_EQ(r.count, 1); /* the one failure, reported */
+    KH_CHECK_EQ(r.last_code, KH_ENOMEM);
+    struct kh_source_stats ss;
+    kh_mmap_source_stats(&m, &ss);
+    KH_CHECK(ss.granted_bytes <= (size_t)8 << 20);
+    KH_CHECK(bytes > (size_t)6 << 20); /* grew nearly to the limit */
+    KH_CHECK(ss.failures >= 1);
+    /* Everything still intact and freeable; memory is reused afterwards. */
+    for (size_t i = 0; i < n; i++) kfree(blocks[i]);
+    kh_kmem_shrink(&k);
+    KH_CHECK_EQ(kheap_check(h), 0);
+    struct kheap_stats hs;
+    kheap_stats(h, &hs);
+    KH_CHECK_EQ(hs.used_bytes, 0);
+    /* The mappings are not contiguous, so reuse is block by block. */
+    size_t grants = ss.grants;
+    for (size_t i = 0; i < n / 2; i++) {
+        blocks[i] = kmalloc((i % 3 == 0) ? 20000 : 1000, 0);
+        KH_CHECK(blocks[i] != NULL);
+    }
+    for (size_t i = 0; i < n / 2; i++) kfree(blocks[i]);
+    kh_mmap_source_stats(&m, &ss);
+    KH_CHECK(ss.grants <= grants + 1);
+    kh_kmalloc_shutdown();
+#endif
+}
