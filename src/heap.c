@@ -442,38 +442,37 @@ move:;
 #endif
 }
 
-size_t kheap_control_bytes(size_t max_block)
+/* First-level classes needed for blocks up to max_block bytes. */
+static unsigned nfl_for(size_t max_block)
 {
     size_t u = max_block / G;
-    unsigned nfl = u < SL ? 1 : log2_floor(u) - SLL + 2;
-    if (nfl > 32) nfl = 32;
-    return sizeof(kheap) + nfl * (SL * sizeof(block *) + sizeof(uint32_t));
+    unsigned n = u < SL ? 1 : log2_floor(u) - SLL + 2;
+    return n > 32 ? 32 : n;
+}
+
+size_t kheap_control_bytes(size_t max_block)
+{
+    return sizeof(kheap) + nfl_for(max_block) * (SL * sizeof(block *) + sizeof(uint32_t));
 }
 
 kheap *kheap_init_ex(void *mem, size_t bytes, size_t max_block)
 {
-    uintptr_t start = (uintptr_t)mem, a = (start + W - 1) & ~(uintptr_t)(W - 1);
+    kheap *h = (kheap *)region_at(mem);
+    size_t skip = (size_t)((char *)h - (char *)mem);
+    if (!mem || bytes < skip) return NULL;
     if (max_block < bytes) max_block = bytes;
-    if (!mem || bytes < a - start) return NULL;
     size_t ctl = kheap_control_bytes(max_block);
-    if (bytes - (a - start) < ctl) return NULL;
-    kheap *h = (kheap *)a;
+    if (bytes - skip < ctl) return NULL;
     memset(h, 0, ctl);
-    size_t u = max_block / G;
-    h->nfl = u < SL ? 1 : log2_floor(u) - SLL + 2;
-    if (h->nfl > 32) h->nfl = 32;
-    /* The biggest block whose class index stays below nfl. */
-    size_t units = ((size_t)1 << (h->nfl + SLL - 1)) - 1;
-    h->max_block = units > SIZE_MAX / G ? SIZE_MAX & ~(size_t)(G - 1) : units * G;
-    h->given = (size_t)(a - start) + ctl;
-    if (!kheap_add_region(h, (char *)a + ctl, bytes - (a - start) - ctl)) return NULL;
-    return h;
+    h->nfl = nfl_for(max_block);
+    /* The biggest block whose class index stays below nfl (cannot wrap:
+     * nfl is at most 26 on 32-bit targets and 32 on 64-bit ones). */
+    h->max_block = (((size_t)1 << (h->nfl + SLL - 1)) - 1) * G;
+    h->given = skip + ctl;
+    return kheap_add_region(h, (char *)h + ctl, bytes - skip - ctl) ? h : NULL;
 }
 
-kheap *kheap_init(void *mem, size_t bytes)
-{
-    return kheap_init_ex(mem, bytes, bytes);
-}
+kheap *kheap_init(void *mem, size_t bytes) { return kheap_init_ex(mem, bytes, bytes); }
 
 bool kheap_add_region(kheap *h, void *mem, size_t bytes)
 {
@@ -553,12 +552,8 @@ void kheap_stats(const kheap *h, struct kheap_stats *out)
     if (h->fl_bitmap) {
         unsigned fl = log2_floor(h->fl_bitmap);
         unsigned c = (fl << SLL) | log2_floor(sl_bitmap(h)[fl]);
-        size_t best = 0;
-        /* The top list's first few blocks: an approximation, O(1). */
-        const block *b = h->heads[c];
-        for (unsigned i = 0; b && i < KH_HEAP_FALLBACK_SCAN; i++, b = b->next_free)
-            if (bsize(b) > best) best = bsize(b);
-        out->largest_free_block = best - W;
+        /* The head of the top non-empty class: approximate, O(1). */
+        out->largest_free_block = bsize(h->heads[c]) - W;
     }
 }
 
@@ -575,51 +570,45 @@ void kheap_walk(const kheap *h, void (*fn)(void *block, size_t size, bool used, 
 int kheap_check(const kheap *h)
 {
     if (!h) return KH_EINVAL;
-    size_t total = 0, free_bytes = 0, free_blocks = 0, used_blocks = 0;
+    size_t total = 0, used = 0, nfree = 0, nused = 0, listed = 0;
     for (const region *r = h->regions; r; r = r->next) {
-        block *b = first_block(r);
-        bool prev_free = false;
-        size_t prev_size = 0;
-        block *prev = NULL;
-        for (;; b = bnext(b)) {
+        const block *prev = NULL;
+        for (const block *b = first_block(r);; b = bnext(b)) {
+            if ((const char *)b + 2 * W > r->end) return KHEAP_CHECK_BLOCK;
             size_t s = bsize(b);
-            if ((char *)b < (char *)r || (char *)b + 2 * W > r->end) return KHEAP_CHECK_BLOCK;
-            if (!!(b->size & F_PREV_FREE) != prev_free) return KHEAP_CHECK_FLAGS;
-            if (prev_free && b->prev_phys != prev) return KHEAP_CHECK_FLAGS;
-            if (!s) break;
-            if (s < MIN_BLOCK || s > h->max_block || s > (size_t)(r->end - (char *)b))
-                return KHEAP_CHECK_BLOCK;
-            bool is_free = b->size & F_FREE;
-            if (is_free && prev_free && prev_size + s <= h->max_block) return KHEAP_CHECK_ADJ;
+            bool pf = prev && (prev->size & F_FREE);
+            if (!(b->size & F_PREV_FREE) != !pf || (pf && b->prev_phys != prev))
+                return KHEAP_CHECK_FLAGS;
+            if (!s) {
+                if (b->size & F_FREE) return KHEAP_CHECK_BLOCK;
+                break;
+            }
+            if (s < MIN_BLOCK || s > h->max_block) return KHEAP_CHECK_BLOCK;
+            if (b->size & F_FREE) {
+                if (pf && bsize(prev) + s <= h->max_block) return KHEAP_CHECK_ADJ;
+                nfree++;
+            } else {
+                used += s;
+                nused++;
+            }
             total += s;
-            if (is_free)
-                free_bytes += s, free_blocks++;
-            else
-                used_blocks++;
-            prev_free = is_free;
-            prev_size = s;
             prev = b;
         }
-        if (b->size & F_FREE) return KHEAP_CHECK_BLOCK;
     }
-    size_t listed = 0;
     for (unsigned c = 0; c < h->nfl * SL; c++) {
-        bool bit = (sl_bitmap(h)[c >> SLL] >> (c & (SL - 1))) & 1;
-        if (bit != (h->heads[c] != NULL)) return KHEAP_CHECK_BITMAP;
-        const block *prev = NULL;
-        for (const block *b = h->heads[c]; b; prev = b, b = b->next_free) {
-            if (!(b->size & F_FREE) || class_of(bsize(b)) != c || b->prev_free != prev)
+        if (!((sl_bitmap(h)[c >> SLL] >> (c & (SL - 1))) & 1) != !h->heads[c])
+            return KHEAP_CHECK_BITMAP;
+        const block *p = NULL;
+        for (const block *b = h->heads[c]; b; p = b, b = b->next_free)
+            if (!(b->size & F_FREE) || class_of(bsize(b)) != c || b->prev_free != p ||
+                ++listed > nfree)
                 return KHEAP_CHECK_LIST;
-            if (++listed > free_blocks) return KHEAP_CHECK_LIST;
-        }
     }
-    for (unsigned fl = 0; fl < 32; fl++) {
-        bool bit = (h->fl_bitmap >> fl) & 1;
-        if (bit != (fl < h->nfl && sl_bitmap(h)[fl] != 0)) return KHEAP_CHECK_BITMAP;
-    }
-    if (listed != free_blocks) return KHEAP_CHECK_LIST;
-    if (total != h->total || total - free_bytes != h->used || free_blocks != h->free_blocks ||
-        used_blocks != h->allocations)
+    for (unsigned fl = 0; fl < 32; fl++)
+        if (!((h->fl_bitmap >> fl) & 1) != !(fl < h->nfl && sl_bitmap(h)[fl]))
+            return KHEAP_CHECK_BITMAP;
+    if (listed != nfree || total != h->total || used != h->used || nfree != h->free_blocks ||
+        nused != h->allocations)
         return KHEAP_CHECK_STATS;
     return 0;
 }
