@@ -2,6 +2,7 @@
 #include "kb_alloc.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,64 @@ static bool kheap_fr(void *ctx, size_t *largest, size_t *freeb)
 
 static const kb_alloc kb_kheap = {"kheap", KB_ARENA, kheap_setup, kheap_teardown, kheap_a,
                                   kheap_r, kheap_f,  kheap_w,     kheap_fr};
+
+/* ---- kheap behind a mutex: its thread-safe form until kheap/locked.h ---- */
+
+struct kheap_mx {
+    pthread_mutex_t m;
+    kheap *h;
+};
+
+static void *kmx_setup(void *mem, size_t bytes)
+{
+    struct kheap_mx *x = malloc(sizeof *x);
+    if (!x) return NULL;
+    pthread_mutex_init(&x->m, NULL);
+    x->h = kheap_init(mem, bytes);
+    if (!x->h) {
+        free(x);
+        return NULL;
+    }
+    return x;
+}
+static void kmx_teardown(void *ctx)
+{
+    struct kheap_mx *x = ctx;
+    pthread_mutex_destroy(&x->m);
+    free(x);
+}
+static void *kmx_a(void *ctx, size_t size, size_t align)
+{
+    struct kheap_mx *x = ctx;
+    pthread_mutex_lock(&x->m);
+    void *p = kheap_alloc(x->h, size, align);
+    pthread_mutex_unlock(&x->m);
+    return p;
+}
+static void *kmx_r(void *ctx, void *p, size_t old, size_t size, size_t align)
+{
+    struct kheap_mx *x = ctx;
+    (void)old;
+    pthread_mutex_lock(&x->m);
+    void *q = kheap_realloc(x->h, p, size, align);
+    pthread_mutex_unlock(&x->m);
+    return q;
+}
+static void kmx_f(void *ctx, void *p, size_t size, size_t align)
+{
+    struct kheap_mx *x = ctx;
+    (void)size;
+    (void)align;
+    pthread_mutex_lock(&x->m);
+    kheap_free(x->h, p);
+    pthread_mutex_unlock(&x->m);
+}
+
+static const kb_alloc kb_kheap_mx = {"kheap+mutex", KB_ARENA | KB_THREADS | KB_MT_ONLY,
+                                     kmx_setup,     kmx_teardown,
+                                     kmx_a,         kmx_r,
+                                     kmx_f,         NULL,
+                                     NULL};
 
 /* ---- glibc malloc -------------------------------------------------------- */
 
@@ -239,6 +298,7 @@ size_t kb_alloc_list(const kb_alloc **out, size_t max)
 {
     size_t n = 0;
     if (n < max) out[n++] = &kb_kheap;
+    if (n < max) out[n++] = &kb_kheap_mx;
     if (n < max) out[n++] = &kb_glibc;
     static int loaded; /* bit 0 tried, then one bit per competitor */
     if (!loaded) {

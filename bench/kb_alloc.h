@@ -13,11 +13,12 @@
 #include <stddef.h>
 
 enum {
-    KB_ARENA = 1u << 0,    /* manages caller memory: takes part in the fit workloads */
-    KB_SYSTEM = 1u << 1,   /* gets memory from the OS (glibc & co.) */
-    KB_THREADS = 1u << 2,  /* one instance may be shared by threads */
-    KB_SLOW = 1u << 3,     /* O(n) allocator: skip the biggest workloads */
-    KB_NOREALLOC = 1u << 4 /* realloc is alloc + copy + free (still measured) */
+    KB_ARENA = 1u << 0,     /* manages caller memory: takes part in the fit workloads */
+    KB_SYSTEM = 1u << 1,    /* gets memory from the OS (glibc & co.) */
+    KB_THREADS = 1u << 2,   /* one instance may be shared by threads */
+    KB_SLOW = 1u << 3,      /* O(n) allocator: skip the biggest workloads */
+    KB_NOREALLOC = 1u << 4, /* realloc is alloc + copy + free (still measured) */
+    KB_MT_ONLY = 1u << 5    /* a thread-safe wrapper: only in the threaded workloads */
 };
 
 typedef struct kb_alloc {

@@ -333,7 +333,7 @@ static void replay_child(const kb_alloc *a, const struct trace *t, int fd)
     long base = status_kb("VmRSS:");
     void *ctx = a->setup(arena, arena_bytes);
     uint64_t failed = 0;
-    double t0 = kb_now();
+    double t0 = kb_cpu_now();
     for (size_t i = 0; i < t->nops; i++) {
         const struct op *o = &t->ops[i];
         switch (o->kind) {
@@ -370,7 +370,7 @@ static void replay_child(const kb_alloc *a, const struct trace *t, int fd)
         }
         }
     }
-    double secs = kb_now() - t0;
+    double secs = kb_cpu_now() - t0;
     long hwm = status_kb("VmHWM:");
     char msg[128];
     int n = snprintf(msg, sizeof msg, "%.6f %ld %llu\n", secs, (hwm - base) * 1024,

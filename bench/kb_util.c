@@ -14,6 +14,13 @@ double kb_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+double kb_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 #if !defined(__x86_64__) && !defined(__i386__) && !defined(__aarch64__)
 uint64_t kb_cycles(void)
 {

@@ -38,7 +38,8 @@ static inline size_t kb_range(kb_rng *r, size_t lo, size_t hi)
     return lo + (size_t)(kb_next(r) % (uint64_t)(hi - lo));
 }
 
-double kb_now(void); /* monotonic seconds */
+double kb_now(void);     /* monotonic seconds */
+double kb_cpu_now(void); /* this thread's CPU seconds: immune to other load on the machine */
 
 /* Cycle counter: rdtsc fenced with lfence (x86), cntvct_el0 after isb
  * (aarch64), else nanoseconds. */

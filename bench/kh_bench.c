@@ -3,7 +3,7 @@
  * API (see kb_alloc.c), in the same run, interleaved trial by trial, so the
  * ratios are comparable even on a noisy machine.
  *
- *   kh_bench [options] efficiency|random|latency|traces|all
+ *   kh_bench [options] efficiency|random|latency|threads|frag|traces|all
  *   kh_bench [options] replay TRACE.kht[.gz]...
  *   kh_bench convert RAW KHT   (recorder output -> compact trace)
  *     --quick        few rounds, short trials (the make test smoke step)
@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <glob.h>
+#include <pthread.h>
 
 #include "kb_alloc.h"
 #include "kb_trace.h"
@@ -40,8 +41,10 @@ static struct {
     uint64_t seed;
 } opt = {false, "bench/results", NULL, 1};
 
-static const kb_alloc *allocs[32];
+static const kb_alloc *allocs[32]; /* single-thread workloads */
 static size_t nallocs;
+static const kb_alloc *mt_allocs[32]; /* thread-safe forms */
+static size_t nmt;
 
 #define BIG_ARENA   ((size_t)128 << 20)
 #define SMALL_ARENA ((size_t)128 << 10)
@@ -107,6 +110,9 @@ static void check_align(const kb_alloc *a, const void *p, size_t align)
     }
 }
 
+static void heap_map(const kb_alloc *a, void *ctx, const void *arena, size_t bytes,
+                     const char *what);
+
 /* ---- heap efficiency (talc's method) -------------------------------------- */
 
 struct eff_cfg {
@@ -169,6 +175,8 @@ static double efficiency_one(const kb_alloc *a, const struct eff_cfg *c, unsigne
         }
         for (size_t i = 0; i < n; i++) used += (double)v[i].size;
         total += (double)c->arena;
+        if (round + 1 == rounds && c->arena == SMALL_ARENA)
+            heap_map(a, ctx, mem, c->arena, c->name);
         for (size_t i = 0; i < n; i++) a->free(ctx, v[i].p, v[i].size, v[i].align);
         a->teardown(ctx);
     }
@@ -209,19 +217,19 @@ static void run_efficiency(void)
 static const size_t ra_max[] = {200, 1000, 3000, 10000, 30000};
 #define RA_NMAX (sizeof ra_max / sizeof ra_max[0])
 
-/* Successful operations in `secs` seconds. The clock is read every 64 steps
- * so its cost stays small and equal for everyone. */
-static uint64_t random_actions(const kb_alloc *a, void *ctx, size_t max, bool re, double secs,
-                               uint64_t seed)
+/* Successful operations until clock() reaches end. The clock is read every
+ * 1024 steps so its cost stays negligible and equal for everyone. */
+enum { RA_CAP = 1 << 15 };
+
+static uint64_t random_actions_v(const kb_alloc *a, void *ctx, size_t max, bool re, double end,
+                                 double (*clock)(void), uint64_t seed, blk *v)
 {
     kb_rng r = kb_seed(seed);
-    enum { CAP = 1 << 15 };
-    static blk v[CAP];
+    enum { CAP = RA_CAP };
     size_t n = 0;
     uint64_t ops = 0;
-    double end = kb_now() + secs;
     for (uint64_t step = 0;; step++) {
-        if ((step & 63) == 0 && kb_now() >= end) break;
+        if ((step & 1023) == 0 && clock() >= end) break;
         unsigned action = (unsigned)kb_range(&r, 0, re ? 7 : 6);
         if (action == 6) {
             if (!n) continue;
@@ -251,6 +259,13 @@ static uint64_t random_actions(const kb_alloc *a, void *ctx, size_t max, bool re
     return ops;
 }
 
+static uint64_t random_actions(const kb_alloc *a, void *ctx, size_t max, bool re, double secs,
+                               uint64_t seed)
+{
+    static blk v[RA_CAP];
+    return random_actions_v(a, ctx, max, re, kb_cpu_now() + secs, kb_cpu_now, seed, v);
+}
+
 static int cmp_double(const void *x, const void *y)
 {
     double a = *(const double *)x, b = *(const double *)y;
@@ -265,9 +280,10 @@ static void run_random(void)
                        "max_size,realloc,allocator,trials,ops_per_sec,ratio_vs_glibc");
     kb_section("Random actions (talc's method), 1 thread",
                "300+ live blocks; alloc (sizes rand(4, rand(16, max)), talc's alignments), free, "
-               "and with realloc (to rand(1, 3*max)); successful operations per second, median "
-               "of the trials, interleaved allocator by allocator. Ratio = ops/s over glibc's "
-               "in the same run.");
+               "and with realloc (to rand(1, 3*max)); successful operations per CPU second of "
+               "the thread (so other load on the machine does not count), median of the "
+               "trials, interleaved allocator by allocator. Ratio = ops/s over glibc's in the "
+               "same run.");
     int gi = -1;
     for (size_t i = 0; i < nallocs; i++)
         if (strcmp(allocs[i]->name, "glibc") == 0) gi = (int)i;
@@ -471,6 +487,202 @@ static void run_latency(void)
     free(mf);
 }
 
+/* ---- random actions, 1/2/4 threads ----------------------------------------- */
+
+struct mt_arg {
+    const kb_alloc *a;
+    void *ctx;
+    size_t max;
+    double secs;
+    uint64_t seed, ops;
+    pthread_barrier_t *go;
+    double *end;
+};
+
+static void *mt_worker(void *p)
+{
+    struct mt_arg *m = p;
+    blk *v = malloc(RA_CAP * sizeof *v);
+    if (!v) exit(1);
+    /* one deadline for all: a thread that starts late does not run longer */
+    if (pthread_barrier_wait(m->go) == PTHREAD_BARRIER_SERIAL_THREAD) *m->end = kb_now() + m->secs;
+    pthread_barrier_wait(m->go);
+    m->ops = random_actions_v(m->a, m->ctx, m->max, true, *m->end, kb_now, m->seed, v);
+    free(v);
+    return NULL;
+}
+
+static double random_mt(const kb_alloc *a, size_t max, unsigned threads, double secs, uint64_t seed)
+{
+    void *ctx = a->setup(arena_get(), BIG_ARENA);
+    pthread_t th[8];
+    struct mt_arg m[8];
+    pthread_barrier_t go;
+    double end = 0;
+    pthread_barrier_init(&go, NULL, threads);
+    for (unsigned t = 0; t < threads; t++) {
+        m[t] = (struct mt_arg){a, ctx, max, secs, seed * 16 + t, 0, &go, &end};
+        if (pthread_create(&th[t], NULL, mt_worker, &m[t]) != 0) exit(1);
+    }
+    uint64_t ops = 0;
+    for (unsigned t = 0; t < threads; t++) {
+        pthread_join(th[t], NULL);
+        ops += m[t].ops;
+    }
+    pthread_barrier_destroy(&go);
+    a->teardown(ctx);
+    return (double)ops / secs;
+}
+
+static void run_threads(void)
+{
+    static const unsigned nth[] = {1, 2, 4};
+    static const size_t maxes[] = {200, 1000, 10000};
+    unsigned trials = opt.quick ? 1 : 3;
+    double secs = opt.quick ? 0.01 : 0.2;
+    FILE *csv = kb_csv(opt.out, "threads.csv", "max_size,threads,allocator,trials,ops_per_sec");
+    kb_section("Random actions, 1, 2 and 4 threads",
+               "The same workload with realloc, one shared allocator instance, each thread with "
+               "its own 300+ live blocks; total successful operations per second (median of the "
+               "trials). Each allocator in its thread-safe form: kheap behind one lock, glibc "
+               "and the others as they are. The machine has 2 cores, so 4 threads are "
+               "oversubscribed.");
+    for (size_t mi = 0; mi < sizeof maxes / sizeof maxes[0]; mi++) {
+        kb_printf("\nmax %zu: Mops/s\n\n| allocator | 1 thread | 2 threads | 4 threads |\n"
+                  "|---|---:|---:|---:|\n",
+                  maxes[mi]);
+        double res[32][3];
+        for (size_t k = 0; k < 3; k++) {
+            double tr[32][16];
+            for (unsigned t = 0; t < trials; t++)
+                for (size_t i = 0; i < nmt; i++)
+                    tr[i][t] = random_mt(mt_allocs[i], maxes[mi], nth[k], secs, opt.seed + t);
+            for (size_t i = 0; i < nmt; i++) {
+                qsort(tr[i], trials, sizeof(double), cmp_double);
+                res[i][k] = tr[i][trials / 2];
+            }
+        }
+        for (size_t i = 0; i < nmt; i++) {
+            kb_printf("| %s |", mt_allocs[i]->name);
+            for (size_t k = 0; k < 3; k++) {
+                kb_printf(" %.1f |", res[i][k] / 1e6);
+                fprintf(csv, "%zu,%u,%s,%u,%.0f\n", maxes[mi], nth[k], mt_allocs[i]->name, trials,
+                        res[i][k]);
+            }
+            kb_printf("\n");
+        }
+    }
+    fclose(csv);
+}
+
+/* ---- long-run fragmentation and heap maps ------------------------------------ */
+
+struct map_ctx {
+    FILE *f;
+    const unsigned char *base;
+};
+
+static void map_block(void *block, size_t size, bool used, void *c)
+{
+    struct map_ctx *m = c;
+    fprintf(m->f, "%td,%zu,%d\n", (const unsigned char *)block - m->base, size, used ? 1 : 0);
+}
+
+/* OUT/heapmap-NAME.csv: one line per block (payload offset in the arena,
+ * usable size, used), drawn by bench/plots.py. */
+static void heap_map(const kb_alloc *a, void *ctx, const void *arena, size_t bytes,
+                     const char *what)
+{
+    if (!a->walk) return;
+    char name[256];
+    snprintf(name, sizeof name, "heapmap-%s-%s.csv", what, a->name);
+    char hdr[128];
+    snprintf(hdr, sizeof hdr, "# arena_bytes=%zu\noffset,size,used", bytes);
+    FILE *f = kb_csv(opt.out, name, hdr);
+    struct map_ctx m = {f, arena};
+    a->walk(ctx, map_block, &m);
+    fclose(f);
+}
+
+/* Churn: sizes log-uniform 16 B..16 KiB with one in 32 up to 256 KiB, live
+ * bytes held near 70% of a 32 MiB arena, one operation in 8 a realloc. */
+static size_t churn_size(kb_rng *r)
+{
+    unsigned top = kb_range(r, 0, 32) == 0 ? 18 : 14;
+    unsigned lg = (unsigned)kb_range(r, 4, top);
+    return kb_range(r, (size_t)1 << lg, (size_t)2 << lg);
+}
+
+static void run_frag(void)
+{
+    size_t nops = opt.quick ? 200000 : 10000000, every = nops / 200;
+    const size_t arena = (size_t)32 << 20, target = arena / 10 * 7;
+    FILE *csv = kb_csv(opt.out, "fragmentation.csv",
+                       "allocator,ops,live_bytes,free_bytes,largest_free,failed_allocs");
+    kb_section("Long-run fragmentation",
+               "A churning workload on a 32 MiB arena: sizes log-uniform 16 B to 16 KiB, one in "
+               "32 up to 256 KiB, live bytes held near 70% of the arena, one operation in 8 a "
+               "realloc; largest free block and free bytes sampled 200 times over the run. A "
+               "heap map of the arena at the end is in docs/.");
+    kb_printf("\n%zu operations\n\n| allocator | failed allocs | largest free / free bytes "
+              "(end) | worst largest free / free | end free bytes |\n|---|---:|---:|---:|---:|\n",
+              nops);
+    for (size_t i = 0; i < nallocs; i++) {
+        const kb_alloc *a = allocs[i];
+        if (!(a->flags & KB_ARENA) || !a->frag) continue;
+        if ((a->flags & KB_SLOW) && !opt.quick) continue;
+        kb_rng r = kb_seed(opt.seed);
+        unsigned char *mem = arena_get();
+        void *ctx = a->setup(mem, arena);
+        size_t cap = 1 << 16, n = 0, live = 0, failed = 0;
+        blk *v = malloc(cap * sizeof *v);
+        double worst = 1.0, last = 1.0;
+        size_t lf = 0, fb = 0;
+        if (!v || !ctx) exit(1);
+        for (size_t op = 1; op <= nops; op++) {
+            unsigned act = (unsigned)kb_range(&r, 0, 8);
+            if (act == 0 && n) {
+                size_t k = kb_range(&r, 0, n), size = churn_size(&r);
+                void *p = a->realloc(ctx, v[k].p, v[k].size, size, v[k].align);
+                if (p) {
+                    live = live - v[k].size + size;
+                    v[k].p = p;
+                    v[k].size = size;
+                } else {
+                    failed++;
+                }
+            } else if (live < target && n < cap) {
+                size_t size = churn_size(&r);
+                void *p = a->alloc(ctx, size, 0);
+                if (p) {
+                    v[n++] = (blk){p, size, 0};
+                    live += size;
+                } else {
+                    failed++;
+                }
+            } else if (n) {
+                size_t k = kb_range(&r, 0, n);
+                a->free(ctx, v[k].p, v[k].size, v[k].align);
+                live -= v[k].size;
+                v[k] = v[--n];
+            }
+            if (op % every == 0) {
+                a->frag(ctx, &lf, &fb);
+                last = fb ? (double)lf / (double)fb : 1.0;
+                if (last < worst) worst = last;
+                fprintf(csv, "%s,%zu,%zu,%zu,%zu,%zu\n", a->name, op, live, fb, lf, failed);
+            }
+        }
+        kb_printf("| %s | %zu | %.3f | %.3f | %.1f MiB |\n", a->name, failed, last, worst,
+                  (double)fb / 1048576.0);
+        heap_map(a, ctx, mem, arena, "churn");
+        for (size_t k = 0; k < n; k++) a->free(ctx, v[k].p, v[k].size, v[k].align);
+        a->teardown(ctx);
+        free(v);
+    }
+    fclose(csv);
+}
+
 /* ---- real-program traces --------------------------------------------------- */
 
 static void run_traces(const char *const *files, size_t n)
@@ -487,7 +699,7 @@ static void run_traces(const char *const *files, size_t n)
     kb_section("Real-program traces",
                "Allocation traces recorded with bench/trace_recorder.so from Debian programs "
                "(bench/traces/README.md), replayed through each allocator in a fresh forked "
-               "process: best time of the runs; footprint = peak resident memory the replay "
+               "process: best CPU time of the runs; footprint = peak resident memory the replay "
                "added (VmHWM after clear_refs; each block's pages are touched), over the trace's "
                "peak live requested bytes. Arena allocators get an untouched 4 GiB mapping.");
     if (!n)
@@ -503,7 +715,7 @@ static void run_traces(const char *const *files, size_t n)
 static void usage(void)
 {
     fprintf(stderr, "usage: kh_bench [--quick] [--out DIR] [--alloc a,b] [--seed N] "
-                    "efficiency|random|latency|traces|all\n"
+                    "efficiency|random|latency|threads|frag|traces|all\n"
                     "       kh_bench [options] replay TRACE.kht[.gz]...\n"
                     "       kh_bench convert RAW KHT\n");
     exit(1);
@@ -554,8 +766,11 @@ int main(int argc, char **argv)
     }
     const kb_alloc *all[32];
     size_t n = kb_alloc_list(all, 32);
-    for (size_t i = 0; i < n; i++)
-        if (want(all[i])) allocs[nallocs++] = all[i];
+    for (size_t i = 0; i < n; i++) {
+        if (!want(all[i])) continue;
+        if (!(all[i]->flags & KB_MT_ONLY)) allocs[nallocs++] = all[i];
+        if (all[i]->flags & KB_THREADS) mt_allocs[nmt++] = all[i];
+    }
     if (!nallocs) usage();
 
     mkdir(opt.out, 0777);
@@ -564,6 +779,8 @@ int main(int argc, char **argv)
     if (all_ || strcmp(cmd, "efficiency") == 0) run_efficiency(), any = true;
     if (all_ || strcmp(cmd, "random") == 0) run_random(), any = true;
     if (all_ || strcmp(cmd, "latency") == 0) run_latency(), any = true;
+    if (all_ || strcmp(cmd, "threads") == 0) run_threads(), any = true;
+    if (all_ || strcmp(cmd, "frag") == 0) run_frag(), any = true;
     if (all_ || strcmp(cmd, "traces") == 0) run_traces(NULL, 0), any = true;
     if (strcmp(cmd, "replay") == 0 && nfiles) run_traces(files, nfiles), any = true;
     if (!any) usage();

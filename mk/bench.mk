@@ -20,9 +20,15 @@ $(BENCH_REC): bench/trace_recorder.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -fPIC -shared -D_GNU_SOURCE -o $@ $< -lpthread
 
+# Debian's python3 (python3-matplotlib); a pyenv/venv python may lack it.
+BENCH_PY := $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo python3)
+
 bench: $(BENCH_BIN) $(BENCH_REC)
-	@mkdir -p bench/results
+	@mkdir -p bench/results docs
+	rm -f bench/results/*.csv bench/results/summary-*.md
 	$(BENCH_BIN) --out bench/results all
+	$(BENCH_PY) bench/plots.py bench/results docs
+	$(BENCH_PY) bench/mkdoc.py bench/results docs
 
 bench-smoke: $(BENCH_BIN) $(BENCH_REC)
 	@mkdir -p $(BUILD)/bench-smoke

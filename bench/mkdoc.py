@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Write docs/BENCHMARKS.md from one `kh_bench all` run.
+
+usage: mkdoc.py RESULTS_DIR DOCS_DIR
+Takes the tables and targets from RESULTS_DIR/summary-all.md (all measured in
+that one run), adds the machine description and the plots.
+"""
+import os
+import platform
+import subprocess
+import sys
+
+RES, DOCS = sys.argv[1], sys.argv[2]
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def machine():
+    lscpu = {}
+    for line in sh("LC_ALL=C lscpu").splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            lscpu[k.strip()] = v.strip()
+    keys = ["Model name", "Architecture", "CPU(s)", "Thread(s) per core", "Core(s) per socket",
+            "L1d cache", "L2 cache", "L3 cache", "Hypervisor vendor"]
+    out = ["| | |", "|---|---|"]
+    for k in keys:
+        if k in lscpu:
+            out.append(f"| {k} | {lscpu[k]} |")
+    out.append(f"| Kernel | {platform.release()} |")
+    out.append(f"| Compiler | {sh('cc --version | head -n1')} |")
+    out.append(f"| glibc | {sh('ldd --version | head -n1')} |")
+    vers = sh("dpkg-query -W -f '${Package} ${Version}\\n' libjemalloc2 libmimalloc2.0 "
+              "libtcmalloc-minimal4 2>/dev/null")
+    if vers:
+        out.append("| Competitors | " + ", ".join(vers.splitlines()) + " |")
+    return "\n".join(out)
+
+
+PLOTS = {
+    "Heap efficiency": ["bench-efficiency.png", "heapmap-128KiB_max256_align8-kheap.png"],
+    "Random actions (talc": ["bench-random.png"],
+    "Latency": ["bench-latency.png"],
+    "Random actions, 1, 2": ["bench-threads.png"],
+    "Long-run fragmentation": ["bench-frag.png", "heapmap-churn-kheap.png"],
+    "Real-program traces": ["bench-traces.png"],
+}
+
+INTRO = """# kheap benchmarks
+
+Everything on this page comes from **one run** of `make bench` on the machine below:
+the tables are `bench/results/summary-all.md`, the raw numbers the CSV files in
+`bench/results/`, the plots are drawn from those CSV by `bench/plots.py`. Read the
+numbers as ratios between allocators measured side by side, not as absolute claims:
+another machine gives other absolute numbers.
+
+## Reproduce
+
+```sh
+make bench-deps   # as root: libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev gnuplot python3-matplotlib
+make bench        # builds build/bench/kh_bench, runs `kh_bench all`, plots, rewrites this page
+build/bench/kh_bench [--quick] [--out DIR] [--alloc kheap,glibc] [--seed N] efficiency|random|latency|threads|frag|traces|all
+```
+
+`make test` runs `kh_bench --quick all` into `build/bench-smoke/` so the program never
+breaks silently; no test asserts a timing.
+
+## How it measures
+
+- **One process, every allocator through its own API.** kheap (`kheap_alloc`/`kheap_realloc`/
+  `kheap_free` on a pre-touched 128 MiB arena), glibc (`malloc`/`realloc`/`free`,
+  `posix_memalign` plus a manual move for alignments above 16 since `realloc` does not keep
+  them), jemalloc (`mallocx`/`rallocx`/`sdallocx`), mimalloc (`mi_malloc`/`mi_malloc_aligned`/
+  `mi_realloc_aligned`/`mi_free`), tcmalloc (`tc_malloc`/`tc_memalign`/`tc_realloc`/`tc_free`,
+  libtcmalloc_minimal). The three competitors are `dlopen`ed with `RTLD_LOCAL`, so their
+  `malloc` symbols never replace glibc's for the process; each is called only through the
+  entry points looked up with `dlsym`. jemalloc's initial-exec TLS needs glibc's static TLS
+  reserve, so `kh_bench` re-executes itself once with
+  `GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536` (it changes nothing else).
+- **Same call cost for everyone**: every allocator sits behind the same small function-pointer
+  table (`bench/kb_alloc.c`), the same RNG sequence (wyrand, fixed seed) drives each one, and
+  trials are interleaved allocator by allocator.
+- **The machine is shared and virtualised** (2 vCPUs, other jobs running), so single-thread
+  throughput counts operations per **CPU second of the thread** (`CLOCK_THREAD_CPUTIME_ID`),
+  trace replays report CPU time, and latency tails are given both raw and as the per-call
+  minimum over repeated identical passes (see the latency section). Threaded runs use wall
+  time and are the noisiest numbers here.
+- kheap is the default build (`KH_CONFIG_CHECKS=1`: pointer validation on every free and
+  realloc), `-O2`, linked from `build/lib/libkheap.a`.
+"""
+
+OUTRO = """
+## Targets and published reference numbers
+
+The targets come from the kheap issues. The reference numbers next to them (TLSF, dlmalloc,
+talc, umm_malloc, o1heap) are the published results of those projects on the same
+workloads, not measured here; kheap's numbers above are.
+
+| workload | kheap target | published reference |
+|---|---|---|
+| heap efficiency, 128 MiB, max 10000 | >= 98.0% | TLSF, dlmalloc 97.7%; talc 95.2% |
+| heap efficiency, 128 KiB, max 256, align 8 | >= 92.0% | umm_malloc 91.1%, TLSF 85.5%, o1heap 61% |
+| random actions, max 200..3000 | >= 1.3x glibc, never below 1.0x | TLSF 0.9-1.15x, o1heap ~1.3x |
+| latency p99.99 per alloc/free, max 1000 | <= 400 cycles | TLSF 884, o1heap 390 |
+"""
+
+
+def main():
+    src = open(os.path.join(RES, "summary-all.md")).read().splitlines()
+    cmd = src[0] if src and src[0].startswith("Command:") else ""
+    body = src[1:] if cmd else src
+    out = [INTRO, "## Machine\n", machine(), "",
+           f"{cmd} (from `make bench`, run {sh('date -u +%Y-%m-%d')}, "
+           "in the repository root; results in bench/results/)", ""]
+    section = None
+
+    def flush_plots():
+        if section:
+            for key, imgs in PLOTS.items():
+                if section.startswith(key):
+                    for img in imgs:
+                        if os.path.exists(os.path.join(DOCS, img)):
+                            out.append(f"\n![{img[:-4]}]({img})\n")
+
+    for line in body:
+        if line.startswith("## "):
+            flush_plots()
+            section = line[3:]
+            if section == "Targets":
+                out.append("## Targets (measured in this run)")
+                continue
+        out.append(line)
+    flush_plots()
+    out.append(OUTRO)
+    with open(os.path.join(DOCS, "BENCHMARKS.md"), "w") as f:
+        f.write("\n".join(out).rstrip() + "\n")
+    print("wrote", os.path.join(DOCS, "BENCHMARKS.md"))
+
+
+if __name__ == "__main__":
+    main()
