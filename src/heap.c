@@ -519,6 +519,9 @@ bool kheap_add_region(kheap *h, void *mem, size_t bytes)
         }
         first->size = piece | flags;
         h->total += piece;
+        /* The next piece's header is still raw memory: make it look used
+         * so release() does not merge with garbage. */
+        if (span > piece) ((block *)((char *)first + piece))->size = 0;
         release(h, first);
         flags = F_PREV_FREE;
         span -= piece;

@@ -479,6 +479,7 @@ KH_TEST(heap_add_region_adjacent_coalesces)
 KH_TEST(heap_max_block_bounds_index)
 {
     unsigned char *m = arena(1 << 20);
+    memset(m, 0xff, 1 << 20); /* stale memory must not look like free blocks */
     kheap *h = kheap_init(m, 4096); /* index sized for 4 KiB blocks */
     KH_ASSERT(h);
     size_t max = stats(h).max_block;
