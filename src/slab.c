@@ -550,9 +550,10 @@ static void *kmem_alloc(void *ctx, size_t size, size_t align, unsigned flags)
     void *p = i >= 0 ? kh_slab_alloc(&k->caches[i], flags)
                      : k->large.ops->alloc(k->large.ctx, size, align, flags);
     /* Out of memory: empty slabs of every class go back to the backing and
-     * the request is tried once more (never sleeps: no source is called
-     * that the flags forbid). */
-    if (!p && kh_kmem_shrink(k) > 0)
+     * the request is tried once more. Giving slabs back to a page source is
+     * a source call, which an atomic request must not make. */
+    bool may_reclaim = !(flags & KH_GFP_ATOMIC) || !k->caches[0].source.ops;
+    if (!p && may_reclaim && kh_kmem_shrink(k) > 0)
         p = i >= 0 ? kh_slab_alloc(&k->caches[i], flags)
                    : k->large.ops->alloc(k->large.ctx, size, align, flags);
     if (p && i < 0) {
@@ -595,6 +596,22 @@ kh_allocator kh_kmem_allocator(kh_kmem *k)
 {
     kh_allocator a = {k, &kmem_ops};
     return a;
+}
+
+void kh_kmem_stats(const kh_kmem *k, struct kh_kmem_stats *out)
+{
+    if (!out) return;
+    memset(out, 0, sizeof(*out));
+    if (!k || k->magic != KMEM_LIVE) return;
+    for (int i = 0; i < KH_KMEM_CLASSES; i++) {
+        const struct kh_slab_cache_stats *st = &k->caches[i].stats;
+        out->objects_in_use += st->objects_in_use;
+        out->slabs += st->slabs;
+        out->slab_bytes += st->backing_bytes;
+        out->used_bytes += st->objects_in_use * k->caches[i].size;
+    }
+    out->large_live = k->large_live;
+    out->large_bytes = k->large_bytes;
 }
 
 size_t kh_kmem_shrink(kh_kmem *k)

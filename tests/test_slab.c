@@ -696,3 +696,89 @@ KH_TEST(slab_kmem_over_page_source)
     KH_CHECK_EQ(ss.granted_bytes, 0);
     KH_CHECK_EQ(kh_kmem_destroy(&k), 0);
 }
+
+KH_TEST(slab_kmem_reclaims_its_empty_slabs_before_failing)
+{
+    kh_kmem k;
+    kheap *h;
+    KH_ASSERT_EQ(kmem_setup(&k, &h, 256 * 1024), 0);
+    kh_allocator a = kh_kmem_allocator(&k);
+    /* Fill the heap with 4 KiB slabs of one class, then free every object:
+     * the slabs stay cached on the empty list. */
+    static void *objs[4096];
+    size_t n = 0;
+    while (n < 4096 && (objs[n] = kh_alloc(a, 200, 0)) != NULL) n++;
+    KH_ASSERT(n > 100 && n < 4096);
+    for (size_t i = 0; i < n; i++) kh_free(a, objs[i], 200, 0);
+    kh_slab_cache *c = kh_kmem_cache_for(&k, 200, 0);
+    struct kh_slab_cache_stats st;
+    kh_slab_cache_stats(c, &st);
+    KH_CHECK(st.slabs_empty > 10);
+    /* A large request only fits once they are gone: the front end gives
+     * them back by itself and retries once. */
+    void *big = kh_alloc(a, 128 * 1024, 0);
+    KH_CHECK(big != NULL);
+    kh_slab_cache_stats(c, &st);
+    KH_CHECK_EQ(st.slabs_empty, 0);
+    KH_CHECK(st.slabs_released > 10);
+    /* Nothing left to give back: a hopeless request fails at once. */
+    KH_CHECK(kh_alloc(a, 1 << 20, 0) == NULL);
+    struct kh_kmem_stats ks;
+    kh_kmem_stats(&k, &ks);
+    KH_CHECK_EQ(ks.large_live, 1);
+    KH_CHECK_EQ(ks.large_bytes, 128 * 1024);
+    KH_CHECK_EQ(ks.objects_in_use, 0);
+    void *o = kh_alloc(a, 100, 0);
+    KH_ASSERT(o);
+    kh_kmem_stats(&k, &ks);
+    KH_CHECK_EQ(ks.objects_in_use, 1);
+    KH_CHECK_EQ(ks.used_bytes, 128);
+    KH_CHECK(ks.slabs >= 1 && ks.slab_bytes >= 4096);
+    kh_free(a, o, 100, 0);
+    kh_free(a, big, 128 * 1024, 0);
+    KH_CHECK_EQ(kh_kmem_destroy(&k), 0);
+    kh_kmem_stats(&k, &ks);
+    KH_CHECK_EQ(ks.slabs, 0); /* destroyed: all zero */
+    struct kheap_stats hs;
+    kheap_stats(h, &hs);
+    KH_CHECK_EQ(hs.used_bytes, 0);
+}
+
+KH_TEST(slab_kmem_atomic_never_calls_its_page_source)
+{
+    size_t n;
+    unsigned char *mem = kh_test_arena(&n);
+    KH_ASSERT(n >= (1u << 20));
+    mem += (65536 - (uintptr_t)mem % 65536) % 65536;
+    kheap *h = kheap_init(mem, 128 * 1024);
+    KH_ASSERT(h);
+    struct kh_static_source s;
+    KH_ASSERT_EQ(kh_static_source_init(&s, mem + 128 * 1024, 256 * 1024, 4096, 0), 0);
+    struct kh_kmem_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.source = kh_static_source(&s);
+    cfg.large = kheap_allocator(h);
+    kh_kmem k;
+    KH_ASSERT_EQ(kh_kmem_init(&k, &cfg), 0);
+    kh_allocator a = kh_kmem_allocator(&k);
+    /* No slab yet: an atomic request cannot get one. */
+    KH_CHECK(kh_alloc_flags(a, 64, 0, KH_GFP_ATOMIC) == NULL);
+    struct kh_source_stats ss;
+    kh_static_source_stats(&s, &ss);
+    KH_CHECK_EQ(ss.grants + ss.failures, 0);
+    /* Once a slab exists, atomic requests are served from it. */
+    void *p = kh_alloc(a, 64, 0);
+    KH_ASSERT(p);
+    void *q = kh_alloc_flags(a, 64, 0, KH_GFP_ATOMIC);
+    KH_CHECK(q != NULL);
+    kh_free(a, q, 64, 0);
+    kh_free(a, p, 64, 0);
+    /* An empty slab is cached; an atomic failure must not release it. */
+    KH_CHECK(kh_alloc_flags(a, 1 << 20, 0, KH_GFP_ATOMIC) == NULL);
+    kh_static_source_stats(&s, &ss);
+    KH_CHECK_EQ(ss.releases, 0);
+    KH_CHECK_EQ(ss.grants, 1);
+    KH_CHECK_EQ(kh_kmem_destroy(&k), 0);
+    kh_static_source_stats(&s, &ss);
+    KH_CHECK_EQ(ss.granted_bytes, 0);
+}

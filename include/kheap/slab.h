@@ -172,7 +172,9 @@ kh_allocator kh_slab_cache_allocator(kh_slab_cache *c);
  * align' is align or KH_ALIGN_DEFAULT when align is 0; free and resize get
  * the same size and align back and find the same class. When a request
  * fails, the front end shrinks every class cache (empty slabs back to the
- * backing) and, if that gave anything back, tries once more. resize succeeds in
+ * backing) and, if that gave anything back, tries once more (not for a
+ * KH_GFP_ATOMIC request when slabs come from a source: no source calls then).
+ * resize succeeds in
  * place when the new size stays in the same class (or both are large and the
  * large allocator resizes). The global kmalloc API (kheap/kmalloc.h) adds the
  * size lookup kfree and ksize need.
@@ -208,6 +210,16 @@ int kh_kmem_init(kh_kmem *k, const struct kh_kmem_config *cfg);
 kh_allocator kh_kmem_allocator(kh_kmem *k);
 /* Class cache for a request, NULL when it goes to the large allocator. */
 kh_slab_cache *kh_kmem_cache_for(kh_kmem *k, size_t size, size_t align);
+struct kh_kmem_stats {
+    size_t objects_in_use; /* class objects allocated now */
+    size_t slabs;          /* slabs held by all classes (empty ones included) */
+    size_t slab_bytes;     /* bytes held from the page backing for them */
+    size_t used_bytes;     /* class objects in use * their class size */
+    size_t large_live;     /* blocks from the large allocator */
+    size_t large_bytes;    /* their requested bytes */
+};
+/* Sum over the classes plus the large counters. O(classes). */
+void kh_kmem_stats(const kh_kmem *k, struct kh_kmem_stats *out);
 /* Shrink every class cache; returns slabs given back. */
 size_t kh_kmem_shrink(kh_kmem *k);
 /* As kh_slab_cache_destroy for every cache: KH_EBUSY (reported) when any
