@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kheap/fixed.h"
 #include "kheap/heap.h"
+#include "kheap/llist.h"
 
 /* ---- kheap core heap ---------------------------------------------------- */
 
@@ -50,6 +52,96 @@ static bool kheap_fr(void *ctx, size_t *largest, size_t *freeb)
 
 static const kb_alloc kb_kheap = {"kheap", KB_ARENA, kheap_setup, kheap_teardown, kheap_a,
                                   kheap_r, kheap_f,  kheap_w,     kheap_fr};
+
+/* ---- kheap linked list (first fit, header-less) ------------------------- */
+
+struct llist_ctx {
+    struct kh_llist l;
+    kh_allocator a;
+};
+
+static void *ll_setup(void *mem, size_t bytes)
+{
+    struct llist_ctx *c = malloc(sizeof *c);
+    if (!c) return NULL;
+    if (kh_llist_init(&c->l, mem, bytes) != 0) {
+        free(c);
+        return NULL;
+    }
+    c->a = kh_llist_allocator(&c->l);
+    return c;
+}
+static void ll_teardown(void *ctx)
+{
+    struct llist_ctx *c = ctx;
+    kh_llist_destroy(&c->l);
+    free(c);
+}
+static void *ll_a(void *ctx, size_t size, size_t align)
+{
+    return kh_llist_alloc(&((struct llist_ctx *)ctx)->l, size, align);
+}
+/* In place when it can, else allocate, copy, free (kh_realloc). */
+static void *ll_r(void *ctx, void *p, size_t old, size_t size, size_t align)
+{
+    return kh_realloc(((struct llist_ctx *)ctx)->a, p, old, size, align, 0);
+}
+static void ll_f(void *ctx, void *p, size_t size, size_t align)
+{
+    (void)align;
+    kh_llist_free(&((struct llist_ctx *)ctx)->l, p, size);
+}
+static bool ll_fr(void *ctx, size_t *largest, size_t *freeb)
+{
+    struct kh_llist_stats st;
+    kh_llist_stats(&((struct llist_ctx *)ctx)->l, &st);
+    *largest = st.largest_hole;
+    *freeb = st.free_bytes;
+    return true;
+}
+
+static const kb_alloc kb_llist = {
+    "llist", KB_ARENA | KB_SLOW, ll_setup, ll_teardown, ll_a, ll_r, ll_f, NULL, ll_fr};
+
+/* ---- kheap fixed-size blocks over the core heap ---------------------------- */
+
+struct fixed_ctx {
+    struct kh_fixed f;
+    kh_allocator a;
+};
+
+static void *fx_setup(void *mem, size_t bytes)
+{
+    struct fixed_ctx *c = malloc(sizeof *c);
+    kheap *h = kheap_init(mem, bytes);
+    if (!c || !h || kh_fixed_init(&c->f, kheap_allocator(h)) != 0) {
+        free(c);
+        return NULL;
+    }
+    c->a = kh_fixed_allocator(&c->f);
+    return c;
+}
+static void fx_teardown(void *ctx)
+{
+    struct fixed_ctx *c = ctx;
+    kh_fixed_destroy(&c->f);
+    free(c);
+}
+static void *fx_a(void *ctx, size_t size, size_t align)
+{
+    return kh_fixed_alloc(&((struct fixed_ctx *)ctx)->f, size, align, 0);
+}
+static void *fx_r(void *ctx, void *p, size_t old, size_t size, size_t align)
+{
+    return kh_realloc(((struct fixed_ctx *)ctx)->a, p, old, size, align, 0);
+}
+static void fx_f(void *ctx, void *p, size_t size, size_t align)
+{
+    kh_fixed_free(&((struct fixed_ctx *)ctx)->f, p, size, align);
+}
+
+static const kb_alloc kb_fixed = {"fixed/kheap", KB_ARENA, fx_setup, fx_teardown, fx_a,
+                                  fx_r,          fx_f,     NULL,     NULL};
 
 /* ---- kheap behind a mutex: its thread-safe form until kheap/locked.h ---- */
 
@@ -298,6 +390,8 @@ size_t kb_alloc_list(const kb_alloc **out, size_t max)
 {
     size_t n = 0;
     if (n < max) out[n++] = &kb_kheap;
+    if (n < max) out[n++] = &kb_llist;
+    if (n < max) out[n++] = &kb_fixed;
     if (n < max) out[n++] = &kb_kheap_mx;
     if (n < max) out[n++] = &kb_glibc;
     static int loaded; /* bit 0 tried, then one bit per competitor */

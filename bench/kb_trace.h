@@ -2,6 +2,7 @@
 #ifndef KB_TRACE_H
 #define KB_TRACE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "kb_alloc.h"
@@ -10,8 +11,9 @@
 int kb_trace_convert(const char *in, const char *out);
 
 /* Replay every trace through every allocator (each in a fresh child, best
- * time of reps), print a table and append CSV rows. */
+ * time of reps; O(n) allocators once, none in quick mode), print a table
+ * and append CSV rows. */
 void kb_trace_replay(const kb_alloc *const *allocs, size_t nallocs, const char *const *files,
-                     size_t nfiles, unsigned reps, FILE *csv);
+                     size_t nfiles, unsigned reps, bool quick, FILE *csv);
 
 #endif /* KB_TRACE_H */
