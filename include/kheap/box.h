@@ -83,39 +83,39 @@ size_t kh_rc_count(const void *obj);
  *   T *name_clone(T *obj);  bool name_release(T *obj);  size_t name_count(const T *obj);
  */
 /* Typed wrappers are static inline functions a program may not all use:
- * keep compilers from warning about the unused ones. */
-#ifndef KH_MAYBE_UNUSED
+ * keep compilers from warning about the unused ones. (Same guard as vec.h.) */
+#ifndef KH_UNUSED_FN
 #if defined(__GNUC__) || defined(__clang__)
-#define KH_MAYBE_UNUSED __attribute__((unused))
+#define KH_UNUSED_FN __attribute__((unused))
 #else
-#define KH_MAYBE_UNUSED
+#define KH_UNUSED_FN
 #endif
 #endif
 
 #define KH_BOX_DEFINE(name, T)                                                                     \
-    static inline KH_MAYBE_UNUSED T *name##_new(kh_allocator a, T value)                           \
+    static inline KH_UNUSED_FN T *name##_new(kh_allocator a, T value)                              \
     {                                                                                              \
         return (T *)kh_box_new_copy(a, sizeof(T), _Alignof(T), &value);                            \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED void name##_free(kh_allocator a, T *obj, kh_drop_fn drop)        \
+    static inline KH_UNUSED_FN void name##_free(kh_allocator a, T *obj, kh_drop_fn drop)           \
     {                                                                                              \
         kh_box_free(a, obj, sizeof(T), _Alignof(T), drop);                                         \
     }
 
 #define KH_RC_DEFINE(name, T)                                                                      \
-    static inline KH_MAYBE_UNUSED T *name##_new(kh_allocator a, T value, kh_drop_fn drop)          \
+    static inline KH_UNUSED_FN T *name##_new(kh_allocator a, T value, kh_drop_fn drop)             \
     {                                                                                              \
         return (T *)kh_rc_new_copy(a, sizeof(T), _Alignof(T), &value, drop);                       \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED T *name##_clone(T *obj)                                          \
+    static inline KH_UNUSED_FN T *name##_clone(T *obj)                                             \
     {                                                                                              \
         return (T *)kh_rc_clone(obj);                                                              \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED bool name##_release(T *obj)                                      \
+    static inline KH_UNUSED_FN bool name##_release(T *obj)                                         \
     {                                                                                              \
         return kh_rc_release(obj);                                                                 \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED size_t name##_count(const T *obj)                                \
+    static inline KH_UNUSED_FN size_t name##_count(const T *obj)                                   \
     {                                                                                              \
         return kh_rc_count(obj);                                                                   \
     }

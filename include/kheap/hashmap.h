@@ -140,12 +140,12 @@ int kh_hashmap_check(const struct kh_hashmap *m);
  * KH_HASHSET_DEFINE(name, K) the same without values (insert(m, key),
  * remove(m, key), next(m, &it, &key)). */
 /* Typed wrappers are static inline functions a program may not all use:
- * keep compilers from warning about the unused ones. */
-#ifndef KH_MAYBE_UNUSED
+ * keep compilers from warning about the unused ones. (Same guard as vec.h.) */
+#ifndef KH_UNUSED_FN
 #if defined(__GNUC__) || defined(__clang__)
-#define KH_MAYBE_UNUSED __attribute__((unused))
+#define KH_UNUSED_FN __attribute__((unused))
 #else
-#define KH_MAYBE_UNUSED
+#define KH_UNUSED_FN
 #endif
 #endif
 
@@ -153,53 +153,52 @@ int kh_hashmap_check(const struct kh_hashmap *m);
     typedef struct name {                                                                          \
         struct kh_hashmap m;                                                                       \
     } name;                                                                                        \
-    static inline KH_MAYBE_UNUSED int name##_init_with(name *m, kh_allocator a, kh_hash_fn h,      \
-                                                       kh_eq_fn e, void *ctx)                      \
+    static inline KH_UNUSED_FN int name##_init_with(name *m, kh_allocator a, kh_hash_fn h,         \
+                                                    kh_eq_fn e, void *ctx)                         \
     {                                                                                              \
         return kh_hashmap_init(&m->m, a, sizeof(K), sizeof(V), h, e, ctx);                         \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_init(name *m, kh_allocator a)                         \
+    static inline KH_UNUSED_FN int name##_init(name *m, kh_allocator a)                            \
     {                                                                                              \
         return name##_init_with(m, a, NULL, NULL, NULL);                                           \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED void name##_destroy(name *m)                                     \
+    static inline KH_UNUSED_FN void name##_destroy(name *m)                                        \
     {                                                                                              \
         kh_hashmap_destroy(&m->m);                                                                 \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED void name##_clear(name *m)                                       \
+    static inline KH_UNUSED_FN void name##_clear(name *m)                                          \
     {                                                                                              \
         kh_hashmap_clear(&m->m);                                                                   \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED size_t name##_len(const name *m)                                 \
+    static inline KH_UNUSED_FN size_t name##_len(const name *m)                                    \
     {                                                                                              \
         return kh_hashmap_len(&m->m);                                                              \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_reserve(name *m, size_t n)                            \
+    static inline KH_UNUSED_FN int name##_reserve(name *m, size_t n)                               \
     {                                                                                              \
         return kh_hashmap_reserve(&m->m, n);                                                       \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_insert(name *m, K key, V val)                         \
+    static inline KH_UNUSED_FN int name##_insert(name *m, K key, V val)                            \
     {                                                                                              \
         return kh_hashmap_insert(&m->m, &key, &val);                                               \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED V *name##_get(const name *m, K key)                              \
+    static inline KH_UNUSED_FN V *name##_get(const name *m, K key)                                 \
     {                                                                                              \
         return (V *)kh_hashmap_get(&m->m, &key);                                                   \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED V *name##_emplace(name *m, K key, bool *inserted)                \
+    static inline KH_UNUSED_FN V *name##_emplace(name *m, K key, bool *inserted)                   \
     {                                                                                              \
         return (V *)kh_hashmap_emplace(&m->m, &key, inserted);                                     \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED bool name##_contains(const name *m, K key)                       \
+    static inline KH_UNUSED_FN bool name##_contains(const name *m, K key)                          \
     {                                                                                              \
         return kh_hashmap_contains(&m->m, &key);                                                   \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_remove(name *m, K key, V *val_out)                    \
+    static inline KH_UNUSED_FN int name##_remove(name *m, K key, V *val_out)                       \
     {                                                                                              \
         return kh_hashmap_remove(&m->m, &key, NULL, val_out);                                      \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED bool name##_next(const name *m, size_t *it, const K **key,       \
-                                                   V **val)                                        \
+    static inline KH_UNUSED_FN bool name##_next(const name *m, size_t *it, const K **key, V **val) \
     {                                                                                              \
         const void *k_;                                                                            \
         void *v_;                                                                                  \
@@ -208,7 +207,7 @@ int kh_hashmap_check(const struct kh_hashmap *m);
         if (val) *val = (V *)v_;                                                                   \
         return true;                                                                               \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_check(const name *m)                                  \
+    static inline KH_UNUSED_FN int name##_check(const name *m)                                     \
     {                                                                                              \
         return kh_hashmap_check(&m->m);                                                            \
     }
@@ -217,51 +216,51 @@ int kh_hashmap_check(const struct kh_hashmap *m);
     typedef struct name {                                                                          \
         struct kh_hashmap m;                                                                       \
     } name;                                                                                        \
-    static inline KH_MAYBE_UNUSED int name##_init_with(name *m, kh_allocator a, kh_hash_fn h,      \
-                                                       kh_eq_fn e, void *ctx)                      \
+    static inline KH_UNUSED_FN int name##_init_with(name *m, kh_allocator a, kh_hash_fn h,         \
+                                                    kh_eq_fn e, void *ctx)                         \
     {                                                                                              \
         return kh_hashmap_init(&m->m, a, sizeof(K), 0, h, e, ctx);                                 \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_init(name *m, kh_allocator a)                         \
+    static inline KH_UNUSED_FN int name##_init(name *m, kh_allocator a)                            \
     {                                                                                              \
         return name##_init_with(m, a, NULL, NULL, NULL);                                           \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED void name##_destroy(name *m)                                     \
+    static inline KH_UNUSED_FN void name##_destroy(name *m)                                        \
     {                                                                                              \
         kh_hashmap_destroy(&m->m);                                                                 \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED void name##_clear(name *m)                                       \
+    static inline KH_UNUSED_FN void name##_clear(name *m)                                          \
     {                                                                                              \
         kh_hashmap_clear(&m->m);                                                                   \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED size_t name##_len(const name *m)                                 \
+    static inline KH_UNUSED_FN size_t name##_len(const name *m)                                    \
     {                                                                                              \
         return kh_hashmap_len(&m->m);                                                              \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_reserve(name *m, size_t n)                            \
+    static inline KH_UNUSED_FN int name##_reserve(name *m, size_t n)                               \
     {                                                                                              \
         return kh_hashmap_reserve(&m->m, n);                                                       \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_insert(name *m, K key)                                \
+    static inline KH_UNUSED_FN int name##_insert(name *m, K key)                                   \
     {                                                                                              \
         return kh_hashmap_insert(&m->m, &key, NULL);                                               \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED bool name##_contains(const name *m, K key)                       \
+    static inline KH_UNUSED_FN bool name##_contains(const name *m, K key)                          \
     {                                                                                              \
         return kh_hashmap_contains(&m->m, &key);                                                   \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_remove(name *m, K key)                                \
+    static inline KH_UNUSED_FN int name##_remove(name *m, K key)                                   \
     {                                                                                              \
         return kh_hashmap_remove(&m->m, &key, NULL, NULL);                                         \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED bool name##_next(const name *m, size_t *it, const K **key)       \
+    static inline KH_UNUSED_FN bool name##_next(const name *m, size_t *it, const K **key)          \
     {                                                                                              \
         const void *k_;                                                                            \
         if (!kh_hashmap_next(&m->m, it, &k_, NULL)) return false;                                  \
         if (key) *key = (const K *)k_;                                                             \
         return true;                                                                               \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_check(const name *m)                                  \
+    static inline KH_UNUSED_FN int name##_check(const name *m)                                     \
     {                                                                                              \
         return kh_hashmap_check(&m->m);                                                            \
     }
