@@ -8,7 +8,8 @@
 #include "kheap/map.h"
 
 KH_MAP_DEFINE(u64tree, uint64_t, uint64_t, kh_map_cmp_u64)
-KH_SET_DEFINE(strset, const char *, kh_map_cmp_str)
+typedef const char *map_cstr; /* K must be one type name: typedef pointer types */
+KH_SET_DEFINE(strset, map_cstr, kh_map_cmp_str)
 
 static kheap *map_heap(size_t want, size_t *got)
 {

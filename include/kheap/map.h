@@ -135,7 +135,9 @@ int kh_map_check(const struct kh_map *m);
 
 /* ---- typed wrappers ----
  * KH_MAP_DEFINE(name, K, V, cmp) defines `name` (wrapping struct kh_map)
- * with cmp a kh_cmp_fn over K (NULL = memcmp), and:
+ * with cmp a kh_cmp_fn over K (NULL = memcmp), and the functions below. K and
+ * V must be single type names (typedef pointer types such as const char *):
+ * the macro writes `const K *`.
  *   int  name_init(name *m, kh_allocator a)      void name_destroy(name *m)
  *   size_t name_len(const name *m)
  *   int  name_insert(name *m, K key, V val)      V *name_get(const name *m, K key)
