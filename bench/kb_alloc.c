@@ -11,6 +11,7 @@
 #include "kheap/fixed.h"
 #include "kheap/heap.h"
 #include "kheap/llist.h"
+#include "kheap/slab.h"
 
 /* ---- kheap core heap ---------------------------------------------------- */
 
@@ -142,6 +143,56 @@ static void fx_f(void *ctx, void *p, size_t size, size_t align)
 
 static const kb_alloc kb_fixed = {"fixed/kheap", KB_ARENA, fx_setup, fx_teardown, fx_a,
                                   fx_r,          fx_f,     NULL,     NULL};
+
+/* ---- kheap slab front end (kh_kmem) over the core heap ---------------------- */
+
+struct kmem_ctx {
+    kh_kmem k;
+    kh_allocator a;
+};
+
+static void *km_setup(void *mem, size_t bytes)
+{
+    struct kmem_ctx *c = malloc(sizeof *c);
+    kheap *h = kheap_init(mem, bytes);
+    if (!c || !h) {
+        free(c);
+        return NULL;
+    }
+    struct kh_kmem_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.pages = kheap_allocator(h);
+    cfg.large = kheap_allocator(h);
+    if (kh_kmem_init(&c->k, &cfg) != 0) {
+        free(c);
+        return NULL;
+    }
+    c->a = kh_kmem_allocator(&c->k);
+    return c;
+}
+static void km_teardown(void *ctx)
+{
+    struct kmem_ctx *c = ctx;
+    kh_kmem_destroy(&c->k);
+    free(c);
+}
+static void *km_a(void *ctx, size_t size, size_t align)
+{
+    struct kmem_ctx *c = ctx;
+    return c->a.ops->alloc(c->a.ctx, size, align, 0);
+}
+static void *km_r(void *ctx, void *p, size_t old, size_t size, size_t align)
+{
+    return kh_realloc(((struct kmem_ctx *)ctx)->a, p, old, size, align, 0);
+}
+static void km_f(void *ctx, void *p, size_t size, size_t align)
+{
+    struct kmem_ctx *c = ctx;
+    c->a.ops->free(c->a.ctx, p, size, align);
+}
+
+static const kb_alloc kb_kmem = {"kmem/kheap", KB_ARENA, km_setup, km_teardown, km_a,
+                                 km_r,         km_f,     NULL,     NULL};
 
 /* ---- kheap behind a mutex: its thread-safe form until kheap/locked.h ---- */
 
@@ -392,6 +443,7 @@ size_t kb_alloc_list(const kb_alloc **out, size_t max)
     if (n < max) out[n++] = &kb_kheap;
     if (n < max) out[n++] = &kb_llist;
     if (n < max) out[n++] = &kb_fixed;
+    if (n < max) out[n++] = &kb_kmem;
     if (n < max) out[n++] = &kb_kheap_mx;
     if (n < max) out[n++] = &kb_glibc;
     static int loaded; /* bit 0 tried, then one bit per competitor */
