@@ -3,7 +3,7 @@
  * API (see kb_alloc.c), in the same run, interleaved trial by trial, so the
  * ratios are comparable even on a noisy machine.
  *
- *   kh_bench [options] efficiency|random|latency|threads|frag|traces|all
+ *   kh_bench [options] efficiency|random|latency|threads|frag|collections|traces|all
  *   kh_bench [options] replay TRACE.kht[.gz]...
  *   kh_bench convert RAW KHT   (recorder output -> compact trace)
  *     --quick        few rounds, short trials (the make test smoke step)
@@ -29,6 +29,7 @@
 #include <pthread.h>
 
 #include "kb_alloc.h"
+#include "kb_coll.h"
 #include "kb_trace.h"
 #include "kb_util.h"
 
@@ -684,6 +685,19 @@ static void run_frag(void)
     fclose(csv);
 }
 
+/* ---- collections ---------------------------------------------------------------- */
+
+static void run_collections(void)
+{
+    FILE *csv = kb_csv(opt.out, "collections.csv", "allocator,op,n,seconds");
+    kb_section("Collections",
+               "kheap's vec and hash map (Robin Hood, default byte hash) over the core heap "
+               "(128 MiB pre-touched arena) and over glibc malloc behind the same kh_allocator "
+               "interface.");
+    kb_collections(arena_get(), BIG_ARENA, opt.quick, csv);
+    fclose(csv);
+}
+
 /* ---- real-program traces --------------------------------------------------- */
 
 static void run_traces(const char *const *files, size_t n)
@@ -716,7 +730,7 @@ static void run_traces(const char *const *files, size_t n)
 static void usage(void)
 {
     fprintf(stderr, "usage: kh_bench [--quick] [--out DIR] [--alloc a,b] [--seed N] "
-                    "efficiency|random|latency|threads|frag|traces|all\n"
+                    "efficiency|random|latency|threads|frag|collections|traces|all\n"
                     "       kh_bench [options] replay TRACE.kht[.gz]...\n"
                     "       kh_bench convert RAW KHT\n");
     exit(1);
@@ -782,6 +796,7 @@ int main(int argc, char **argv)
     if (all_ || strcmp(cmd, "latency") == 0) run_latency(), any = true;
     if (all_ || strcmp(cmd, "threads") == 0) run_threads(), any = true;
     if (all_ || strcmp(cmd, "frag") == 0) run_frag(), any = true;
+    if (all_ || strcmp(cmd, "collections") == 0) run_collections(), any = true;
     if (all_ || strcmp(cmd, "traces") == 0) run_traces(NULL, 0), any = true;
     if (strcmp(cmd, "replay") == 0 && nfiles) run_traces(files, nfiles), any = true;
     if (!any) usage();

@@ -64,7 +64,7 @@ another machine gives other absolute numbers.
 ```sh
 make bench-deps   # as root: libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev gnuplot python3-matplotlib
 make bench        # builds build/bench/kh_bench, runs `kh_bench all`, plots, rewrites this page
-build/bench/kh_bench [--quick] [--out DIR] [--alloc kheap,glibc] [--seed N] efficiency|random|latency|threads|frag|traces|all
+build/bench/kh_bench [--quick] [--out DIR] [--alloc kheap,glibc] [--seed N] efficiency|random|latency|threads|frag|collections|traces|all
 ```
 
 `make test` runs `kh_bench --quick all` into `build/bench-smoke/` so the program never

@@ -2,7 +2,7 @@
 # bench/results/ plus the plots in docs/; `make bench-smoke` (part of
 # `make test`) runs the --quick pass into build/ so the program never breaks
 # silently. No timing is asserted anywhere.
-BENCH_SRC  := bench/kh_bench.c bench/kb_alloc.c bench/kb_util.c bench/kb_trace.c
+BENCH_SRC  := bench/kh_bench.c bench/kb_alloc.c bench/kb_util.c bench/kb_trace.c bench/kb_coll.c
 BENCH_REC  := $(BUILD)/bench/kb_trace_recorder.so
 BENCH_BIN  := $(BUILD)/bench/kh_bench
 BENCH_LIBS := -ldl -lpthread -lm
