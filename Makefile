@@ -24,9 +24,9 @@ HOST_LIBS  := -lpthread -lm
 HOSTED_DEFS := -DKH_TEST_HOSTED=1 -D_GNU_SOURCE
 
 # Test steps run in this order by `make test` (tests/run_all.sh sums them).
-TEST_STEPS := test-plain test-asan test-valgrind test-compile
+TEST_STEPS := test-plain test-asan test-valgrind test-compile test-cmake
 
-.PHONY: all lib test demo bench deps clean format $(TEST_STEPS)
+.PHONY: all lib test demo bench deps clean format test-cmake $(TEST_STEPS)
 
 all: lib $(BUILD)/plain/kh_tests
 
@@ -73,6 +73,10 @@ test-valgrind: $(BUILD)/plain/kh_tests
 # 32-bit, and freestanding with no configuration.
 test-compile:
 	@sh tests/compile_checks.sh
+
+# The CMake build: install + pkg-config, find_package, add_subdirectory.
+test-cmake:
+	@sh tests/cmake_check.sh
 
 test:
 	@sh tests/run_all.sh $(TEST_STEPS)
