@@ -31,7 +31,7 @@
 #include <stddef.h>
 
 #include "kheap/alloc.h"
-#include "kheap/vec.h" /* KH_MAYBE_UNUSED */
+#include "kheap/vec.h" /* KH_UNUSED_FN */
 
 struct kh_deque {
     kh_allocator a;
@@ -92,63 +92,63 @@ int kh_deque_check(const struct kh_deque *d);
     typedef struct name {                                                                          \
         struct kh_deque d;                                                                         \
     } name;                                                                                        \
-    static inline KH_MAYBE_UNUSED int name##_init(name *x, kh_allocator a)                         \
+    static inline KH_UNUSED_FN int name##_init(name *x, kh_allocator a)                            \
     {                                                                                              \
         return kh_deque_init_aligned(&x->d, a, sizeof(T), _Alignof(T));                            \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED void name##_destroy(name *x)                                     \
+    static inline KH_UNUSED_FN void name##_destroy(name *x)                                        \
     {                                                                                              \
         kh_deque_destroy(&x->d);                                                                   \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_reserve(name *x, size_t n)                            \
+    static inline KH_UNUSED_FN int name##_reserve(name *x, size_t n)                               \
     {                                                                                              \
         return kh_deque_reserve(&x->d, n);                                                         \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_shrink_to_fit(name *x)                                \
+    static inline KH_UNUSED_FN int name##_shrink_to_fit(name *x)                                   \
     {                                                                                              \
         return kh_deque_shrink_to_fit(&x->d);                                                      \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_push_back(name *x, T val)                             \
+    static inline KH_UNUSED_FN int name##_push_back(name *x, T val)                                \
     {                                                                                              \
         return kh_deque_push_back(&x->d, &val);                                                    \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_push_front(name *x, T val)                            \
+    static inline KH_UNUSED_FN int name##_push_front(name *x, T val)                               \
     {                                                                                              \
         return kh_deque_push_front(&x->d, &val);                                                   \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_pop_back(name *x, T *out)                             \
+    static inline KH_UNUSED_FN int name##_pop_back(name *x, T *out)                                \
     {                                                                                              \
         return kh_deque_pop_back(&x->d, out);                                                      \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_pop_front(name *x, T *out)                            \
+    static inline KH_UNUSED_FN int name##_pop_front(name *x, T *out)                               \
     {                                                                                              \
         return kh_deque_pop_front(&x->d, out);                                                     \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED T *name##_get(const name *x, size_t i)                           \
+    static inline KH_UNUSED_FN T *name##_get(const name *x, size_t i)                              \
     {                                                                                              \
         return (T *)kh_deque_get(&x->d, i);                                                        \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED T *name##_at(const name *x, size_t i)                            \
+    static inline KH_UNUSED_FN T *name##_at(const name *x, size_t i)                               \
     {                                                                                              \
         return (T *)kh_deque_at(&x->d, i);                                                         \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED T *name##_front(const name *x)                                   \
+    static inline KH_UNUSED_FN T *name##_front(const name *x)                                      \
     {                                                                                              \
         return (T *)kh_deque_front(&x->d);                                                         \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED T *name##_back(const name *x)                                    \
+    static inline KH_UNUSED_FN T *name##_back(const name *x)                                       \
     {                                                                                              \
         return (T *)kh_deque_back(&x->d);                                                          \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED size_t name##_len(const name *x)                                 \
+    static inline KH_UNUSED_FN size_t name##_len(const name *x)                                    \
     {                                                                                              \
         return x->d.len;                                                                           \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED void name##_clear(name *x)                                       \
+    static inline KH_UNUSED_FN void name##_clear(name *x)                                          \
     {                                                                                              \
         kh_deque_clear(&x->d);                                                                     \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_check(const name *x)                                  \
+    static inline KH_UNUSED_FN int name##_check(const name *x)                                     \
     {                                                                                              \
         return kh_deque_check(&x->d);                                                              \
     }

@@ -54,7 +54,7 @@
 #include "kheap/alloc.h"
 #include "kheap/config.h"
 #include "kheap/error.h"
-#include "kheap/vec.h" /* KH_MAYBE_UNUSED */
+#include "kheap/vec.h" /* KH_UNUSED_FN */
 
 struct kh_list_head {
     struct kh_list_head *next, *prev;
@@ -314,67 +314,67 @@ int kh_olist_check(const struct kh_olist *l);
     typedef struct name {                                                                          \
         struct kh_olist l;                                                                         \
     } name;                                                                                        \
-    static inline KH_MAYBE_UNUSED int name##_init(name *x, kh_allocator a)                         \
+    static inline KH_UNUSED_FN int name##_init(name *x, kh_allocator a)                            \
     {                                                                                              \
         return kh_olist_init_aligned(&x->l, a, sizeof(T), _Alignof(T));                            \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED void name##_destroy(name *x)                                     \
+    static inline KH_UNUSED_FN void name##_destroy(name *x)                                        \
     {                                                                                              \
         kh_olist_destroy(&x->l);                                                                   \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_push_back(name *x, T val)                             \
+    static inline KH_UNUSED_FN int name##_push_back(name *x, T val)                                \
     {                                                                                              \
         return kh_olist_push_back(&x->l, &val);                                                    \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_push_front(name *x, T val)                            \
+    static inline KH_UNUSED_FN int name##_push_front(name *x, T val)                               \
     {                                                                                              \
         return kh_olist_push_front(&x->l, &val);                                                   \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_insert_before(name *x, T *pos, T val)                 \
+    static inline KH_UNUSED_FN int name##_insert_before(name *x, T *pos, T val)                    \
     {                                                                                              \
         return kh_olist_insert_before(&x->l, pos, &val);                                           \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_insert_after(name *x, T *pos, T val)                  \
+    static inline KH_UNUSED_FN int name##_insert_after(name *x, T *pos, T val)                     \
     {                                                                                              \
         return kh_olist_insert_after(&x->l, pos, &val);                                            \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_pop_back(name *x, T *out)                             \
+    static inline KH_UNUSED_FN int name##_pop_back(name *x, T *out)                                \
     {                                                                                              \
         return kh_olist_pop_back(&x->l, out);                                                      \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_pop_front(name *x, T *out)                            \
+    static inline KH_UNUSED_FN int name##_pop_front(name *x, T *out)                               \
     {                                                                                              \
         return kh_olist_pop_front(&x->l, out);                                                     \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_remove(name *x, T *pos, T *out)                       \
+    static inline KH_UNUSED_FN int name##_remove(name *x, T *pos, T *out)                          \
     {                                                                                              \
         return kh_olist_remove(&x->l, pos, out);                                                   \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED T *name##_front(const name *x)                                   \
+    static inline KH_UNUSED_FN T *name##_front(const name *x)                                      \
     {                                                                                              \
         return (T *)kh_olist_front(&x->l);                                                         \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED T *name##_back(const name *x)                                    \
+    static inline KH_UNUSED_FN T *name##_back(const name *x)                                       \
     {                                                                                              \
         return (T *)kh_olist_back(&x->l);                                                          \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED T *name##_next(const name *x, const T *p)                        \
+    static inline KH_UNUSED_FN T *name##_next(const name *x, const T *p)                           \
     {                                                                                              \
         return (T *)kh_olist_next(&x->l, p);                                                       \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED T *name##_prev(const name *x, const T *p)                        \
+    static inline KH_UNUSED_FN T *name##_prev(const name *x, const T *p)                           \
     {                                                                                              \
         return (T *)kh_olist_prev(&x->l, p);                                                       \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED size_t name##_len(const name *x)                                 \
+    static inline KH_UNUSED_FN size_t name##_len(const name *x)                                    \
     {                                                                                              \
         return x->l.len;                                                                           \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED void name##_clear(name *x)                                       \
+    static inline KH_UNUSED_FN void name##_clear(name *x)                                          \
     {                                                                                              \
         kh_olist_clear(&x->l);                                                                     \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_check(const name *x)                                  \
+    static inline KH_UNUSED_FN int name##_check(const name *x)                                     \
     {                                                                                              \
         return kh_olist_check(&x->l);                                                              \
     }

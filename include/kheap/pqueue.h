@@ -79,44 +79,43 @@ void kh_heapify(void *base, size_t n, size_t size, kh_cmp_fn cmp, void *ctx);
     typedef struct name {                                                                          \
         struct kh_pqueue q;                                                                        \
     } name;                                                                                        \
-    static inline KH_MAYBE_UNUSED int name##_init(name *x, kh_allocator a, kh_cmp_fn cmp,          \
-                                                  void *ctx)                                       \
+    static inline KH_UNUSED_FN int name##_init(name *x, kh_allocator a, kh_cmp_fn cmp, void *ctx)  \
     {                                                                                              \
         return kh_pqueue_init_aligned(&x->q, a, sizeof(T), _Alignof(T), cmp, ctx);                 \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED void name##_destroy(name *x)                                     \
+    static inline KH_UNUSED_FN void name##_destroy(name *x)                                        \
     {                                                                                              \
         kh_pqueue_destroy(&x->q);                                                                  \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_reserve(name *x, size_t n)                            \
+    static inline KH_UNUSED_FN int name##_reserve(name *x, size_t n)                               \
     {                                                                                              \
         return kh_pqueue_reserve(&x->q, n);                                                        \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_push(name *x, T val)                                  \
+    static inline KH_UNUSED_FN int name##_push(name *x, T val)                                     \
     {                                                                                              \
         return kh_pqueue_push(&x->q, &val);                                                        \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_extend(name *x, const T *arr, size_t n)               \
+    static inline KH_UNUSED_FN int name##_extend(name *x, const T *arr, size_t n)                  \
     {                                                                                              \
         return kh_pqueue_extend(&x->q, arr, n);                                                    \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_pop(name *x, T *out)                                  \
+    static inline KH_UNUSED_FN int name##_pop(name *x, T *out)                                     \
     {                                                                                              \
         return kh_pqueue_pop(&x->q, out);                                                          \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED T *name##_peek(const name *x)                                    \
+    static inline KH_UNUSED_FN T *name##_peek(const name *x)                                       \
     {                                                                                              \
         return (T *)kh_pqueue_peek(&x->q);                                                         \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED size_t name##_len(const name *x)                                 \
+    static inline KH_UNUSED_FN size_t name##_len(const name *x)                                    \
     {                                                                                              \
         return x->q.v.len;                                                                         \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED void name##_clear(name *x)                                       \
+    static inline KH_UNUSED_FN void name##_clear(name *x)                                          \
     {                                                                                              \
         kh_pqueue_clear(&x->q);                                                                    \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_check(const name *x)                                  \
+    static inline KH_UNUSED_FN int name##_check(const name *x)                                     \
     {                                                                                              \
         return kh_pqueue_check(&x->q);                                                             \
     }

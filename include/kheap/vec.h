@@ -43,11 +43,11 @@
 /* Typed wrappers are static inline functions generated in the user's .c
  * file; most programs use a few of them, so silence clang's
  * -Wunused-function for the rest (guarded extension). */
-#ifndef KH_MAYBE_UNUSED
+#ifndef KH_UNUSED_FN
 #if defined(__GNUC__) || defined(__clang__)
-#define KH_MAYBE_UNUSED __attribute__((unused))
+#define KH_UNUSED_FN __attribute__((unused))
 #else
-#define KH_MAYBE_UNUSED
+#define KH_UNUSED_FN
 #endif
 #endif
 
@@ -168,92 +168,92 @@ int kh_bsearch(const void *base, size_t n, size_t size, const void *key, kh_cmp_
     typedef struct name {                                                                          \
         struct kh_vec v;                                                                           \
     } name;                                                                                        \
-    static inline KH_MAYBE_UNUSED int name##_init(name *x, kh_allocator a)                         \
+    static inline KH_UNUSED_FN int name##_init(name *x, kh_allocator a)                            \
     {                                                                                              \
         return kh_vec_init_aligned(&x->v, a, sizeof(T), _Alignof(T));                              \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED void name##_destroy(name *x)                                     \
+    static inline KH_UNUSED_FN void name##_destroy(name *x)                                        \
     {                                                                                              \
         kh_vec_destroy(&x->v);                                                                     \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_reserve(name *x, size_t n)                            \
+    static inline KH_UNUSED_FN int name##_reserve(name *x, size_t n)                               \
     {                                                                                              \
         return kh_vec_reserve(&x->v, n);                                                           \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_shrink_to_fit(name *x)                                \
+    static inline KH_UNUSED_FN int name##_shrink_to_fit(name *x)                                   \
     {                                                                                              \
         return kh_vec_shrink_to_fit(&x->v);                                                        \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_push(name *x, T val)                                  \
+    static inline KH_UNUSED_FN int name##_push(name *x, T val)                                     \
     {                                                                                              \
         return kh_vec_push(&x->v, &val);                                                           \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED T *name##_push_slot(name *x)                                     \
+    static inline KH_UNUSED_FN T *name##_push_slot(name *x)                                        \
     {                                                                                              \
         return (T *)kh_vec_push_slot(&x->v);                                                       \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_pop(name *x, T *out)                                  \
+    static inline KH_UNUSED_FN int name##_pop(name *x, T *out)                                     \
     {                                                                                              \
         return kh_vec_pop(&x->v, out);                                                             \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_insert(name *x, size_t i, T val)                      \
+    static inline KH_UNUSED_FN int name##_insert(name *x, size_t i, T val)                         \
     {                                                                                              \
         return kh_vec_insert(&x->v, i, &val);                                                      \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_remove(name *x, size_t i, T *out)                     \
+    static inline KH_UNUSED_FN int name##_remove(name *x, size_t i, T *out)                        \
     {                                                                                              \
         return kh_vec_remove(&x->v, i, out);                                                       \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_swap_remove(name *x, size_t i, T *out)                \
+    static inline KH_UNUSED_FN int name##_swap_remove(name *x, size_t i, T *out)                   \
     {                                                                                              \
         return kh_vec_swap_remove(&x->v, i, out);                                                  \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_extend(name *x, const T *arr, size_t n)               \
+    static inline KH_UNUSED_FN int name##_extend(name *x, const T *arr, size_t n)                  \
     {                                                                                              \
         return kh_vec_extend(&x->v, arr, n);                                                       \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED void name##_truncate(name *x, size_t n)                          \
+    static inline KH_UNUSED_FN void name##_truncate(name *x, size_t n)                             \
     {                                                                                              \
         kh_vec_truncate(&x->v, n);                                                                 \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED void name##_clear(name *x)                                       \
+    static inline KH_UNUSED_FN void name##_clear(name *x)                                          \
     {                                                                                              \
         kh_vec_clear(&x->v);                                                                       \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED T *name##_get(const name *x, size_t i)                           \
+    static inline KH_UNUSED_FN T *name##_get(const name *x, size_t i)                              \
     {                                                                                              \
         return (T *)kh_vec_get(&x->v, i);                                                          \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED T *name##_at(const name *x, size_t i)                            \
+    static inline KH_UNUSED_FN T *name##_at(const name *x, size_t i)                               \
     {                                                                                              \
         return (T *)kh_vec_at(&x->v, i);                                                           \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED T *name##_data(const name *x)                                    \
+    static inline KH_UNUSED_FN T *name##_data(const name *x)                                       \
     {                                                                                              \
         return (T *)kh_vec_data(&x->v);                                                            \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED T *name##_last(const name *x)                                    \
+    static inline KH_UNUSED_FN T *name##_last(const name *x)                                       \
     {                                                                                              \
         return (T *)kh_vec_last(&x->v);                                                            \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED size_t name##_len(const name *x)                                 \
+    static inline KH_UNUSED_FN size_t name##_len(const name *x)                                    \
     {                                                                                              \
         return x->v.len;                                                                           \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED size_t name##_capacity(const name *x)                            \
+    static inline KH_UNUSED_FN size_t name##_capacity(const name *x)                               \
     {                                                                                              \
         return x->v.cap;                                                                           \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED void name##_sort(name *x, kh_cmp_fn cmp, void *ctx)              \
+    static inline KH_UNUSED_FN void name##_sort(name *x, kh_cmp_fn cmp, void *ctx)                 \
     {                                                                                              \
         kh_vec_sort(&x->v, cmp, ctx);                                                              \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_bsearch(const name *x, const T *key, kh_cmp_fn cmp,   \
-                                                     void *ctx, size_t *index)                     \
+    static inline KH_UNUSED_FN int name##_bsearch(const name *x, const T *key, kh_cmp_fn cmp,      \
+                                                  void *ctx, size_t *index)                        \
     {                                                                                              \
         return kh_vec_bsearch(&x->v, key, cmp, ctx, index);                                        \
     }                                                                                              \
-    static inline KH_MAYBE_UNUSED int name##_check(const name *x)                                  \
+    static inline KH_UNUSED_FN int name##_check(const name *x)                                     \
     {                                                                                              \
         return kh_vec_check(&x->v);                                                                \
     }
