@@ -691,7 +691,8 @@ static void run_collections(void)
 {
     FILE *csv = kb_csv(opt.out, "collections.csv", "allocator,op,n,seconds");
     kb_section("Collections",
-               "kheap's vec and hash map (Robin Hood, default byte hash) over the core heap "
+               "kheap's vec, ordered map (B-tree) and hash map (Robin Hood, default byte hash) "
+               "over the core heap "
                "(128 MiB pre-touched arena) and over glibc malloc behind the same kh_allocator "
                "interface.");
     kb_collections(arena_get(), BIG_ARENA, opt.quick, csv);
