@@ -52,7 +52,8 @@ struct kheap {
     struct kh_source source;
     size_t total, used, peak_used, free_blocks, allocations, nregions;
     size_t given; /* bytes handed to the heap, control block included */
-    /* followed by: block *heads[nfl * SL]; uint32_t sl_bitmap[nfl]; */
+    uint32_t *sl; /* second-level bitmaps, nfl words, after heads[] */
+    /* followed by: block *heads[nfl * SL]; uint32_t sl[nfl]; */
     block *heads[];
 };
 
@@ -63,11 +64,6 @@ struct kheap {
 #else
 #define HOT static
 #endif
-
-static uint32_t *sl_bitmap(const kheap *h)
-{
-    return (uint32_t *)(h->heads + h->nfl * SL);
-}
 
 #if defined(__GNUC__)
 static unsigned log2_floor(size_t x)
@@ -148,7 +144,7 @@ HOT void list_insert(kheap *h, block *b)
     if (head) {
         head->prev_free = b;
     } else {
-        sl_bitmap(h)[c >> SLL] |= 1u << (c & (SL - 1));
+        h->sl[c >> SLL] |= 1u << (c & (SL - 1));
         h->fl_bitmap |= 1u << (c >> SLL);
     }
     h->heads[c] = b;
@@ -164,7 +160,7 @@ HOT void list_remove(kheap *h, block *b)
     } else {
         unsigned c = class_of(bsize(b));
         if ((h->heads[c] = next) == NULL) {
-            uint32_t *sl = sl_bitmap(h);
+            uint32_t *sl = h->sl;
             if (!(sl[c >> SLL] &= ~(1u << (c & (SL - 1))))) h->fl_bitmap &= ~(1u << (c >> SLL));
         }
     }
@@ -261,12 +257,12 @@ HOT block *find(kheap *h, size_t size)
     }
     unsigned fl = c >> SLL;
     if (fl >= h->nfl) return NULL;
-    uint32_t bits = sl_bitmap(h)[fl] & (~0u << (c & (SL - 1)));
+    uint32_t bits = h->sl[fl] & (~0u << (c & (SL - 1)));
     if (!bits) {
         uint32_t fls = fl + 1 < 32 ? h->fl_bitmap & (~0u << (fl + 1)) : 0;
         if (!fls) return NULL;
         fl = ffs32(fls);
-        bits = sl_bitmap(h)[fl];
+        bits = h->sl[fl];
     }
     b = h->heads[(fl << SLL) | ffs32(bits)];
 found:
@@ -333,8 +329,13 @@ void *kheap_alloc_flags(kheap *h, size_t n, size_t align, unsigned flags)
 
 void *kheap_alloc(kheap *h, size_t n, size_t align)
 {
+#ifdef __OPTIMIZE_SIZE__
+    return kheap_alloc_flags(h, n, align, 0);
+#else
+    /* Speed builds: the common path without the flags tests. */
     void *p = h ? alloc_nogrow(h, n, align) : NULL;
     return p || !h ? p : alloc_grow(h, n, align, 0);
+#endif
 }
 
 void *kheap_zalloc(kheap *h, size_t n, size_t align)
@@ -465,6 +466,7 @@ kheap *kheap_init_ex(void *mem, size_t bytes, size_t max_block)
     if (bytes - skip < ctl) return NULL;
     memset(h, 0, ctl);
     h->nfl = nfl_for(max_block);
+    h->sl = (uint32_t *)(h->heads + h->nfl * SL);
     /* The biggest block whose class index stays below nfl (cannot wrap:
      * nfl is at most 26 on 32-bit targets and 32 on 64-bit ones). */
     h->max_block = (((size_t)1 << (h->nfl + SLL - 1)) - 1) * G;
@@ -472,7 +474,10 @@ kheap *kheap_init_ex(void *mem, size_t bytes, size_t max_block)
     return kheap_add_region(h, (char *)h + ctl, bytes - skip - ctl) ? h : NULL;
 }
 
-kheap *kheap_init(void *mem, size_t bytes) { return kheap_init_ex(mem, bytes, bytes); }
+kheap *kheap_init(void *mem, size_t bytes)
+{
+    return kheap_init_ex(mem, bytes, bytes);
+}
 
 bool kheap_add_region(kheap *h, void *mem, size_t bytes)
 {
@@ -554,7 +559,7 @@ void kheap_stats(const kheap *h, struct kheap_stats *out)
     out->max_block = h->max_block;
     if (h->fl_bitmap) {
         unsigned fl = log2_floor(h->fl_bitmap);
-        unsigned c = (fl << SLL) | log2_floor(sl_bitmap(h)[fl]);
+        unsigned c = (fl << SLL) | log2_floor(h->sl[fl]);
         /* The head of the top non-empty class: approximate, O(1). */
         out->largest_free_block = bsize(h->heads[c]) - W;
     }
@@ -599,8 +604,7 @@ int kheap_check(const kheap *h)
         }
     }
     for (unsigned c = 0; c < h->nfl * SL; c++) {
-        if (!((sl_bitmap(h)[c >> SLL] >> (c & (SL - 1))) & 1) != !h->heads[c])
-            return KHEAP_CHECK_BITMAP;
+        if (!((h->sl[c >> SLL] >> (c & (SL - 1))) & 1) != !h->heads[c]) return KHEAP_CHECK_BITMAP;
         const block *p = NULL;
         for (const block *b = h->heads[c]; b; p = b, b = b->next_free)
             if (!(b->size & F_FREE) || class_of(bsize(b)) != c || b->prev_free != p ||
@@ -608,8 +612,7 @@ int kheap_check(const kheap *h)
                 return KHEAP_CHECK_LIST;
     }
     for (unsigned fl = 0; fl < 32; fl++)
-        if (!((h->fl_bitmap >> fl) & 1) != !(fl < h->nfl && sl_bitmap(h)[fl]))
-            return KHEAP_CHECK_BITMAP;
+        if (!((h->fl_bitmap >> fl) & 1) != !(fl < h->nfl && h->sl[fl])) return KHEAP_CHECK_BITMAP;
     if (listed != nfree || total != h->total || used != h->used || nfree != h->free_blocks ||
         nused != h->allocations)
         return KHEAP_CHECK_STATS;
