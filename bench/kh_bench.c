@@ -136,13 +136,14 @@ static double efficiency_one(const kb_alloc *a, const struct eff_cfg *c, unsigne
     blk *v = malloc(cap * sizeof *v);
     double used = 0, total = 0;
     if (!v) exit(1);
+    /* talc's method: one heap for all rounds, emptied between them */
+    void *ctx = a->setup(mem, c->arena);
+    if (!ctx) {
+        fprintf(stderr, "%s: setup failed\n", a->name);
+        exit(1);
+    }
     for (unsigned round = 0; round < rounds; round++) {
-        void *ctx = a->setup(mem, c->arena);
         size_t n = 0;
-        if (!ctx) {
-            fprintf(stderr, "%s: setup failed\n", a->name);
-            exit(1);
-        }
         for (;;) {
             unsigned action = (unsigned)kb_range(&r, 0, 10);
             if (n == cap) {
@@ -179,8 +180,8 @@ static double efficiency_one(const kb_alloc *a, const struct eff_cfg *c, unsigne
         if (round + 1 == rounds && c->arena == SMALL_ARENA)
             heap_map(a, ctx, mem, c->arena, c->name);
         for (size_t i = 0; i < n; i++) a->free(ctx, v[i].p, v[i].size, v[i].align);
-        a->teardown(ctx);
     }
+    a->teardown(ctx);
     free(v);
     return 100.0 * used / total;
 }
@@ -190,7 +191,8 @@ static void run_efficiency(void)
     FILE *csv = kb_csv(opt.out, "efficiency.csv", "config,allocator,rounds,efficiency_pct");
     kb_section("Heap efficiency (talc's method)",
                "Fill an arena with random alloc 50% / free 10% / realloc 40% until the first "
-               "failure; efficiency = live requested bytes / arena bytes, averaged over rounds.");
+               "failure; efficiency = live requested bytes / arena bytes, summed over the rounds. "
+               "One heap per allocator for all rounds, emptied between them, as talc does.");
     for (size_t k = 0; k < sizeof eff_cfgs / sizeof eff_cfgs[0]; k++) {
         const struct eff_cfg *c = &eff_cfgs[k];
         unsigned rounds = opt.quick ? c->quick_rounds : c->rounds;
@@ -267,6 +269,8 @@ static uint64_t random_actions(const kb_alloc *a, void *ctx, size_t max, bool re
                                uint64_t seed)
 {
     static blk v[RA_CAP];
+    /* talc's 2 ms warm-up on the same allocator, its blocks freed again */
+    random_actions_v(a, ctx, max, re, kb_cpu_now() + 0.002, kb_cpu_now, seed + 1000, v);
     return random_actions_v(a, ctx, max, re, kb_cpu_now() + secs, kb_cpu_now, seed, v);
 }
 
@@ -284,7 +288,8 @@ static void run_random(void)
                        "max_size,realloc,allocator,trials,ops_per_sec,ratio_vs_glibc");
     kb_section("Random actions (talc's method), 1 thread",
                "300+ live blocks; alloc (sizes rand(4, rand(16, max)), talc's alignments), free, "
-               "and with realloc (to rand(1, 3*max)); successful operations per CPU second of "
+               "and with realloc (to rand(1, 3*max)), after talc's 2 ms warm-up; successful "
+               "operations per CPU second of "
                "the thread (so other load on the machine does not count), median of the "
                "trials, interleaved allocator by allocator. Ratio = ops/s over glibc's in the "
                "same run.");
@@ -507,6 +512,7 @@ static void *mt_worker(void *p)
     struct mt_arg *m = p;
     blk *v = malloc(RA_CAP * sizeof *v);
     if (!v) exit(1);
+    random_actions_v(m->a, m->ctx, m->max, true, kb_now() + 0.002, kb_now, m->seed + 1000, v);
     /* one deadline for all: a thread that starts late does not run longer */
     if (pthread_barrier_wait(m->go) == PTHREAD_BARRIER_SERIAL_THREAD) *m->end = kb_now() + m->secs;
     pthread_barrier_wait(m->go);
