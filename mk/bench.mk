@@ -27,6 +27,7 @@ bench: $(BENCH_BIN) $(BENCH_REC)
 	@mkdir -p bench/results docs
 	rm -f bench/results/*.csv bench/results/summary-*.md
 	$(BENCH_BIN) --out bench/results all
+	sh bench/codesize.sh bench/results > bench/results/codesize.md
 	$(BENCH_PY) bench/plots.py bench/results docs
 	$(BENCH_PY) bench/mkdoc.py bench/results docs
 
