@@ -9,7 +9,11 @@ import os
 import sys
 from collections import defaultdict
 
-import matplotlib
+try:
+    import matplotlib
+except ImportError:
+    print("plots.py: python3-matplotlib not installed (make bench-deps): no plots")
+    sys.exit(0)
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

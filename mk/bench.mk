@@ -34,6 +34,10 @@ bench: $(BENCH_BIN) $(BENCH_REC)
 bench-smoke: $(BENCH_BIN) $(BENCH_REC)
 	@mkdir -p $(BUILD)/bench-smoke
 	$(BENCH_BIN) --quick --out $(BUILD)/bench-smoke all > $(BUILD)/bench-smoke/stdout.txt
+	rm -f $(BUILD)/bench-smoke/rec.*
+	KB_TRACE=$(BUILD)/bench-smoke/rec LD_PRELOAD=$(abspath $(BENCH_REC)) sort bench/traces/sqlite3-batch.sql > /dev/null
+	$(BENCH_BIN) convert $$(ls $(BUILD)/bench-smoke/rec.*.raw | head -n 1) $(BUILD)/bench-smoke/rec.kht
+	$(BENCH_BIN) --quick --alloc kheap,glibc --out $(BUILD)/bench-smoke replay $(BUILD)/bench-smoke/rec.kht > /dev/null
 	@echo "bench-smoke: ok ($(BUILD)/bench-smoke)"
 
 bench-deps:
