@@ -1,7 +1,7 @@
 /* Allocator-interface helpers, the failing allocator and fault injection. */
 #include "kheap/alloc.h"
 
-#include <string.h>
+#include "internal/kh_string.h"
 
 bool kh_align_valid(size_t align)
 {

@@ -2,7 +2,7 @@
 #include "kheap/box.h"
 
 #include <stdint.h>
-#include <string.h>
+#include "internal/kh_string.h"
 
 #include "kheap/error.h"
 

@@ -1,7 +1,7 @@
 /* Bump (arena) allocator: see kheap/bump.h for the contract. */
 #include "kheap/bump.h"
 
-#include <string.h>
+#include "internal/kh_string.h"
 
 #include "kheap/config.h"
 #include "kheap/error.h"

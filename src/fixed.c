@@ -1,7 +1,7 @@
 /* Fixed-size-block allocator: see kheap/fixed.h for the contract. */
 #include "kheap/fixed.h"
 
-#include <string.h>
+#include "internal/kh_string.h"
 
 #include "kheap/config.h"
 #include "kheap/error.h"

@@ -3,7 +3,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <string.h>
+#include "internal/kh_string.h"
 
 #include "kheap/error.h"
 

@@ -1,7 +1,7 @@
 /* Robin Hood hash map (kheap/hashmap.h). */
 #include "kheap/hashmap.h"
 
-#include <string.h>
+#include "internal/kh_string.h"
 
 #include "kheap/error.h"
 

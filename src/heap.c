@@ -17,7 +17,7 @@
 #include "kheap/heap.h"
 
 #include <stdint.h>
-#include <string.h>
+#include "internal/kh_string.h"
 
 #include "kheap/config.h"
 #include "kheap/error.h"

@@ -3,7 +3,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
-#include <string.h>
+#include "internal/kh_string.h"
 
 #include "kheap/config.h"
 #include "kheap/error.h"

@@ -3,7 +3,7 @@
 #include "kheap/list.h"
 
 #include <stdint.h>
-#include <string.h>
+#include "internal/kh_string.h"
 
 /* One external definition of each inline function (C99 6.7.4). */
 extern inline void kh_list_init(struct kh_list_head *h);

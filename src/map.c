@@ -1,7 +1,7 @@
 /* B-tree ordered map (kheap/map.h). */
 #include "kheap/map.h"
 
-#include <string.h>
+#include "internal/kh_string.h"
 
 #include "kheap/error.h"
 

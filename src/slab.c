@@ -1,7 +1,7 @@
 /* Slab caches and the kmalloc-style size-class front end (see kheap/slab.h). */
 #include "kheap/slab.h"
 
-#include <string.h>
+#include "internal/kh_string.h"
 
 #include "kheap/error.h"
 

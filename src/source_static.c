@@ -2,7 +2,7 @@
 #include "kheap/sources.h"
 
 #include <stdint.h>
-#include <string.h>
+#include "internal/kh_string.h"
 
 #include "kheap/alloc.h"
 #include "kheap/config.h"

@@ -2,7 +2,7 @@
 #include "kheap/vec.h"
 
 #include <stdint.h>
-#include <string.h>
+#include "internal/kh_string.h"
 
 #include "kheap/config.h"
 #include "kheap/error.h"
