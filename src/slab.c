@@ -105,6 +105,10 @@ int kh_slab_cache_create(kh_slab_cache *c, const struct kh_slab_cache_config *cf
     c->first_off = first_off;
     c->slab_bytes = slab_bytes;
     c->objs_per_slab = (unsigned)n;
+    c->stride_shift = -1;
+    if ((stride & (stride - 1)) == 0)
+        for (int sh = 0; sh < (int)(sizeof(size_t) * 8); sh++)
+            if (((size_t)1 << sh) == stride) c->stride_shift = sh;
     c->ctor = cfg->ctor;
     c->ctor_arg = cfg->ctor_arg;
     if (have_source)
@@ -205,9 +209,14 @@ static long obj_index(const kh_slab_cache *c, const struct kh_slab *s, const voi
 {
     uintptr_t first = (uintptr_t)s + c->first_off, p = (uintptr_t)ptr;
     if (p < first) return -1;
-    size_t off = (size_t)(p - first);
-    if (off % c->stride) return -1;
-    size_t i = off / c->stride;
+    size_t off = (size_t)(p - first), i;
+    if (c->stride_shift >= 0) {
+        if (off & (c->stride - 1)) return -1;
+        i = off >> c->stride_shift;
+    } else {
+        if (off % c->stride) return -1;
+        i = off / c->stride;
+    }
     return i < c->objs_per_slab ? (long)i : -1;
 }
 
@@ -323,7 +332,8 @@ void *kh_slab_alloc(kh_slab_cache *c, unsigned flags)
     }
     unsigned char *obj = s->free;
     s->free = get_link(c, obj);
-    bit_flip(s, (size_t)(obj - first_obj(c, s)) / c->stride);
+    size_t off = (size_t)(obj - first_obj(c, s));
+    bit_flip(s, c->stride_shift >= 0 ? off >> c->stride_shift : off / c->stride);
     if (++s->inuse == c->objs_per_slab) list_move(c, s, LIST_FULL);
     c->stats.allocs++;
     if (++c->stats.objects_in_use > c->stats.peak_in_use)

@@ -117,6 +117,7 @@ typedef struct kh_slab_cache {
     const char *name;
     size_t size, align, stride, link_off, first_off, slab_bytes;
     unsigned objs_per_slab;
+    int stride_shift; /* log2(stride) when a power of two (no division), else -1 */
     void (*ctor)(void *obj, void *arg);
     void *ctor_arg;
     struct kh_source source;
