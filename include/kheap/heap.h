@@ -4,12 +4,13 @@
  *
  * Algorithm   Two-level segregated fit (the TLSF family) with immediate
  *             coalescing and boundary tags. Free blocks sit in size classes:
- *             one class per power of two, split into 2^KH_HEAP_SL_LOG2 (16)
- *             linear sub-classes, plus exact classes for the smallest sizes.
- *             Two bitmaps find the first non-empty class that is guaranteed
- *             to fit with two find-first-set instructions. When none is, up to
- *             KH_HEAP_FALLBACK_SCAN blocks of the request's own class are
- *             tried before failing (good fit near full, still bounded).
+ *             exact classes for the smallest sizes, then one class per power
+ *             of two split into 2^KH_HEAP_SL_LOG2 (16) linear sub-classes.
+ *             A request first looks at up to KH_HEAP_FALLBACK_SCAN (8) blocks
+ *             of its own class (best fit: big blocks stay whole), then two
+ *             find-first-set instructions on the bitmaps find the first
+ *             non-empty class whose every block fits. Splits keep the front
+ *             and give back the tail.
  *
  * Time        kheap_alloc, kheap_free, kheap_usable_size: O(1), independent of
  *             the number of blocks; no loop runs over anything that grows with
@@ -24,16 +25,19 @@
  *             multiples of G with a minimum of 2G (32 B on LP64, 16 B on
  *             32-bit). A request of n bytes takes max(round_up(n + W, G), 2G).
  *             Control block, inside the first region:
- *               kheap_control_bytes(max_block) ~ 8 W + nclass * W + nfl * 4
+ *               kheap_control_bytes(max_block) = ~16 W + nfl * (16 W + 4)
  *             with nfl = log2(max_block / G) - KH_HEAP_SL_LOG2 + 2 first-level
- *             classes and nclass = nfl << KH_HEAP_SL_LOG2 list heads; about
- *             0.6 KiB for a 64 KiB heap on a 32-bit MCU.
+ *             classes (16 list heads each). 32-bit: 532 B for a 4 KiB heap,
+ *             804 B for 64 KiB, 1076 B for 1 MiB; LP64: 1424 B for 64 KiB.
+ *             KH_HEAP_SL_LOG2=3 halves the list heads for a slightly coarser
+ *             fit.
  *             Per region: 3 W of header + 2 W end marker + alignment slack.
  *
  * Fit         Internal waste: at most G - 1 bytes of rounding plus W header.
  *             A request succeeds whenever a free block of round_up(n + W, G)
  *             rounded up to its class boundary exists (the guaranteed-fit
- *             search), and usually when only a block in its own class does.
+ *             search), and whenever one of the first KH_HEAP_FALLBACK_SCAN
+ *             blocks of its own class is big enough.
  *             Free blocks are coalesced immediately: no two free blocks are
  *             ever adjacent (except where their sum would exceed max_block).
  *
