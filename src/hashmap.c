@@ -75,8 +75,9 @@ static size_t size_align(size_t n)
 int kh_hashmap_init(struct kh_hashmap *m, kh_allocator a, size_t key_size, size_t val_size,
                     kh_hash_fn hash, kh_eq_fn eq, void *ctx)
 {
-    if (!m || key_size == 0 || !a.ops) return KH_EINVAL;
-    memset(m, 0, sizeof(*m));
+    if (!m) return KH_EINVAL;
+    memset(m, 0, sizeof(*m)); /* a failed init still leaves a destroyable map */
+    if (key_size == 0 || !a.ops) return KH_EINVAL;
     size_t ka = size_align(key_size), va = val_size ? size_align(val_size) : 1;
     size_t sa = ka > va ? ka : va;
     if (key_size > SIZE_MAX / 4 || val_size > SIZE_MAX / 4) return KH_EINVAL;

@@ -78,10 +78,11 @@ static size_t round_up(size_t n, size_t a)
 int kh_map_init(struct kh_map *m, kh_allocator a, size_t key_size, size_t val_size, kh_cmp_fn cmp,
                 void *ctx)
 {
-    if (!m || !key_size || !a.ops) return KH_EINVAL;
+    if (!m) return KH_EINVAL;
+    memset(m, 0, sizeof(*m)); /* a failed init still leaves a destroyable map */
+    if (!key_size || !a.ops) return KH_EINVAL;
     /* Keep node arithmetic far from overflow: 15 keys + values per node. */
     if (key_size > SIZE_MAX / 64 || val_size > SIZE_MAX / 64) return KH_EINVAL;
-    memset(m, 0, sizeof(*m));
     size_t elem = key_size + val_size;
     /* About 384 bytes of keys+values per node, B between 2 and 8. */
     size_t b = 384 / (2 * elem);

@@ -157,6 +157,8 @@ KH_TEST(map_bad_input_and_memcmp_default)
     KH_CHECK_EQ(kh_map_init(&m, a, 0, 4, NULL, NULL), KH_EINVAL);
     KH_CHECK_EQ(kh_map_init(&m, a, SIZE_MAX / 2, 4, NULL, NULL), KH_EINVAL);
     KH_CHECK_EQ(kh_map_init(&m, a, 4, SIZE_MAX / 2, NULL, NULL), KH_EINVAL);
+    kh_map_destroy(&m);                         /* destroy after a failed init is safe */
+    KH_CHECK_EQ(kh_map_check(&m), KH_ECORRUPT); /* never initialized: not a map */
     /* cmp NULL: byte order */
     KH_ASSERT_EQ(kh_map_init(&m, a, 3, 1, NULL, NULL), 0);
     KH_CHECK_EQ(kh_map_insert(&m, "bcd", "2"), 0);
