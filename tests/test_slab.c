@@ -280,7 +280,7 @@ KH_TEST(slab_page_sources_aligned_misaligned_and_without_release)
 {
     size_t n;
     unsigned char *mem = kh_test_arena(&n);
-    KH_ASSERT(n >= 1024 * 1024);
+    KH_ASSERT(n >= 512 * 1024);
     mem += (65536 - (uintptr_t)mem % 65536) % 65536; /* slab-aligned array */
     /* Granule = slab size: every grant is a slab, no waste. */
     struct kh_static_source s;
@@ -613,8 +613,8 @@ KH_TEST(slab_kmem_fault_injection)
 {
     size_t n;
     unsigned char *mem = kh_test_arena(&n);
-    KH_ASSERT(n >= (2u << 20));
-    kheap *h = kheap_init(mem, 2 << 20);
+    KH_ASSERT(n >= (1u << 20));
+    kheap *h = kheap_init(mem, 1 << 20);
     KH_ASSERT(h);
     /* Failures below the front end (slab refills, large blocks). */
     struct kh_fault f;
@@ -665,12 +665,12 @@ KH_TEST(slab_kmem_over_page_source)
 {
     size_t n;
     unsigned char *mem = kh_test_arena(&n);
-    KH_ASSERT(n >= (1u << 20));
+    KH_ASSERT(n >= 512 * 1024);
     /* Slabs from a page source, large blocks from a heap. */
-    kheap *h = kheap_init(mem, 256 * 1024);
+    kheap *h = kheap_init(mem, 128 * 1024);
     KH_ASSERT(h);
     struct kh_static_source s;
-    KH_ASSERT_EQ(kh_static_source_init(&s, mem + 256 * 1024, 512 * 1024, 4096, 256 * 1024), 0);
+    KH_ASSERT_EQ(kh_static_source_init(&s, mem + 128 * 1024, 320 * 1024, 4096, 256 * 1024), 0);
     struct kh_kmem_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.source = kh_static_source(&s);
@@ -748,7 +748,7 @@ KH_TEST(slab_kmem_atomic_never_calls_its_page_source)
 {
     size_t n;
     unsigned char *mem = kh_test_arena(&n);
-    KH_ASSERT(n >= (1u << 20));
+    KH_ASSERT(n >= 512 * 1024);
     mem += (65536 - (uintptr_t)mem % 65536) % 65536;
     kheap *h = kheap_init(mem, 128 * 1024);
     KH_ASSERT(h);
