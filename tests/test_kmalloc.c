@@ -359,9 +359,9 @@ struct oom_ctx {
     size_t last_size, last_align;
     unsigned last_flags;
     int answer;
-    void *reserve; /* freed on the first call */
+    void *reserve;         /* freed on the first call */
     kh_slab_cache *shrink; /* shrunk on every call */
-    bool nested; /* kmalloc from inside the handler */
+    bool nested;           /* kmalloc from inside the handler */
     void *nested_result;
 };
 
@@ -618,5 +618,98 @@ KH_TEST_HOSTED_ONLY(kmalloc_grows_through_mmap_source_to_its_limit)
     kh_mmap_source_stats(&m, &ss);
     KH_CHECK(ss.grants <= grants + 1);
     kh_kmalloc_shutdown();
+#endif
+}
+
+#if KH_TEST_HOSTED
+#include <pthread.h>
+
+/* A minimal mutex wrapper (the project's locked allocator does this
+ * properly); enough to share the front end between threads here. */
+struct km_locked {
+    pthread_mutex_t mu;
+    kh_allocator inner;
+};
+
+static void *kl_alloc(void *ctx, size_t size, size_t align, unsigned flags)
+{
+    struct km_locked *l = ctx;
+    pthread_mutex_lock(&l->mu);
+    void *p = l->inner.ops->alloc(l->inner.ctx, size, align, flags);
+    pthread_mutex_unlock(&l->mu);
+    return p;
+}
+
+static bool kl_resize(void *ctx, void *ptr, size_t old_size, size_t new_size, size_t align)
+{
+    struct km_locked *l = ctx;
+    pthread_mutex_lock(&l->mu);
+    bool ok = l->inner.ops->resize(l->inner.ctx, ptr, old_size, new_size, align);
+    pthread_mutex_unlock(&l->mu);
+    return ok;
+}
+
+static void kl_free(void *ctx, void *ptr, size_t size, size_t align)
+{
+    struct km_locked *l = ctx;
+    pthread_mutex_lock(&l->mu);
+    l->inner.ops->free(l->inner.ctx, ptr, size, align);
+    pthread_mutex_unlock(&l->mu);
+}
+
+static const kh_allocator_ops kl_ops = {kl_alloc, kl_resize, kl_free};
+
+static void *km_thread(void *arg)
+{
+    uintptr_t id = (uintptr_t)arg;
+    uint64_t x = 0x9e3779b97f4a7c15ull * (id + 1);
+    enum { SLOTS = 64 };
+    unsigned char *slot[SLOTS] = {0};
+    size_t iters = kh_test_iters(20000);
+    uintptr_t bad = 0;
+    for (size_t i = 0; i < iters; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t k = (size_t)(x % SLOTS);
+        if (slot[k]) {
+            if (slot[k][0] != (unsigned char)id || ksize(slot[k]) == 0) bad++;
+            if (x & 0x100) {
+                unsigned char *q = krealloc(slot[k], (size_t)(x >> 40) % 6000 + 1, 0);
+                if (q) slot[k] = q;
+            } else {
+                kfree(slot[k]);
+                slot[k] = NULL;
+            }
+        } else {
+            slot[k] = kmalloc((size_t)(x >> 40) % 3000 + 1, (x & 0x200) ? KH_GFP_ZERO : 0);
+            if (slot[k]) slot[k][0] = (unsigned char)id;
+        }
+    }
+    for (size_t k = 0; k < SLOTS; k++) kfree(slot[k]);
+    return (void *)bad;
+}
+#endif
+
+KH_TEST_HOSTED_ONLY(kmalloc_four_threads_over_a_locked_front_end)
+{
+#if KH_TEST_HOSTED
+    KH_ASSERT_EQ(km_boot(16 << 20), 0);
+    kh_kmalloc_shutdown();
+    static struct km_locked l;
+    pthread_mutex_init(&l.mu, NULL);
+    l.inner = kh_kmem_allocator(&km_front);
+    kh_allocator a = {&l, &kl_ops};
+    KH_ASSERT_EQ(kh_kmalloc_init(a), 0);
+    pthread_t t[4];
+    for (uintptr_t i = 0; i < 4; i++)
+        KH_ASSERT_EQ(pthread_create(&t[i], NULL, km_thread, (void *)(i + 1)), 0);
+    for (int i = 0; i < 4; i++) {
+        void *bad = NULL;
+        pthread_join(t[i], &bad);
+        KH_CHECK(bad == NULL);
+    }
+    KH_CHECK(km_all_free());
+    KH_CHECK_EQ(kheap_check(km_heap), 0);
+    km_down();
+    pthread_mutex_destroy(&l.mu);
 #endif
 }
