@@ -589,7 +589,13 @@ static bool kmem_resize(void *ctx, void *ptr, size_t old_size, size_t new_size, 
 static void kmem_free(void *ctx, void *ptr, size_t size, size_t align)
 {
     kh_kmem *k = ctx;
-    if (!ptr || !k || k->magic != KMEM_LIVE) return;
+    if (!ptr) return;
+    if (!k || k->magic != KMEM_LIVE) {
+#if KH_CONFIG_CHECKS
+        kh_report(KH_EINVAL, "kh_kmem free: not a live front end", ptr);
+#endif
+        return;
+    }
     int i = class_index(size, align);
     if (i >= 0) {
         kh_slab_free(&k->caches[i], ptr);

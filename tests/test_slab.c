@@ -569,8 +569,14 @@ KH_TEST(slab_kmem_destroy_rules)
     KH_CHECK_EQ(kh_kmem_destroy(&k), 0);
     KH_CHECK_EQ(kh_kmem_destroy(&k), KH_EDOUBLE);
     KH_CHECK_EQ(r.last_code, KH_EDOUBLE);
-    kh_test_reports_stop();
     KH_CHECK(kh_alloc(a, 8, 0) == NULL); /* destroyed: fails cleanly */
+#if KH_CONFIG_CHECKS
+    unsigned before = r.count;
+    kh_free(a, &r, 8, 0); /* free to a destroyed front end: reported */
+    KH_CHECK_EQ(r.count, before + 1);
+    KH_CHECK_EQ(r.last_code, KH_EINVAL);
+#endif
+    kh_test_reports_stop();
     struct kheap_stats hs;
     kheap_stats(h, &hs);
     KH_CHECK_EQ(hs.used_bytes, 0);

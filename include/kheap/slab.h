@@ -17,11 +17,13 @@
  *             KH_SLAB_MAX_OBJECTS.
  *
  * Memory      Slabs come from, in this order of preference:
- *               - a page source (kheap/source.h): grow(slab_bytes). A grant
- *                 aligned to slab_bytes (page-granular static source with
- *                 granule >= slab_bytes, mmap source) is used as is; else the
- *                 cache gives it back and asks for 2 * slab_bytes, using the
- *                 aligned slab inside (up to slab_bytes of waste per slab);
+ *               - a page source (kheap/source.h): grow(slab_bytes), one
+ *                 grant per slab. A grant aligned to slab_bytes (the mmap
+ *                 source; a static source whose granule equals slab_bytes)
+ *                 is used as is; else the cache gives it back and asks for
+ *                 2 * slab_bytes, using the aligned slab inside (up to
+ *                 slab_bytes of waste per slab). Bytes of a grant beyond the
+ *                 slab are not used (a granule above slab_bytes wastes them);
  *               - a backing kh_allocator: alloc(slab_bytes, align slab_bytes),
  *                 e.g. the core heap (kheap_allocator).
  *             shrink and destroy give empty slabs back (release / free). A

@@ -33,8 +33,9 @@ struct kh_source_stats {
  * aligned to `granule` and its size is min_bytes rounded up to a multiple of
  * `granule`:
  *   granule 0          KH_ALIGN_DEFAULT (pieces for a heap or a bump arena)
- *   granule 4096 etc.  page-granular: page-aligned whole pages (slab caches;
- *                      a granule >= the slab size makes every grant a slab)
+ *   granule 4096 etc.  page-granular: page-aligned whole pages (slab caches:
+ *                      a granule equal to the slab size makes every grant
+ *                      exactly one aligned slab)
  * The granule must be a power of two.
  *
  * Release: an array cannot be unmapped, but released space is reused when it
