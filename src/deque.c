@@ -102,23 +102,43 @@ int kh_deque_shrink_to_fit(struct kh_deque *d)
     return 0;
 }
 
+/* Make room for one more element. elem may point into d (pushing a copy of
+ * an element of d itself): growing can move the buffer and the front run,
+ * so the source is returned re-found by its logical index. */
+static const void *deque_room_for(struct kh_deque *d, const void *elem, int *rc)
+{
+    size_t es = d->elem_size, bytes = d->cap * es;
+    uintptr_t b = (uintptr_t)d->data, q = (uintptr_t)elem;
+    bool inside = d->data && q >= b && q - b < bytes;
+    size_t off = inside ? (size_t)(q - b) : 0;
+    /* Logical index of the slot holding it (>= len for a free slot). */
+    size_t s = off / es, in = off % es;
+    size_t idx = s >= d->head ? s - d->head : s + (d->cap - d->head);
+    *rc = kh_deque_reserve(d, 1);
+    if (*rc || !inside) return elem;
+    if (idx < d->len) return slot_ptr(d, slot(d, idx)) + in;
+    return (const char *)d->data + off; /* a free slot: same bytes, still inside */
+}
+
 int kh_deque_push_back(struct kh_deque *d, const void *elem)
 {
-    if (!d || !elem) return KH_EINVAL;
-    int rc = kh_deque_reserve(d, 1);
+    if (!d || !elem || !d->elem_size) return KH_EINVAL;
+    int rc;
+    elem = deque_room_for(d, elem, &rc);
     if (rc) return rc;
-    memcpy(slot_ptr(d, slot(d, d->len)), elem, d->elem_size);
+    memmove(slot_ptr(d, slot(d, d->len)), elem, d->elem_size);
     d->len++;
     return 0;
 }
 
 int kh_deque_push_front(struct kh_deque *d, const void *elem)
 {
-    if (!d || !elem) return KH_EINVAL;
-    int rc = kh_deque_reserve(d, 1);
+    if (!d || !elem || !d->elem_size) return KH_EINVAL;
+    int rc;
+    elem = deque_room_for(d, elem, &rc);
     if (rc) return rc;
     d->head = d->head ? d->head - 1 : d->cap - 1;
-    memcpy(slot_ptr(d, d->head), elem, d->elem_size);
+    memmove(slot_ptr(d, d->head), elem, d->elem_size);
     d->len++;
     return 0;
 }

@@ -92,14 +92,39 @@ int kh_str_push(struct kh_str *s, char c)
     return kh_str_append_n(s, &c, 1);
 }
 
+/* Byte offset of [p, p + n) inside [buf, buf + bytes), or SIZE_MAX when it
+ * is not wholly inside (integer compares: relational operators between
+ * unrelated objects are undefined in C). */
+static size_t offset_in(const char *buf, size_t bytes, const char *p, size_t n)
+{
+    uintptr_t b = (uintptr_t)buf, q = (uintptr_t)p;
+    if (!buf || q < b || q - b > bytes || n > bytes - (q - b)) return SIZE_MAX;
+    return (size_t)(q - b);
+}
+
+/* p may point into s itself (appending a string to itself is natural): the
+ * source is found again by offset after the buffer moves and the tail
+ * shifts. */
 int kh_str_insert_n(struct kh_str *s, size_t pos, const char *p, size_t n)
 {
     if (!s || (!p && n) || pos > s->len) return KH_EINVAL;
+    size_t off = n ? offset_in(s->data, s->len + 1, p, n) : SIZE_MAX;
     int rc = str_room(s, n);
     if (rc) return rc;
+    char *d = s->data;
     /* Move the tail and its NUL up, then drop the new bytes in. */
-    memmove(s->data + pos + n, s->data + pos, s->len - pos + 1);
-    if (n) memcpy(s->data + pos, p, n);
+    memmove(d + pos + n, d + pos, s->len - pos + 1);
+    if (off == SIZE_MAX) {
+        if (n) memcpy(d + pos, p, n);
+    } else if (off + n <= pos) {
+        memcpy(d + pos, d + off, n);
+    } else if (off >= pos) {
+        memcpy(d + pos, d + off + n, n);
+    } else { /* straddles pos: the front stayed, the rest moved up */
+        size_t k = pos - off;
+        memcpy(d + pos, d + off, k);
+        memcpy(d + pos + k, d + pos + n, n - k);
+    }
     s->len += n;
     return 0;
 }

@@ -99,34 +99,67 @@ void *kh_vec_push_slot(struct kh_vec *v)
     return vec_ptr(v, v->len++);
 }
 
-int kh_vec_push(struct kh_vec *v, const void *elem)
+/* Byte offset of [p, p + n) inside [buf, buf + bytes), or SIZE_MAX when it
+ * is not wholly inside. Compared as integers: relational operators between
+ * unrelated objects are undefined in C. */
+static size_t offset_in(const void *buf, size_t bytes, const void *p, size_t n)
 {
-    if (!v || !elem) return KH_EINVAL;
-    int rc = vec_grow(v, 1, false);
-    if (rc) return rc;
-    memcpy(vec_ptr(v, v->len), elem, v->elem_size);
-    v->len++;
-    return 0;
+    uintptr_t b = (uintptr_t)buf, q = (uintptr_t)p;
+    if (!buf || q < b || q - b > bytes || n > bytes - (q - b)) return SIZE_MAX;
+    return (size_t)(q - b);
 }
 
+/* Fill the gap [pos, pos + n) just opened by moving the bytes from pos on up
+ * by n, with the n bytes that were at offset off before the move. */
+static void fill_gap(char *data, size_t pos, size_t n, size_t off)
+{
+    if (off + n <= pos) {
+        memcpy(data + pos, data + off, n);
+    } else if (off >= pos) {
+        memcpy(data + pos, data + off + n, n);
+    } else { /* straddles pos: the front stayed, the rest moved up */
+        size_t k = pos - off;
+        memcpy(data + pos, data + off, k);
+        memcpy(data + pos + k, data + pos + n, n - k);
+    }
+}
+
+/* elem / arr may point into v itself (push(v, get(v, 0)) is natural): the
+ * source is found again by its offset after the buffer moves. */
 int kh_vec_extend(struct kh_vec *v, const void *arr, size_t n)
 {
     if (!v || (!arr && n)) return KH_EINVAL;
     if (n == 0) return 0;
+    if (!v->elem_size) return KH_EINVAL;
+    size_t live = v->len * v->elem_size;
+    size_t off =
+        n <= SIZE_MAX / v->elem_size ? offset_in(v->data, live, arr, n * v->elem_size) : SIZE_MAX;
     int rc = vec_grow(v, n, false);
     if (rc) return rc;
+    if (off != SIZE_MAX) arr = (const char *)v->data + off;
     memcpy(vec_ptr(v, v->len), arr, n * v->elem_size);
     v->len += n;
     return 0;
 }
 
+int kh_vec_push(struct kh_vec *v, const void *elem)
+{
+    if (!elem) return KH_EINVAL;
+    return kh_vec_extend(v, elem, 1);
+}
+
 int kh_vec_insert(struct kh_vec *v, size_t i, const void *elem)
 {
-    if (!v || !elem || i > v->len) return KH_EINVAL;
+    if (!v || !elem || i > v->len || !v->elem_size) return KH_EINVAL;
+    size_t es = v->elem_size;
+    size_t off = offset_in(v->data, v->len * es, elem, es);
     int rc = vec_grow(v, 1, false);
     if (rc) return rc;
-    memmove(vec_ptr(v, i + 1), vec_ptr(v, i), (v->len - i) * v->elem_size);
-    memcpy(vec_ptr(v, i), elem, v->elem_size);
+    memmove(vec_ptr(v, i + 1), vec_ptr(v, i), (v->len - i) * es);
+    if (off != SIZE_MAX)
+        fill_gap(v->data, i * es, es, off);
+    else
+        memcpy(vec_ptr(v, i), elem, es);
     v->len++;
     return 0;
 }

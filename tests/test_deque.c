@@ -240,10 +240,20 @@ KH_TEST(deque_random_differential)
             ref[n++] = x;
         } else if (op < 54) {
             if (n == maxlen) continue;
-            rc = kh_deque_push_front(&d, &x);
-            memmove(ref + 1, ref, n * sizeof(uint32_t));
-            ref[0] = x;
-            n++;
+            /* a third of the time the source is an element of d itself */
+            int self = n && kh_test_rand_range(0, 2) == 0;
+            size_t j = self ? (size_t)kh_test_rand_range(0, n - 1) : 0;
+            if (self) x = ref[j];
+            const void *src = self ? kh_deque_get(&d, j) : &x;
+            if (self && kh_test_rand_range(0, 1)) {
+                rc = kh_deque_push_back(&d, src);
+                ref[n++] = x;
+            } else {
+                rc = kh_deque_push_front(&d, src);
+                memmove(ref + 1, ref, n * sizeof(uint32_t));
+                ref[0] = x;
+                n++;
+            }
         } else if (op < 75) {
             rc = kh_deque_pop_front(&d, &out);
             if (!n) {
@@ -355,4 +365,29 @@ KH_TEST(deque_fault_every_allocation)
             }
         }
     }
+}
+
+/* Pushing a copy of an element of the deque while the push grows and
+ * rearranges the wrapped ring. */
+KH_TEST(deque_self_referencing_sources)
+{
+    struct denv e;
+    KH_ASSERT(denv_init(&e, 1 << 20) == 0);
+    struct kh_deque d;
+    KH_ASSERT_EQ(kh_deque_init(&d, e.a, sizeof(uint32_t)), 0);
+    KH_ASSERT_EQ(kh_deque_reserve(&d, 4), 0);
+    uint32_t x;
+    for (x = 1; x <= 2; x++) KH_ASSERT_EQ(kh_deque_push_back(&d, &x), 0);
+    for (x = 3; x <= 4; x++) KH_ASSERT_EQ(kh_deque_push_front(&d, &x), 0);
+    /* 4 3 1 2, wrapped, full: each push below reallocates or moves */
+    KH_ASSERT_EQ(kh_deque_capacity(&d), 4);
+    KH_ASSERT_EQ(kh_deque_push_back(&d, kh_deque_get(&d, 0)), 0);  /* 4 3 1 2 4 */
+    KH_ASSERT_EQ(kh_deque_push_front(&d, kh_deque_get(&d, 3)), 0); /* 2 4 3 1 2 4 */
+    KH_ASSERT_EQ(kh_deque_shrink_to_fit(&d), 0);
+    KH_ASSERT_EQ(kh_deque_push_front(&d, kh_deque_back(&d)), 0); /* 4 2 4 3 1 2 4 */
+    uint32_t want[] = {4, 2, 4, 3, 1, 2, 4};
+    KH_CHECK(deque_equals(&d, want, 7));
+    KH_CHECK_EQ(kh_deque_check(&d), 0);
+    kh_deque_destroy(&d);
+    denv_no_leak(&e);
 }

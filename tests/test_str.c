@@ -115,6 +115,32 @@ KH_TEST(str_basic_ops)
     senv_no_leak(&e);
 }
 
+/* Appending or inserting a string's own bytes works even when the call
+ * moves the buffer. */
+KH_TEST(str_self_referencing_sources)
+{
+    struct senv e;
+    KH_ASSERT(senv_init(&e, 1 << 20) == 0);
+    struct kh_str s;
+    KH_ASSERT_EQ(kh_str_init(&s, e.a), 0);
+    KH_ASSERT_EQ(kh_str_append(&s, "ab"), 0);
+    for (int i = 0; i < 10; i++) KH_ASSERT_EQ(kh_str_append(&s, kh_str_cstr(&s)), 0);
+    KH_CHECK_EQ(kh_str_len(&s), 2048);
+    for (size_t i = 0; i < 2048; i++) KH_ASSERT_EQ(kh_str_cstr(&s)[i], i % 2 ? 'b' : 'a');
+    KH_ASSERT_EQ(kh_str_printf(&s, "0123456789"), 0);
+    KH_ASSERT_EQ(kh_str_shrink_to_fit(&s), 0);
+    /* source before, after and straddling the insertion point */
+    KH_ASSERT_EQ(kh_str_insert_n(&s, 5, kh_str_cstr(&s) + 1, 2), 0);
+    KH_CHECK(kh_str_eq(&s, "012341256789"));
+    KH_ASSERT_EQ(kh_str_insert_n(&s, 1, kh_str_cstr(&s) + 9, 3), 0);
+    KH_CHECK(kh_str_eq(&s, "078912341256789"));
+    KH_ASSERT_EQ(kh_str_insert_n(&s, 4, kh_str_cstr(&s) + 2, 4), 0); /* "8912" across 4 */
+    KH_CHECK(kh_str_eq(&s, "0789891212341256789"));
+    KH_CHECK_EQ(kh_str_check(&s), 0);
+    kh_str_destroy(&s);
+    senv_no_leak(&e);
+}
+
 KH_TEST(str_format)
 {
     struct senv e;
@@ -226,7 +252,14 @@ KH_TEST(str_random_differential)
             ref[n++] = c;
         } else if (op < 60) {
             size_t pos = (size_t)kh_test_rand_range(0, n);
-            rc = kh_str_insert_n(&s, pos, tmp, k);
+            if (k <= n && kh_test_rand_range(0, 1)) {
+                /* bytes from s itself, possibly straddling pos */
+                size_t from = (size_t)kh_test_rand_range(0, n - k);
+                memcpy(tmp, ref + from, k);
+                rc = kh_str_insert_n(&s, pos, kh_str_cstr(&s) + from, k);
+            } else {
+                rc = kh_str_insert_n(&s, pos, tmp, k);
+            }
             memmove(ref + pos + k, ref + pos, n - pos);
             memcpy(ref + pos, tmp, k);
             n += k;

@@ -252,6 +252,33 @@ KH_TEST(vec_bad_input)
     venv_no_leak(&e);
 }
 
+/* Sources inside the vec itself stay valid across the reallocation the
+ * call itself triggers. */
+KH_TEST(vec_self_referencing_sources)
+{
+    struct venv e;
+    KH_ASSERT(venv_init(&e, 1 << 20) == 0);
+    struct kh_vec v;
+    KH_ASSERT_EQ(kh_vec_init(&v, e.a, sizeof(int)), 0);
+    int x = 42;
+    KH_ASSERT_EQ(kh_vec_push(&v, &x), 0);
+    for (int i = 0; i < 200; i++) KH_ASSERT_EQ(kh_vec_push(&v, kh_vec_get(&v, 0)), 0);
+    for (size_t i = 0; i < kh_vec_len(&v); i++) KH_ASSERT_EQ(*(int *)kh_vec_get(&v, i), 42);
+    kh_vec_clear(&v);
+    KH_ASSERT_EQ(kh_vec_shrink_to_fit(&v), 0);
+    for (x = 0; x < 4; x++) KH_ASSERT_EQ(kh_vec_push(&v, &x), 0);
+    KH_ASSERT_EQ(kh_vec_capacity(&v), 4); /* full: the next calls move the buffer */
+    KH_ASSERT_EQ(kh_vec_insert(&v, 1, kh_vec_get(&v, 3)), 0); /* 0 3 1 2 3 */
+    KH_ASSERT_EQ(kh_vec_insert(&v, 4, kh_vec_get(&v, 1)), 0); /* 0 3 1 2 3 3 */
+    KH_ASSERT_EQ(kh_vec_insert(&v, 0, kh_vec_get(&v, 2)), 0); /* 1 0 3 1 2 3 3 */
+    KH_ASSERT_EQ(kh_vec_shrink_to_fit(&v), 0);
+    KH_ASSERT_EQ(kh_vec_extend(&v, kh_vec_data(&v), kh_vec_len(&v)), 0); /* doubled */
+    int want[] = {1, 0, 3, 1, 2, 3, 3, 1, 0, 3, 1, 2, 3, 3};
+    KH_CHECK(vec_equals(&v, want, 14));
+    kh_vec_destroy(&v);
+    venv_no_leak(&e);
+}
+
 KH_TEST(vec_typed_wrapper)
 {
     struct venv e;
@@ -483,10 +510,16 @@ KH_TEST(vec_random_differential)
                 KH_ASSERT_EQ(out, ref[--n]);
             }
             rc = 0;
-        } else if (op < 57) { /* insert */
+        } else if (op < 57) { /* insert, sometimes a copy of an element of v */
             if (n == maxlen) continue;
             size_t i = (size_t)kh_test_rand_range(0, n);
-            rc = kh_vec_insert(&v, i, &x);
+            if (n && kh_test_rand_range(0, 2) == 0) {
+                size_t j = (size_t)kh_test_rand_range(0, n - 1);
+                x = ref[j];
+                rc = kh_vec_insert(&v, i, kh_vec_get(&v, j));
+            } else {
+                rc = kh_vec_insert(&v, i, &x);
+            }
             memmove(ref + i + 1, ref + i, (n - i) * sizeof(int));
             ref[i] = x;
             n++;
@@ -507,12 +540,18 @@ KH_TEST(vec_random_differential)
             rc = kh_vec_swap_remove(&v, i, &out);
             KH_ASSERT_EQ(out, ref[i]);
             ref[i] = ref[--n];
-        } else if (op < 84) { /* extend */
+        } else if (op < 84) { /* extend, half the time from v itself */
             size_t k = (size_t)kh_test_rand_range(0, 20);
             if (n + k > maxlen) continue;
-            for (size_t j = 0; j < k; j++) tmp[j] = x + (int)j;
-            rc = kh_vec_extend(&v, tmp, k);
-            memcpy(ref + n, tmp, k * sizeof(int));
+            if (k <= n && kh_test_rand_range(0, 1)) {
+                size_t from = (size_t)kh_test_rand_range(0, n - k);
+                rc = kh_vec_extend(&v, kh_vec_get(&v, from), k);
+                memcpy(ref + n, ref + from, k * sizeof(int));
+            } else {
+                for (size_t j = 0; j < k; j++) tmp[j] = x + (int)j;
+                rc = kh_vec_extend(&v, tmp, k);
+                memcpy(ref + n, tmp, k * sizeof(int));
+            }
             n += k;
         } else if (op < 88) { /* truncate */
             size_t k = (size_t)kh_test_rand_range(0, n + 2);

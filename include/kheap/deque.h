@@ -56,7 +56,8 @@ int kh_deque_reserve(struct kh_deque *d, size_t additional);
  * elements; KH_ENOMEM leaves the deque unchanged. */
 int kh_deque_shrink_to_fit(struct kh_deque *d);
 
-/* Add a copy of the elem_size bytes at elem at the back / front. */
+/* Add a copy of the elem_size bytes at elem at the back / front. elem may
+ * be an element of d itself (it is found again if the buffer moves). */
 int kh_deque_push_back(struct kh_deque *d, const void *elem);
 int kh_deque_push_front(struct kh_deque *d, const void *elem);
 /* Remove the back / front element, copied to out when out is not NULL.

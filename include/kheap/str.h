@@ -51,13 +51,13 @@ int kh_str_reserve(struct kh_str *s, size_t additional);
 int kh_str_shrink_to_fit(struct kh_str *s);
 
 /* Append the C string cstr / n bytes at p (which may contain NULs) / one
- * byte. cstr and p must not point into s (their bytes are read after s may
- * have moved); NULL with n > 0 is KH_EINVAL. */
+ * byte. cstr and p may point into s itself (kh_str_append(s, kh_str_cstr(s))
+ * doubles s); NULL with n > 0 is KH_EINVAL. */
 int kh_str_append(struct kh_str *s, const char *cstr);
 int kh_str_append_n(struct kh_str *s, const char *p, size_t n);
 int kh_str_push(struct kh_str *s, char c);
 /* Insert cstr / n bytes at byte offset pos (0 <= pos <= len); KH_EINVAL when
- * pos > len. */
+ * pos > len. The bytes may come from s itself, even across pos. */
 int kh_str_insert(struct kh_str *s, size_t pos, const char *cstr);
 int kh_str_insert_n(struct kh_str *s, size_t pos, const char *p, size_t n);
 /* Keep the first n bytes (nothing when n >= len). Keeps capacity. */

@@ -86,16 +86,18 @@ int kh_vec_reserve_exact(struct kh_vec *v, size_t additional);
  * vec is then unchanged. */
 int kh_vec_shrink_to_fit(struct kh_vec *v);
 
-/* Append a copy of the elem_size bytes at elem. KH_EINVAL for elem NULL. */
+/* Append a copy of the elem_size bytes at elem, which may be an element of
+ * v itself (push(v, get(v, 0)) is fine even when the buffer moves).
+ * KH_EINVAL for elem NULL. */
 int kh_vec_push(struct kh_vec *v, const void *elem);
 /* Append one uninitialized element and return its address (the caller
  * fills it in), or NULL on failure (vec unchanged). */
 void *kh_vec_push_slot(struct kh_vec *v);
-/* Append n elements copied from arr (which must not point into v).
+/* Append n elements copied from arr (which may lie inside v itself).
  * n == 0 succeeds and does nothing; arr NULL with n > 0 is KH_EINVAL. */
 int kh_vec_extend(struct kh_vec *v, const void *arr, size_t n);
-/* Insert a copy of elem at index i (0 <= i <= len), shifting the tail up.
- * KH_EINVAL when i > len or elem is NULL. */
+/* Insert a copy of elem at index i (0 <= i <= len), shifting the tail up;
+ * elem may be an element of v. KH_EINVAL when i > len or elem is NULL. */
 int kh_vec_insert(struct kh_vec *v, size_t i, const void *elem);
 
 /* Remove the last element, copying it to out when out is not NULL.
