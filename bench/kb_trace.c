@@ -9,8 +9,8 @@
  *     'f' id            free block id
  *   Every allocation (m, z, a, r) creates the next id, counting from 0.
  *   Events on pointers the program got before recording began are dropped.
- * replay: runs a trace through an allocator in a forked child (so each one
- *   starts from a clean process) and reports the time and the peak resident
+ * replay: runs a trace through an allocator in a fresh exec'd process (so
+ *   each one starts clean) and reports the time and the peak resident
  *   memory the replay added (VmHWM after clear_refs), over the trace's peak
  *   live requested bytes. Every new block gets one byte written per 4 KiB so
  *   its pages count as resident, like a program that uses its memory.
@@ -379,7 +379,10 @@ static void replay_child(const kb_alloc *a, const struct trace *t, int fd)
     _exit(0);
 }
 
-static bool replay_once(const kb_alloc *a, const struct trace *t, double *secs, double *foot,
+/* Each replay runs in a freshly exec'd kh_bench (`__replay` subcommand), not a
+ * plain fork: memory that glibc or a competitor cached for earlier workloads
+ * of this process would otherwise be reused without showing as new RSS. */
+static bool replay_once(const kb_alloc *a, const char *path, double *secs, double *foot,
                         uint64_t *failed)
 {
     int p[2];
@@ -388,8 +391,11 @@ static bool replay_once(const kb_alloc *a, const struct trace *t, double *secs, 
     pid_t pid = fork();
     if (pid < 0) return false;
     if (pid == 0) {
+        char fd[16];
         close(p[0]);
-        replay_child(a, t, p[1]);
+        snprintf(fd, sizeof fd, "%d", p[1]);
+        execl("/proc/self/exe", "kh_bench", "__replay", path, a->name, fd, (char *)NULL);
+        _exit(127);
     }
     close(p[1]);
     char msg[128] = {0};
@@ -403,6 +409,15 @@ static bool replay_once(const kb_alloc *a, const struct trace *t, double *secs, 
         return false;
     *failed = fl;
     return true;
+}
+
+int kb_trace_replay_child(const char *path, const char *alloc, int fd)
+{
+    struct trace t;
+    const kb_alloc *a = kb_alloc_find(alloc);
+    if (!a || !load(path, &t)) return 1;
+    replay_child(a, &t, fd);
+    return 1; /* not reached */
 }
 
 void kb_trace_replay(const kb_alloc *const *allocs, size_t nallocs, const char *const *files,
@@ -428,7 +443,7 @@ void kb_trace_replay(const kb_alloc *const *allocs, size_t nallocs, const char *
             bool ok = true;
             for (unsigned r = 0; r < nrep && ok; r++) {
                 double s, fp;
-                ok = replay_once(a, &t, &s, &fp, &failed);
+                ok = replay_once(a, files[k], &s, &fp, &failed);
                 if (ok && s < best) best = s, foot = fp;
             }
             if (!ok) {

@@ -16,4 +16,8 @@ int kb_trace_convert(const char *in, const char *out);
 void kb_trace_replay(const kb_alloc *const *allocs, size_t nallocs, const char *const *files,
                      size_t nfiles, unsigned reps, bool quick, FILE *csv);
 
+/* Child side of one replay (kh_bench __replay PATH ALLOC FD): writes
+ * "seconds footprint failed" to fd and exits. */
+int kb_trace_replay_child(const char *path, const char *alloc, int fd);
+
 #endif /* KB_TRACE_H */

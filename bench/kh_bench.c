@@ -718,12 +718,13 @@ static void run_traces(const char *const *files, size_t n)
     FILE *csv = kb_csv(opt.out, "traces.csv",
                        "trace,events,peak_live_bytes,allocator,seconds,footprint_bytes,"
                        "footprint_over_peak_live,failed_allocs");
-    kb_section("Real-program traces",
-               "Allocation traces recorded with bench/trace_recorder.so from Debian programs "
-               "(bench/traces/README.md), replayed through each allocator in a fresh forked "
-               "process: best CPU time of the runs; footprint = peak resident memory the replay "
-               "added (VmHWM after clear_refs; each block's pages are touched), over the trace's "
-               "peak live requested bytes. Arena allocators get an untouched 4 GiB mapping.");
+    kb_section(
+        "Real-program traces",
+        "Allocation traces recorded with bench/trace_recorder.so from Debian programs "
+        "(bench/traces/README.md), replayed through each allocator in a fresh process "
+        "(fork + exec): best CPU time of the runs; footprint = peak resident memory the replay "
+        "added (VmHWM after clear_refs; each block's pages are touched), over the trace's "
+        "peak live requested bytes. Arena allocators get an untouched 4 GiB mapping.");
     if (!n)
         kb_printf("\n(no traces found)\n");
     else
@@ -782,6 +783,10 @@ int main(int argc, char **argv)
             usage();
     }
     if (!cmd) usage();
+    if (strcmp(cmd, "__replay") == 0) {
+        if (nfiles != 3) usage();
+        return kb_trace_replay_child(files[0], files[1], atoi(files[2]));
+    }
     if (strcmp(cmd, "convert") == 0) {
         if (nfiles != 2) usage();
         return kb_trace_convert(files[0], files[1]);

@@ -22,9 +22,10 @@ import numpy as np  # noqa: E402
 RES, DOCS = sys.argv[1], sys.argv[2]
 COLORS = {
     "kheap": "#d62728", "kheap+mutex": "#d62728", "glibc": "#1f77b4", "jemalloc": "#2ca02c",
-    "mimalloc": "#9467bd", "tcmalloc": "#ff7f0e", "llist": "#8c564b", "fixed": "#e377c2",
-    "slab": "#7f7f7f", "kmalloc": "#bcbd22",
+    "mimalloc": "#9467bd", "tcmalloc": "#ff7f0e", "llist": "#8c564b", "fixed/kheap": "#e377c2",
+    "kmem/kheap": "#bcbd22", "kheap+locked": "#d62728",
 }
+SPARE = ["#17becf", "#7f7f7f", "#aec7e8", "#98df8a", "#ffbb78"]
 
 
 def rows(name):
@@ -36,7 +37,9 @@ def rows(name):
 
 
 def color(a):
-    return COLORS.get(a, None)
+    if a not in COLORS:
+        COLORS[a] = SPARE[len(COLORS) % len(SPARE)]
+    return COLORS[a]
 
 
 def save(fig, name):
