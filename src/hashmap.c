@@ -106,7 +106,8 @@ int kh_hashmap_set_seed(struct kh_hashmap *m, uint64_t seed)
 /* Bytes of a table with cap slots, 0 when it would overflow. */
 static size_t table_bytes(const struct kh_hashmap *m, size_t cap)
 {
-    size_t meta = cap * sizeof(struct kh_hashmap_meta); /* cap <= 2^31: no wrap */
+    if (cap > SIZE_MAX / sizeof(struct kh_hashmap_meta)) return 0; /* 32-bit targets */
+    size_t meta = cap * sizeof(struct kh_hashmap_meta);
     if (cap && m->slot_size > (SIZE_MAX - meta) / cap) return 0;
     return meta + cap * m->slot_size;
 }

@@ -120,6 +120,8 @@ KH_TEST(hashmap_set_and_reserve)
     }
     KH_CHECK_EQ(n, 2999);
     KH_CHECK_EQ(u32set_reserve(&s, SIZE_MAX), KH_EOVERFLOW);
+    /* a table whose byte size wraps on 32-bit targets: refused, not truncated */
+    KH_CHECK_EQ(u32set_reserve(&s, SIZE_MAX / 16), KH_EOVERFLOW);
     KH_CHECK_EQ(u32set_len(&s), 2999);
     KH_CHECK_EQ(u32set_check(&s), 0);
     u32set_destroy(&s);
