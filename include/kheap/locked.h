@@ -1,0 +1,113 @@
+/* kheap locked wrapper: makes any kh_allocator safe to share between CPUs,
+ * threads and interrupt handlers.
+ *
+ * DATASHEET
+ *
+ * Design      Every alloc, resize and free of the inner allocator runs with a
+ *             lock held, taken and released through a small ops table whose
+ *             lock returns a saved state that unlock restores (the shape of
+ *             Linux's spin_lock_irqsave / spin_unlock_irqrestore): a lock that
+ *             also disables interrupts returns the previous interrupt flags.
+ *             The wrapper is itself a kh_allocator, so it composes: locked
+ *             heap, locked fixed blocks over a heap, locked bump arena, ...
+ *             This is Rust's `Locked<A>` / `LockedHeap` in C.
+ *
+ * Lock ops    kh_spin_lock_ops (here): lock object is a struct kh_locked_spin
+ *             (C11 atomic_flag test-and-set lock; it will become the sync
+ *             module's kh_spinlock_t with interrupt save/restore once that
+ *             lands). Hosted: kh_pthread_lock_ops (kheap/lock_pthread.h),
+ *             lock object a pthread_mutex_t. Any other lock: fill in a struct
+ *             kh_lock_ops (an RTOS mutex, a "disable interrupts" lock on a
+ *             single-core MCU whose lock returns PRIMASK).
+ *
+ * Cost        One lock/unlock pair around each inner call, plus a few counter
+ *             increments inside the lock. kh_realloc on the wrapper takes the
+ *             lock for resize, then for alloc and free separately (it is
+ *             built from the ops), so other threads may run in between; each
+ *             step is still atomic.
+ *
+ * Context     With a spin lock the wrapper never sleeps; with a mutex it may,
+ *             so do not use a mutex-locked allocator from interrupt handlers
+ *             or for KH_GFP_ATOMIC requests. Flags are passed through to the
+ *             inner allocator unchanged.
+ *
+ * Misuse      Checked builds report through kh_report(): use of a wrapper that
+ *             is not initialized or was destroyed, and double destroy
+ *             (KH_EINVAL; the call does nothing / returns NULL or false).
+ *
+ * Setup       static struct kh_locked_spin lock = KH_LOCKED_SPIN_INIT;
+ *             struct kh_locked l;
+ *             kh_locked_init(&l, kheap_allocator(h), &lock, &kh_spin_lock_ops);
+ *             kh_allocator a = kh_locked_allocator(&l);   // share this one
+ */
+#ifndef KHEAP_LOCKED_H
+#define KHEAP_LOCKED_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kheap/alloc.h"
+
+struct kh_lock_ops {
+    /* Take the lock; return state for unlock (e.g. saved interrupt flags). */
+    unsigned long (*lock)(void *lock);
+    /* Release the lock and restore what lock returned. */
+    void (*unlock)(void *lock, unsigned long saved);
+};
+
+struct kh_locked {
+    kh_allocator inner;
+    void *lock;
+    const struct kh_lock_ops *ops;
+    /* Counters, updated with the lock held (read them with it held, or
+     * through kh_locked_stats). */
+    size_t allocs, alloc_failures, frees, resizes;
+    uint32_t magic;
+};
+
+struct kh_locked_stats {
+    size_t allocs;         /* alloc calls */
+    size_t alloc_failures; /* of which returned NULL */
+    size_t frees;          /* free calls with a non-NULL pointer */
+    size_t resizes;        /* resize calls */
+};
+
+/* Wrap inner. lock is the lock object ops work on; it must be initialized
+ * and outlive the wrapper. Returns 0 or KH_EINVAL (NULL l, ops, ops->lock,
+ * ops->unlock or inner.ops). */
+int kh_locked_init(struct kh_locked *l, kh_allocator inner, void *lock,
+                   const struct kh_lock_ops *ops);
+
+/* The wrapper as a kh_allocator: share this one among threads/CPUs. */
+kh_allocator kh_locked_allocator(struct kh_locked *l);
+
+/* Counters, read under the lock. */
+void kh_locked_stats(struct kh_locked *l, struct kh_locked_stats *out);
+
+/* Run fn(inner_ctx, arg) with the lock held: for an allocator's own
+ * functions that are not in kh_allocator (stats, check, shrink, reset). */
+void kh_locked_call(struct kh_locked *l, void (*fn)(void *inner_ctx, void *arg), void *arg);
+
+/* Mark the wrapper dead (the inner allocator and the lock are untouched).
+ * 0, or KH_EINVAL for a wrapper that is not live (double destroy). */
+int kh_locked_destroy(struct kh_locked *l);
+
+/* ---- A spin lock for kh_locked, freestanding (C11 atomics) ---- */
+
+struct kh_locked_spin {
+    atomic_flag flag;
+};
+#define KH_LOCKED_SPIN_INIT                                                                        \
+    {                                                                                              \
+        ATOMIC_FLAG_INIT                                                                           \
+    }
+
+void kh_locked_spin_init(struct kh_locked_spin *s);
+
+/* Lock ops over a struct kh_locked_spin. lock returns 0 (no interrupt state
+ * to save yet). */
+extern const struct kh_lock_ops kh_spin_lock_ops;
+
+#endif /* KHEAP_LOCKED_H */
