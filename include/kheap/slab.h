@@ -182,11 +182,16 @@ kh_allocator kh_slab_cache_allocator(kh_slab_cache *c);
  * large allocator resizes). The global kmalloc API (kheap/kmalloc.h) adds the
  * size lookup kfree and ksize need.
  *
- * Typical set-up over one core heap, growing from mmap (hosted):
+ * Typical boot over one core heap (growing from mmap when hosted), shared
+ * between CPUs through the locked wrapper, as the global kmalloc allocator:
  *   kheap *h = kheap_init(mem, bytes);  kheap_set_source(h, &src);
  *   struct kh_kmem_config cfg = {.pages = kheap_allocator(h),
  *                                .large = kheap_allocator(h)};
- *   kh_kmem_init(&km, &cfg);  kh_allocator a = kh_kmem_allocator(&km);
+ *   kh_kmem_init(&km, &cfg);
+ *   kh_locked_init(&l, kh_kmem_allocator(&km), &lock, &kh_spin_lock_ops);
+ *   kh_kmalloc_init(kh_locked_allocator(&l));
+ * An OOM handler can shrink it with kh_locked_call(&l, fn, arg) where fn
+ * calls kh_kmem_shrink(inner_ctx): the handler runs outside the lock.
  */
 #define KH_KMEM_MIN_CLASS 8u
 #define KH_KMEM_MAX_CLASS 4096u
