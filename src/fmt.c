@@ -142,8 +142,10 @@ static bool parse_num(const char **pp, size_t *out)
     const char *p = *pp;
     size_t v = 0;
     while (is_digit(*p)) {
-        v = v * 10 + (size_t)(*p++ - '0');
-        if (v > FMT_INT_MAX) return false;
+        size_t d = (size_t)(*p++ - '0');
+        /* Check before multiplying: v * 10 wraps a 32-bit size_t. */
+        if (v > ((size_t)FMT_INT_MAX - d) / 10) return false;
+        v = v * 10 + d;
     }
     *pp = p;
     *out = v;
