@@ -417,6 +417,56 @@ KH_TEST(vec_sort_patterns)
     }
 }
 
+/* McIlroy's adversary ("A killer adversary for quicksort", 1999): values
+ * start undecided ("gas") and the comparator fixes them lazily so that
+ * every pivot choice turns out bad. Any plain quicksort goes quadratic; the
+ * depth limit must send introsort to heapsort and keep it O(n log n). The
+ * order it defines is consistent, so the result must still be sorted. */
+struct adversary {
+    uint32_t *val;
+    uint32_t gas, nsolid, candidate;
+    unsigned long long calls;
+};
+
+static int cmp_adversary(const void *a, const void *b, void *ctx)
+{
+    struct adversary *ad = ctx;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    ad->calls++;
+    if (ad->val[x] == ad->gas && ad->val[y] == ad->gas) {
+        if (x == ad->candidate)
+            ad->val[x] = ad->nsolid++;
+        else
+            ad->val[y] = ad->nsolid++;
+    }
+    if (ad->val[x] == ad->gas)
+        ad->candidate = x;
+    else if (ad->val[y] == ad->gas)
+        ad->candidate = y;
+    return (ad->val[x] > ad->val[y]) - (ad->val[x] < ad->val[y]);
+}
+
+KH_TEST(vec_sort_survives_quicksort_adversary)
+{
+    size_t bytes;
+    uint32_t *mem = kh_test_arena(&bytes);
+    size_t n = 20000;
+    if (n > bytes / (2 * sizeof(uint32_t))) n = bytes / (2 * sizeof(uint32_t));
+    uint32_t *items = mem, *val = mem + n;
+    struct adversary ad = {val, (uint32_t)n, 0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        items[i] = (uint32_t)i;
+        val[i] = (uint32_t)n; /* gas: above every frozen value */
+    }
+    kh_sort(items, n, sizeof(uint32_t), cmp_adversary, &ad);
+    for (size_t i = 1; i < n; i++) KH_ASSERT(val[items[i - 1]] <= val[items[i]]);
+    unsigned lg = 1;
+    while (((size_t)1 << lg) < n) lg++;
+    /* n log n scale (about 6 n log2 n: 2 log2 n partition levels, then
+     * heapsort), far below the n^2 / 4 a quicksort would need here. */
+    KH_CHECK(ad.calls <= 6ull * n * lg);
+}
+
 /* Elements with a size that is neither 4 nor 8 and carries a payload that
  * must travel with the key. */
 struct rec {
