@@ -145,6 +145,28 @@ int kh_vec_extend(struct kh_vec *v, const void *arr, size_t n)
 int kh_vec_push(struct kh_vec *v, const void *elem)
 {
     if (!elem) return KH_EINVAL;
+    /* Fast path: room left, nothing moves. Fixed-size copies for the common
+     * element sizes compile to a load and a store instead of a call (memmove:
+     * elem may be a piece of v's own last element). */
+    if (v && v->len < v->cap) {
+        char *dst = vec_ptr(v, v->len);
+        switch (v->elem_size) {
+        case 4:
+            memmove(dst, elem, 4);
+            break;
+        case 8:
+            memmove(dst, elem, 8);
+            break;
+        case 16:
+            memmove(dst, elem, 16);
+            break;
+        default:
+            memmove(dst, elem, v->elem_size);
+            break;
+        }
+        v->len++;
+        return 0;
+    }
     return kh_vec_extend(v, elem, 1);
 }
 

@@ -188,6 +188,11 @@ int kh_bsearch(const void *base, size_t n, size_t size, const void *key, kh_cmp_
     }                                                                                              \
     static inline KH_UNUSED_FN int name##_push(name *x, T val)                                     \
     {                                                                                              \
+        /* Room left: a plain store, as fast as appending to an array. */                          \
+        if (x->v.len < x->v.cap) {                                                                 \
+            ((T *)x->v.data)[x->v.len++] = val;                                                    \
+            return 0;                                                                              \
+        }                                                                                          \
         return kh_vec_push(&x->v, &val);                                                           \
     }                                                                                              \
     static inline KH_UNUSED_FN T *name##_push_slot(name *x)                                        \
