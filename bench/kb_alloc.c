@@ -11,6 +11,8 @@
 #include "kheap/fixed.h"
 #include "kheap/heap.h"
 #include "kheap/llist.h"
+#include "kheap/lock_pthread.h"
+#include "kheap/locked.h"
 #include "kheap/slab.h"
 
 /* ---- kheap core heap ---------------------------------------------------- */
@@ -194,63 +196,74 @@ static void km_f(void *ctx, void *p, size_t size, size_t align)
 static const kb_alloc kb_kmem = {"kmem/kheap", KB_ARENA, km_setup, km_teardown, km_a,
                                  km_r,         km_f,     NULL,     NULL};
 
-/* ---- kheap behind a mutex: its thread-safe form until kheap/locked.h ---- */
+/* ---- kheap through the locked wrapper (kheap/locked.h): its thread-safe form */
 
-struct kheap_mx {
-    pthread_mutex_t m;
-    kheap *h;
+struct locked_ctx {
+    struct kh_locked l;
+    kh_allocator a;
+    pthread_mutex_t mu;
+    struct kh_locked_spin spin;
 };
 
-static void *kmx_setup(void *mem, size_t bytes)
+static void *lk_setup_ops(void *mem, size_t bytes, bool mutex)
 {
-    struct kheap_mx *x = malloc(sizeof *x);
-    if (!x) return NULL;
-    pthread_mutex_init(&x->m, NULL);
-    x->h = kheap_init(mem, bytes);
-    if (!x->h) {
-        free(x);
+    struct locked_ctx *c = malloc(sizeof *c);
+    kheap *h = kheap_init(mem, bytes);
+    if (!c || !h) {
+        free(c);
         return NULL;
     }
-    return x;
+    pthread_mutex_init(&c->mu, NULL);
+    kh_locked_spin_init(&c->spin);
+    if (kh_locked_init(&c->l, kheap_allocator(h), mutex ? (void *)&c->mu : (void *)&c->spin,
+                       mutex ? &kh_pthread_lock_ops : &kh_spin_lock_ops) != 0) {
+        free(c);
+        return NULL;
+    }
+    c->a = kh_locked_allocator(&c->l);
+    return c;
 }
-static void kmx_teardown(void *ctx)
+static void *lkm_setup(void *mem, size_t bytes)
 {
-    struct kheap_mx *x = ctx;
-    pthread_mutex_destroy(&x->m);
-    free(x);
+    return lk_setup_ops(mem, bytes, true);
 }
-static void *kmx_a(void *ctx, size_t size, size_t align)
+static void *lks_setup(void *mem, size_t bytes)
 {
-    struct kheap_mx *x = ctx;
-    pthread_mutex_lock(&x->m);
-    void *p = kheap_alloc(x->h, size, align);
-    pthread_mutex_unlock(&x->m);
-    return p;
+    return lk_setup_ops(mem, bytes, false);
 }
-static void *kmx_r(void *ctx, void *p, size_t old, size_t size, size_t align)
+static void lk_teardown(void *ctx)
 {
-    struct kheap_mx *x = ctx;
-    (void)old;
-    pthread_mutex_lock(&x->m);
-    void *q = kheap_realloc(x->h, p, size, align);
-    pthread_mutex_unlock(&x->m);
-    return q;
+    struct locked_ctx *c = ctx;
+    kh_locked_destroy(&c->l);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
 }
-static void kmx_f(void *ctx, void *p, size_t size, size_t align)
+static void *lk_a(void *ctx, size_t size, size_t align)
 {
-    struct kheap_mx *x = ctx;
-    (void)size;
-    (void)align;
-    pthread_mutex_lock(&x->m);
-    kheap_free(x->h, p);
-    pthread_mutex_unlock(&x->m);
+    struct locked_ctx *c = ctx;
+    return c->a.ops->alloc(c->a.ctx, size, align, 0);
+}
+/* resize in place under the lock, else alloc + copy + free (kh_realloc) */
+static void *lk_r(void *ctx, void *p, size_t old, size_t size, size_t align)
+{
+    return kh_realloc(((struct locked_ctx *)ctx)->a, p, old, size, align, 0);
+}
+static void lk_f(void *ctx, void *p, size_t size, size_t align)
+{
+    struct locked_ctx *c = ctx;
+    c->a.ops->free(c->a.ctx, p, size, align);
 }
 
 static const kb_alloc kb_kheap_mx = {"kheap+mutex", KB_ARENA | KB_THREADS | KB_MT_ONLY,
-                                     kmx_setup,     kmx_teardown,
-                                     kmx_a,         kmx_r,
-                                     kmx_f,         NULL,
+                                     lkm_setup,     lk_teardown,
+                                     lk_a,          lk_r,
+                                     lk_f,          NULL,
                                      NULL};
+static const kb_alloc kb_kheap_spin = {"kheap+spin", KB_ARENA | KB_THREADS | KB_MT_ONLY,
+                                       lks_setup,    lk_teardown,
+                                       lk_a,         lk_r,
+                                       lk_f,         NULL,
+                                       NULL};
 
 /* ---- glibc malloc -------------------------------------------------------- */
 
@@ -445,6 +458,7 @@ size_t kb_alloc_list(const kb_alloc **out, size_t max)
     if (n < max) out[n++] = &kb_fixed;
     if (n < max) out[n++] = &kb_kmem;
     if (n < max) out[n++] = &kb_kheap_mx;
+    if (n < max) out[n++] = &kb_kheap_spin;
     if (n < max) out[n++] = &kb_glibc;
     static int loaded; /* bit 0 tried, then one bit per competitor */
     if (!loaded) {

@@ -553,8 +553,9 @@ static void run_threads(void)
     kb_section("Random actions, 1, 2 and 4 threads",
                "The same workload with realloc, one shared allocator instance, each thread with "
                "its own 300+ live blocks; total successful operations per second (median of the "
-               "trials). Each allocator in its thread-safe form: kheap behind one lock, glibc "
-               "and the others as they are. The machine has 2 cores, so 4 threads are "
+               "trials). Each allocator in its thread-safe form: the core heap through "
+               "kheap/locked.h (kh_locked) with a pthread mutex or with its C11 spin lock, "
+               "glibc and the others as they are. The machine has 2 cores, so 4 threads are "
                "oversubscribed.");
     for (size_t mi = 0; mi < sizeof maxes / sizeof maxes[0]; mi++) {
         kb_printf("\nmax %zu: Mops/s\n\n| allocator | 1 thread | 2 threads | 4 threads |\n"

@@ -21,9 +21,9 @@ import numpy as np  # noqa: E402
 
 RES, DOCS = sys.argv[1], sys.argv[2]
 COLORS = {
-    "kheap": "#d62728", "kheap+mutex": "#d62728", "glibc": "#1f77b4", "jemalloc": "#2ca02c",
+    "kheap": "#d62728", "glibc": "#1f77b4", "jemalloc": "#2ca02c",
     "mimalloc": "#9467bd", "tcmalloc": "#ff7f0e", "llist": "#8c564b", "fixed/kheap": "#e377c2",
-    "kmem/kheap": "#bcbd22", "kheap+locked": "#d62728",
+    "kmem/kheap": "#bcbd22", "kheap+mutex": "#d62728", "kheap+spin": "#ff9896",
 }
 SPARE = ["#17becf", "#7f7f7f", "#aec7e8", "#98df8a", "#ffbb78"]
 
