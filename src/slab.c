@@ -49,10 +49,23 @@ static bool cache_live(const kh_slab_cache *c, const char *what)
 
 /* ---- geometry ---- */
 
-static size_t objs_for(size_t slab_bytes, size_t first_off, size_t stride)
+/* Slab layout: objects from offset 0 (so every alignment up to the slab's
+ * comes free), the header after them, then TAIL bytes left unused: a heap
+ * puts the next block's header there, so aligned slabs taken one after
+ * another from a heap pack with no gap between them (a full-size slab would
+ * push the next aligned one a whole slab further and waste half the heap). */
+#define TAIL ((size_t)KH_ALIGN_DEFAULT)
+
+/* Offset of the header in a slab of slab_bytes, or 0 when it does not fit. */
+static size_t hdr_off_for(size_t slab_bytes)
 {
-    if (first_off >= slab_bytes) return 0;
-    size_t n = (slab_bytes - first_off) / stride;
+    if (slab_bytes < TAIL + sizeof(struct kh_slab)) return 0;
+    return (slab_bytes - TAIL - sizeof(struct kh_slab)) & ~(TAIL - 1);
+}
+
+static size_t objs_for(size_t slab_bytes, size_t stride)
+{
+    size_t n = hdr_off_for(slab_bytes) / stride;
     return n > KH_SLAB_MAX_OBJECTS ? KH_SLAB_MAX_OBJECTS : n;
 }
 
@@ -76,15 +89,13 @@ int kh_slab_cache_create(kh_slab_cache *c, const struct kh_slab_cache_config *cf
         stride = round_up(cfg->size < sizeof(void *) ? sizeof(void *) : cfg->size, align, &ok);
     }
     if (!ok) return KH_EOVERFLOW;
-    size_t first_off = round_up(sizeof(struct kh_slab), align, &ok);
-    if (!ok) return KH_EOVERFLOW;
 
     size_t slab_bytes = cfg->slab_bytes;
     if (!slab_bytes) {
         /* Smallest slab wasting at most 1/4 (header, alignment, tail): small
          * slabs keep the footprint of a sparse cache low on small heaps. */
         for (size_t s = KH_SLAB_MIN_BYTES; s <= KH_SLAB_MAX_BYTES; s *= 2) {
-            size_t n = objs_for(s, first_off, stride);
+            size_t n = objs_for(s, stride);
             if (n && s - n * stride <= s / 4) {
                 slab_bytes = s;
                 break;
@@ -93,7 +104,7 @@ int kh_slab_cache_create(kh_slab_cache *c, const struct kh_slab_cache_config *cf
         }
         if (!slab_bytes) return KH_EOVERFLOW;
     }
-    size_t n = objs_for(slab_bytes, first_off, stride);
+    size_t n = objs_for(slab_bytes, stride);
     if (!n) return cfg->slab_bytes ? KH_EINVAL : KH_EOVERFLOW;
 
     memset(c, 0, sizeof(*c));
@@ -102,7 +113,7 @@ int kh_slab_cache_create(kh_slab_cache *c, const struct kh_slab_cache_config *cf
     c->align = align;
     c->stride = stride;
     c->link_off = link_off;
-    c->first_off = first_off;
+    c->hdr_off = hdr_off_for(slab_bytes);
     c->slab_bytes = slab_bytes;
     c->objs_per_slab = (unsigned)n;
     c->stride_shift = -1;
@@ -169,7 +180,7 @@ static void list_move(kh_slab_cache *c, struct kh_slab *s, unsigned list)
 
 static unsigned char *first_obj(const kh_slab_cache *c, const struct kh_slab *s)
 {
-    return (unsigned char *)s + c->first_off;
+    return (unsigned char *)s - c->hdr_off;
 }
 
 static unsigned char *get_link(const kh_slab_cache *c, const unsigned char *obj)
@@ -196,7 +207,8 @@ static void bit_flip(struct kh_slab *s, size_t i)
 
 static struct kh_slab *slab_of(const kh_slab_cache *c, const void *ptr)
 {
-    return (struct kh_slab *)((uintptr_t)ptr & ~(uintptr_t)(c->slab_bytes - 1));
+    uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(c->slab_bytes - 1);
+    return (struct kh_slab *)(base + c->hdr_off);
 }
 
 static bool slab_valid(const kh_slab_cache *c, const struct kh_slab *s)
@@ -207,7 +219,7 @@ static bool slab_valid(const kh_slab_cache *c, const struct kh_slab *s)
 /* Index of ptr in its slab, or -1 when it is not at an object start. */
 static long obj_index(const kh_slab_cache *c, const struct kh_slab *s, const void *ptr)
 {
-    uintptr_t first = (uintptr_t)s + c->first_off, p = (uintptr_t)ptr;
+    uintptr_t first = (uintptr_t)s - c->hdr_off, p = (uintptr_t)ptr;
     if (p < first) return -1;
     size_t off = (size_t)(p - first), i;
     if (c->stride_shift >= 0) {
@@ -236,7 +248,7 @@ static unsigned char *aligned_inside(const kh_slab_cache *c, void *mem, size_t g
 {
     uintptr_t a = (uintptr_t)mem, S = c->slab_bytes;
     uintptr_t al = (a + (S - 1)) & ~(S - 1);
-    if (al < a || al - a > got || got - (size_t)(al - a) < S) return NULL;
+    if (al < a || al - a > got || got - (size_t)(al - a) < S - TAIL) return NULL;
     return (unsigned char *)mem + (al - a);
 }
 
@@ -264,17 +276,17 @@ static struct kh_slab *new_slab(kh_slab_cache *c, unsigned flags)
             }
         }
     } else {
-        grant = c->pages.ops->alloc(c->pages.ctx, S, S, flags & ~KH_GFP_ZERO);
+        grant = c->pages.ops->alloc(c->pages.ctx, S - TAIL, S, flags & ~KH_GFP_ZERO);
         if (!grant) return NULL;
         if ((uintptr_t)grant & (S - 1)) {
             /* An allocator that ignored the alignment: unusable. */
-            c->pages.ops->free(c->pages.ctx, grant, S, S);
+            c->pages.ops->free(c->pages.ctx, grant, S - TAIL, S);
             return NULL;
         }
         slab = grant;
-        got = S;
+        got = S - TAIL;
     }
-    struct kh_slab *s = (struct kh_slab *)(void *)slab;
+    struct kh_slab *s = (struct kh_slab *)(void *)(slab + c->hdr_off);
     memset(s, 0, sizeof(*s));
     s->cache = c;
     s->cookie = (uintptr_t)s ^ SLAB_COOKIE;
@@ -435,7 +447,7 @@ static int check_list(const kh_slab_cache *c, const struct kh_slab *s, unsigned 
     for (; s; prev = s, s = s->next) {
         if (!guard--) return KH_ECORRUPT; /* cycle */
         if (!slab_valid(c, s) || s->list != list || s->prev != prev) return KH_ECORRUPT;
-        if ((uintptr_t)s & (c->slab_bytes - 1)) return KH_ECORRUPT;
+        if (((uintptr_t)s - c->hdr_off) & (c->slab_bytes - 1)) return KH_ECORRUPT;
         size_t bits = 0;
         for (size_t i = 0; i < c->objs_per_slab; i++) bits += bit_get(s, i);
         if (bits != s->inuse) return KH_ECORRUPT;

@@ -6,15 +6,23 @@
  *             kmem_cache, Redox slab_allocator). Objects live in slabs: blocks
  *             of slab_bytes (a power of two), aligned to slab_bytes, so the
  *             slab of an object is `ptr & ~(slab_bytes - 1)`: free is O(1)
- *             with no lookup. Each slab starts with a header (list links,
- *             owner, free list, an allocation bitmap); objects follow at
- *             round_up(header, align), one every `stride` bytes.
+ *             with no lookup.
+ *
+ * Layout      [objects from offset 0, one every `stride` bytes][header][G]
+ *             The header (list links, owner, free list, an allocation bitmap)
+ *             sits after the objects, so objects are aligned to anything up
+ *             to the slab size at no cost; the last G = KH_ALIGN_DEFAULT
+ *             bytes are left alone, so a heap can put its next block header
+ *             there and aligned slabs taken one after another from a heap
+ *             pack without gaps.
  *
  * Slab size   The smallest power of two >= KH_SLAB_MIN_BYTES (4 KiB) that
- *             wastes at most 1/8 of the slab (header + tail), capped at
- *             KH_SLAB_MAX_BYTES (64 KiB); or the caller's slab_bytes.
- *             Objects per slab = (slab_bytes - first_offset) / stride, at most
- *             KH_SLAB_MAX_OBJECTS.
+ *             wastes at most 1/4 of the slab (header, tail, rounding),
+ *             capped at KH_SLAB_MAX_BYTES (64 KiB); or the caller's
+ *             slab_bytes. Objects per slab = (slab_bytes - G - header) /
+ *             stride, at most KH_SLAB_MAX_OBJECTS. For the kmalloc classes:
+ *             4 KiB slabs up to 1024-byte objects, 8 KiB for 2048, 16 KiB
+ *             for 4096 (3 objects each for the last three).
  *
  * Memory      Slabs come from, in this order of preference:
  *               - a page source (kheap/source.h): grow(slab_bytes), one
@@ -24,8 +32,8 @@
  *                 2 * slab_bytes, using the aligned slab inside (up to
  *                 slab_bytes of waste per slab). Bytes of a grant beyond the
  *                 slab are not used (a granule above slab_bytes wastes them);
- *               - a backing kh_allocator: alloc(slab_bytes, align slab_bytes),
- *                 e.g. the core heap (kheap_allocator).
+ *               - a backing kh_allocator: alloc(slab_bytes - G, align
+ *                 slab_bytes), e.g. the core heap (kheap_allocator).
  *             shrink and destroy give empty slabs back (release / free). A
  *             source without release keeps its empty slabs on the empty list.
  *
@@ -117,7 +125,7 @@ struct kh_slab_cache_config {
 typedef struct kh_slab_cache {
     uint32_t magic;
     const char *name;
-    size_t size, align, stride, link_off, first_off, slab_bytes;
+    size_t size, align, stride, link_off, hdr_off, slab_bytes;
     unsigned objs_per_slab;
     int stride_shift; /* log2(stride) when a power of two (no division), else -1 */
     void (*ctor)(void *obj, void *arg);
