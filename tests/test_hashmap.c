@@ -193,6 +193,34 @@ static uint64_t const_hash(const void *k, void *ctx)
     return 77;
 }
 
+/* The identity: its low bits are all zero for the keys below. */
+static uint64_t identity_hash(const void *k, void *ctx)
+{
+    uint64_t x;
+    (void)ctx;
+    memcpy(&x, k, sizeof x);
+    return x;
+}
+
+KH_TEST(hashmap_weak_user_hash_is_remixed)
+{
+    kheap *h = hm_heap(1 << 20, NULL);
+    KH_ASSERT(h);
+    struct kh_hashmap m;
+    KH_ASSERT_EQ(kh_hashmap_init(&m, kheap_allocator(h), 8, 0, identity_hash, NULL, NULL), 0);
+    for (uint64_t i = 0; i < 4000; i++)
+        KH_ASSERT_EQ(kh_hashmap_insert(&m, &(uint64_t){i << 12}, NULL), 0);
+    KH_CHECK_EQ(kh_hashmap_check(&m), 0);
+    /* Without the remix every key would share one home slot (distances up
+     * to 4000); with it, probe runs stay short. */
+    uint32_t worst = 0;
+    for (size_t i = 0; i < m.cap; i++)
+        if (m.meta[i].dist > worst) worst = m.meta[i].dist;
+    KH_CHECK(worst > 0 && worst < 40);
+    kh_hashmap_destroy(&m);
+    hm_heap_empty(h);
+}
+
 KH_TEST(hashmap_user_hash_and_collisions)
 {
     kheap *h = hm_heap(1 << 20, NULL);
