@@ -1,0 +1,39 @@
+/* kheap port hooks: the few things the sync layer needs from a CPU or an OS.
+ *
+ * Every port defines these functions (the library only declares them):
+ *   hosted        port/hosted/port_hosted.c (no interrupts; pause + yield)
+ *   bare metal    port/<target>/ (Cortex-M: PRIMASK, RISC-V: mstatus.MIE)
+ *
+ * They are plain functions, not inlines, so a port can be written in C or
+ * assembly and linked in. All of them must be callable from any context the
+ * locks are used in (thread, interrupt handler) and must not allocate.
+ */
+#ifndef KHEAP_PORT_H
+#define KHEAP_PORT_H
+
+/* Disable interrupts on the calling CPU and return the previous state in an
+ * opaque word (e.g. PRIMASK on Cortex-M, mstatus.MIE on RISC-V). Nests: a
+ * save inside a save returns "disabled", and the matching restore keeps them
+ * disabled. Hosted: no interrupts, returns 0. Used by kh_spin_lock_irqsave
+ * and by the 64-bit atomic fallback (kheap/atomic.h). */
+unsigned long kh_port_irq_save(void);
+
+/* Restore the state kh_port_irq_save returned: re-enables interrupts only if
+ * they were enabled at the matching save. */
+void kh_port_irq_restore(unsigned long flags);
+
+/* Called in every spin-wait loop iteration. A hint that this CPU is busy
+ * waiting: `pause` on x86, `yield` on Arm, nothing (or `pause` with Zihintpause)
+ * on RISC-V. The hosted port also yields the thread now and then, so a spinning
+ * waiter does not burn a whole time slice while the holder is preempted. */
+void kh_port_cpu_relax(void);
+
+/* A nonzero id of the running execution context (thread, or CPU in a kernel),
+ * recorded as the owner of a spin lock in debug builds. Only needed when
+ * KH_CONFIG_SPINLOCK_DEBUG is 1 (kheap/spinlock.h). A single-core port
+ * without threads returns a constant (1): then taking a lock from an
+ * interrupt handler that interrupted its holder is reported as recursion,
+ * which is exactly the deadlock it is. Hosted: the address of a thread-local. */
+unsigned long kh_port_context_id(void);
+
+#endif /* KHEAP_PORT_H */
