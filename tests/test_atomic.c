@@ -84,8 +84,8 @@
         KH_CHECK_EQ(P##_read(&a), 8);                                                              \
         KH_CHECK(!P##_add_negative(1, &a));                                                        \
         /* Wrap-around at the width, both ways; add_negative is the sign bit. */                   \
-        V top = (V)((V)1 << (BITS - 1));                                                           \
-        V max = (V)(top - 1);                                                                      \
+        V top = (V)((uint64_t)1 << (BITS - 1));                                                    \
+        V max = (V)(((uint64_t)1 << (BITS - 1)) - 1);                                              \
         P##_set(&a, max);                                                                          \
         KH_CHECK(P##_add_negative(1, &a));                                                         \
         KH_CHECK_EQ(P##_read(&a), top);                                                            \

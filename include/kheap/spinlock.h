@@ -196,7 +196,7 @@ KH_SPINLOCK_INLINE void *kh_guard_spinlock_try_ptr(kh_guard_spinlock_try_t *g)
  * end of the enclosing block. */
 #define kh_guard(name) KH__GUARD_DECL(name, KH__GUARD_ID(kh_guard_var_))
 #define KH__GUARD_DECL(name, var)                                                                  \
-    kh_guard_##name##_t var __attribute__((cleanup(kh_guard_##name##_dtor))) =                     \
+    kh_guard_##name##_t var __attribute__((unused, cleanup(kh_guard_##name##_dtor))) =             \
         kh_guard_##name##_ctor
 
 /* kh_scoped_guard(name, args...) { body } : body runs once with the guard
@@ -204,9 +204,9 @@ KH_SPINLOCK_INLINE void *kh_guard_spinlock_try_ptr(kh_guard_spinlock_try_t *g)
 #define kh_scoped_guard(name, ...)        KH__SCOPED_GUARD2(name, KH__GUARD_ID(kh_scope_var_), __VA_ARGS__)
 #define KH__SCOPED_GUARD2(name, var, ...) KH__SCOPED_GUARD3(name, var, __VA_ARGS__)
 #define KH__SCOPED_GUARD3(name, var, ...)                                                          \
-    for (kh_guard_##name##_t var                                                                   \
-         __attribute__((cleanup(kh_guard_##name##_dtor))) = kh_guard_##name##_ctor(__VA_ARGS__),   \
-         *var##_done = NULL;                                                                       \
+    for (kh_guard_##name##_t var __attribute__((unused, cleanup(kh_guard_##name##_dtor))) =        \
+             kh_guard_##name##_ctor(__VA_ARGS__),                                                  \
+                                                        *var##_done = NULL;                        \
          !var##_done && kh_guard_##name##_ptr(&var); var##_done = (void *)1)
 #endif /* KH_HAVE_CLEANUP */
 
