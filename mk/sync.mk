@@ -7,7 +7,8 @@
 #                         (CAS on the containing word), 64-bit atomics through the
 #                         lock fallback and spin-lock debugging on
 #   test-atomic-nm        the sync sources cross-built for Cortex-M3, rv64imac and
-#                         rv32imac (-Os and -O0) call no libatomic helper and export
+#                         rv32imac (-Os and -O0, compiler headers only) call no
+#                         libatomic helper and export
 #                         the inline twins
 TSAN_FILTERS += atomic_ spinlock_ refcount_
 SYNC_FILTERS := atomic_ spinlock_ refcount_
@@ -37,7 +38,8 @@ define sync_nm_check
 	@if command -v $(2)gcc > /dev/null; then \
 	  d=$(BUILD)/sync-nm/$(1); mkdir -p $$d; ok=1; \
 	  for f in $(SYNC_SRC); do \
-	    $(2)gcc $(WARN) $(3) -ffreestanding -Iinclude -Isrc -c $$f -o $$d/$$(basename $$f .c).o || ok=0; \
+	    $(2)gcc $(WARN) $(3) -ffreestanding -nostdinc -isystem $$($(2)gcc -print-file-name=include) \
+	      -Iinclude -Isrc -c $$f -o $$d/$$(basename $$f .c).o || ok=0; \
 	  done; \
 	  if [ $$ok = 1 ] && $(2)nm -u $$d/*.o | grep -E ' __(atomic|sync)_'; then \
 	    ok=0; echo "libatomic call in the $(1) objects"; fi; \

@@ -35,7 +35,7 @@ void kh_refcount_add(kh_refcount_t *r, int n)
     int old = kh_atomic_fetch_add_relaxed(n, &r->refs);
     if (old == 0)
         saturate(r, old, "refcount: increment from 0 (use after free), saturated");
-    else if (old < 0 || old > INT_MAX - n)
+    else if (old < 0 || old > KH_REFCOUNT_MAX - n)
         saturate(r, old, "refcount: overflow, saturated");
 }
 
@@ -54,7 +54,7 @@ bool kh_refcount_add_not_zero(kh_refcount_t *r, int n)
     do {
         if (old == 0) return false;
         if (old < 0) return true; /* saturated: stays so, the object never dies */
-        nv = old > INT_MAX - n ? KH_REFCOUNT_SATURATED : old + n;
+        nv = old > KH_REFCOUNT_MAX - n ? KH_REFCOUNT_SATURATED : old + n;
     } while (!kh_atomic_try_cmpxchg_acquire(&r->refs, &old, nv));
     if (nv < 0) kh_report(KH_ERANGE, "refcount: overflow, saturated", r);
     return true;

@@ -35,7 +35,6 @@
 #ifndef KHEAP_REFCOUNT_H
 #define KHEAP_REFCOUNT_H
 
-#include <limits.h>
 #include <stdbool.h>
 
 #include "kheap/atomic.h"
@@ -44,8 +43,10 @@ typedef struct {
     kh_atomic_t refs;
 } kh_refcount_t;
 
-#define KH_REFCOUNT_SATURATED (INT_MIN / 2)
-#define KH_REFCOUNT_MAX       INT_MAX
+/* INT_MIN / 2 and INT_MAX, from the compiler's own macros: no <limits.h>,
+ * which some freestanding toolchains do not ship. */
+#define KH_REFCOUNT_SATURATED (-(__INT_MAX__ / 2) - 1)
+#define KH_REFCOUNT_MAX       __INT_MAX__
 #define KH_REFCOUNT_INIT(n)                                                                        \
     {                                                                                              \
         KH_ATOMIC_INIT(n)                                                                          \
