@@ -8,20 +8,12 @@
 
 #define BUMP_MAGIC 0x62756d70u /* "bump" */
 
-/* Keep the growth path out of the allocation fast path: programs without a
- * source then pay only for the few instructions of the bump itself. */
-#if defined(__GNUC__)
-#define BUMP_COLD __attribute__((noinline))
-#else
-#define BUMP_COLD
-#endif
-
 #if KH_CONFIG_CHECKS
 /* Best effort: catches use after destroy and double destroy. */
 static bool bump_live(const struct kh_bump *b)
 {
     if (b && b->magic == BUMP_MAGIC) return true;
-    kh_report(KH_EINVAL, "bump: arena not initialized or destroyed", b);
+    kh_report(KH_EINVAL, "bump: dead", b);
     return false;
 }
 #define BUMP_LIVE(b, ret)                                                                          \
@@ -35,23 +27,18 @@ static bool bump_live(const struct kh_bump *b)
 int kh_bump_init(struct kh_bump *b, void *mem, size_t bytes)
 {
     if (!b || (!mem && bytes) || (uintptr_t)mem + bytes < (uintptr_t)mem) return KH_EINVAL;
-    memset(b, 0, sizeof(*b));
-    b->first.base = b->first.end = mem;
-    if (mem) b->first.end += bytes; /* no arithmetic on NULL */
+    char *base = mem;
+    b->top = b->first.base = base;
+    b->end = b->first.end = mem ? base + bytes : base; /* no arithmetic on NULL */
     b->cur = &b->first;
-    b->top = b->first.base;
-    b->end = b->first.end;
+    b->last = b->last_top = NULL;
+    b->spare = b->first.prev = NULL;
+    b->src.ctx = NULL;
+    b->src.ops = NULL;
+    b->grow = NULL;
+    b->first.bytes = 0;
     b->magic = BUMP_MAGIC;
     return 0;
-}
-
-void kh_bump_set_source(struct kh_bump *b, const struct kh_source *src)
-{
-    BUMP_LIVE(b, );
-    if (src)
-        b->src = *src;
-    else
-        b->src.ops = NULL;
 }
 
 /* Aligned position for size bytes in [top, end), or NULL. align is a power of
@@ -60,12 +47,12 @@ static char *fit(char *top, char *end, size_t size, size_t align)
 {
     size_t pad = (size_t)(-(uintptr_t)top & (align - 1));
     size_t room = (size_t)(end - top);
-    if (!top || pad > room || size > room - pad) return NULL;
+    if (!room || pad > room || size > room - pad) return NULL;
     return top + pad;
 }
 
 /* Slow path: continue in a spare chunk or a new one from the source. */
-static BUMP_COLD void *bump_grow(struct kh_bump *b, size_t size, size_t align)
+static void *bump_grow(struct kh_bump *b, size_t size, size_t align)
 {
     struct kh_bump_chunk **pp = &b->spare, *c;
     char *p = NULL;
@@ -96,27 +83,45 @@ static BUMP_COLD void *bump_grow(struct kh_bump *b, size_t size, size_t align)
     return p;
 }
 
-void *kh_bump_alloc_flags(struct kh_bump *b, size_t size, size_t align, unsigned flags)
+/* The growth path is reached only through b->grow, which kh_bump_set_source
+ * sets: a program that never attaches a source never links it. */
+void kh_bump_set_source(struct kh_bump *b, const struct kh_source *src)
 {
-    BUMP_LIVE(b, NULL);
-    if (!align) align = KH_ALIGN_DEFAULT;
-    if (align & (align - 1)) return NULL;
-    char *p = fit(b->top, b->end, size, align);
-    if (p) {
-        b->last_top = b->top;
-        b->last = p;
-        b->top = p + size;
-    } else if (!b->src.ops || (flags & (KH_GFP_ATOMIC | KH_GFP_NOGROW)) ||
-               !(p = bump_grow(b, size, align))) {
-        return NULL;
+    BUMP_LIVE(b, );
+    b->grow = NULL;
+    b->src.ops = NULL;
+    if (src && src->ops) {
+        b->src = *src;
+        b->grow = bump_grow;
     }
-    if (flags & KH_GFP_ZERO) memset(p, 0, size);
-    return p;
 }
 
 void *kh_bump_alloc(struct kh_bump *b, size_t size, size_t align)
 {
-    return kh_bump_alloc_flags(b, size, align, 0);
+    BUMP_LIVE(b, NULL);
+    if (!align) align = KH_ALIGN_DEFAULT;
+    if (align & (align - 1)) return NULL;
+    /* fit() written out: the fast path stays one leaf function. */
+    char *top = b->top;
+    size_t pad = (size_t)(-(uintptr_t)top & (align - 1)), room = (size_t)(b->end - top);
+    /* !room: a full (or empty, NULL) chunk has nothing, not even for size 0. */
+    if (!room || pad > room || size > room - pad) return b->grow ? b->grow(b, size, align) : NULL;
+    b->last_top = top;
+    b->last = top + pad;
+    b->top = top + pad + size;
+    return top + pad;
+}
+
+void *kh_bump_alloc_flags(struct kh_bump *b, size_t size, size_t align, unsigned flags)
+{
+    BUMP_LIVE(b, NULL);
+    void *(*grow)(struct kh_bump *, size_t, size_t) = b->grow;
+    /* No source for atomic / no-grow requests: hide it for this call. */
+    if (flags & (KH_GFP_ATOMIC | KH_GFP_NOGROW)) b->grow = NULL;
+    void *p = kh_bump_alloc(b, size, align);
+    b->grow = grow;
+    if (p && (flags & KH_GFP_ZERO)) memset(p, 0, size);
+    return p;
 }
 
 #if KH_CONFIG_CHECKS
@@ -133,11 +138,11 @@ static bool bad_block(const struct kh_bump *b, const char *p, size_t size)
 {
     const struct kh_bump_chunk *c = owner(b, p, size);
     if (!c) {
-        kh_report(KH_EFAULT, "bump: pointer not from this arena", p);
+        kh_report(KH_EFAULT, "bump: foreign pointer", p);
         return true;
     }
     if (c == b->cur && size > 0 && p + size > b->top) {
-        kh_report(KH_EDOUBLE, "bump: block already freed (above top)", p);
+        kh_report(KH_EDOUBLE, "bump: already freed", p);
         return true;
     }
     return false;
@@ -204,7 +209,7 @@ int kh_bump_rewind(struct kh_bump *b, kh_bump_mark_t m)
     while (c && c != m.chunk) c = c->prev;
     if (!c || m.top < c->base || m.top > (c == b->cur ? b->top : c->end)) {
 #if KH_CONFIG_CHECKS
-        kh_report(KH_EINVAL, "bump: rewind to a mark not from this arena or above top", b);
+        kh_report(KH_EINVAL, "bump: bad mark", b);
 #endif
         return KH_EINVAL;
     }

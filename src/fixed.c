@@ -14,7 +14,7 @@ static bool fixed_bad(const struct kh_fixed *f)
 {
     if (f && f->magic == FIXED_MAGIC) return false;
 #if KH_CONFIG_CHECKS
-    kh_report(KH_EINVAL, "fixed: allocator not initialized or destroyed", f);
+    kh_report(KH_EINVAL, "fixed: dead", f);
 #endif
     return true;
 }
@@ -105,11 +105,11 @@ void kh_fixed_free(struct kh_fixed *f, void *ptr, size_t size, size_t align)
     }
 #if KH_CONFIG_CHECKS
     if ((uintptr_t)ptr & (class_bytes(c) - 1)) {
-        kh_report(KH_EFAULT, "fixed: pointer not a block of its size class", ptr);
+        kh_report(KH_EFAULT, "fixed: foreign pointer", ptr);
         return;
     }
     if (!f->live[c] || f->head[c] == ptr) {
-        kh_report(KH_EDOUBLE, "fixed: block already free", ptr);
+        kh_report(KH_EDOUBLE, "fixed: double free", ptr);
         return;
     }
 #endif
@@ -158,7 +158,7 @@ int kh_fixed_destroy(struct kh_fixed *f)
     f->magic = 0;
     if (st.live_blocks || st.large_blocks) {
 #if KH_CONFIG_CHECKS
-        kh_report(KH_EBUSY, "fixed: destroyed with blocks still allocated", f);
+        kh_report(KH_EBUSY, "fixed: destroy while in use", f);
 #endif
         return KH_EBUSY;
     }

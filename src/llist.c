@@ -13,7 +13,7 @@ typedef struct kh_llist_hole hole;
 static bool ll_bad(const struct kh_llist *l)
 {
     if (l && l->magic == LL_MAGIC) return false;
-    kh_report(KH_EINVAL, "llist: allocator not initialized or destroyed", l);
+    kh_report(KH_EINVAL, "llist: dead", l);
     return true;
 }
 #define LL_LIVE(l, ret)                                                                            \
@@ -124,7 +124,7 @@ void *kh_llist_alloc(struct kh_llist *l, size_t size, size_t align)
 static bool foreign(const struct kh_llist *l, const char *p, size_t n)
 {
     if (!n || p < l->lo || p > l->hi || n > (size_t)(l->hi - p) || ((uintptr_t)p & (U - 1))) {
-        kh_report(KH_EFAULT, "llist: pointer or size not from this allocator", p);
+        kh_report(KH_EFAULT, "llist: foreign pointer", p);
         return true;
     }
     return false;
@@ -139,7 +139,7 @@ void kh_llist_free(struct kh_llist *l, void *ptr, size_t size)
 #if KH_CONFIG_CHECKS
     if (foreign(l, ptr, n)) return;
     if (!insert(l, ptr, n)) {
-        kh_report(KH_EDOUBLE, "llist: block overlaps free memory (double free or wrong size)", ptr);
+        kh_report(KH_EDOUBLE, "llist: double free", ptr);
         return;
     }
 #else
@@ -187,7 +187,7 @@ int kh_llist_destroy(struct kh_llist *l)
     l->magic = 0;
     if (l->allocations) {
 #if KH_CONFIG_CHECKS
-        kh_report(KH_EBUSY, "llist: destroyed with blocks still allocated", l);
+        kh_report(KH_EBUSY, "llist: destroy while in use", l);
 #endif
         return KH_EBUSY;
     }

@@ -10,7 +10,7 @@ static bool locked_bad(const struct kh_locked *l)
 {
     if (l && l->magic == LOCKED_MAGIC) return false;
 #if KH_CONFIG_CHECKS
-    kh_report(KH_EINVAL, "locked: wrapper not initialized or destroyed", l);
+    kh_report(KH_EINVAL, "locked: dead", l);
 #endif
     return true;
 }

@@ -48,9 +48,11 @@
  *
  * Threads     No locking: wrap it in kheap/locked.h.
  *
- * Size        Cortex-M3 -Os, KH_CONFIG_CHECKS=0: init + extend + alloc + free
- *             + resize + destroy + the kh_allocator adapter 634 B (778 B with
- *             kh_llist_stats and kh_llist_check). Checked builds: 1.1 KiB.
+ * Size        Cortex-M3 -Os, linked with -ffunction-sections --gc-sections:
+ *             kh_llist_init + kh_llist_alloc + kh_llist_free 662 B in the
+ *             default (checked) build, 444 B with KH_CONFIG_CHECKS=0. The
+ *             whole module, resize/stats/check/adapter included, is ~1.1 KiB
+ *             checked.
  *
  * Setup       static unsigned char heap[16384];
  *             struct kh_llist l;
