@@ -162,8 +162,8 @@ KH_TEST(list_intrusive_misuse_reported)
     kh_test_reports_start(&r);
     kh_list_del(&a.link);
     KH_CHECK_EQ(r.count, 0);
+#if KH_CONFIG_CHECKS      /* unchecked builds trust the caller: these would fault */
     kh_list_del(&a.link); /* twice */
-#if KH_CONFIG_CHECKS
     KH_CHECK_EQ(r.count, 1);
     KH_CHECK_EQ(r.last_code, KH_EDOUBLE);
     KH_CHECK(r.last_ptr == &a.link);
