@@ -103,8 +103,22 @@ static bool ll_fr(void *ctx, size_t *largest, size_t *freeb)
     return true;
 }
 
+/* llist has no walk function, but its holes are a public, address-ordered
+ * list: report the space between holes as used (adjacent blocks show as one). */
+static void ll_w(void *ctx, void (*fn)(void *, size_t, bool, void *), void *c)
+{
+    struct kh_llist *l = &((struct llist_ctx *)ctx)->l;
+    char *at = l->lo;
+    for (struct kh_llist_hole *h = l->head; h; h = h->next) {
+        if ((char *)h > at) fn(at, (size_t)((char *)h - at), true, c);
+        fn(h, h->size, false, c);
+        at = (char *)h + h->size;
+    }
+    if (l->hi > at) fn(at, (size_t)(l->hi - at), true, c);
+}
+
 static const kb_alloc kb_llist = {
-    "llist", KB_ARENA | KB_SLOW, ll_setup, ll_teardown, ll_a, ll_r, ll_f, NULL, ll_fr};
+    "llist", KB_ARENA | KB_SLOW, ll_setup, ll_teardown, ll_a, ll_r, ll_f, ll_w, ll_fr};
 
 /* ---- kheap fixed-size blocks over the core heap ---------------------------- */
 

@@ -43,11 +43,13 @@ def machine():
 
 
 PLOTS = {
-    "Heap efficiency": ["bench-efficiency.png", "heapmap-128KiB_max256_align8-kheap.png"],
+    "Heap efficiency": ["bench-efficiency.png", "heapmap-128KiB_max256_align8-kheap.png",
+                        "heapmap-128KiB_max256_align8-llist.png"],
     "Random actions (talc": ["bench-random.png"],
     "Latency": ["bench-latency.png"],
     "Random actions, 1, 2": ["bench-threads.png"],
-    "Long-run fragmentation": ["bench-frag.png", "heapmap-churn-kheap.png"],
+    "Long-run fragmentation": ["bench-frag.png", "heapmap-churn-kheap.png",
+                               "heapmap-churn-llist.png"],
     "Real-program traces": ["bench-traces.png"],
 }
 

@@ -201,12 +201,13 @@ def heap_map(path, out):
     img = img.reshape(rows_, cols, 3)
     nfree = sum(1 for x in r if x["used"] == "0")
     nused = len(r) - nfree
+    what = "used" if "llist" not in path else "used runs"
     fig, ax = plt.subplots(figsize=(10, max(2.0, 10 * rows_ / cols + 0.8)))
     ax.imshow(img, aspect="auto", interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     name = os.path.basename(path)[len("heapmap-"):-4]
-    ax.set_title(f"heap map {name}: {total // 1024} KiB, {nused} used (red) / {nfree} free (grey) "
+    ax.set_title(f"heap map {name}: {total // 1024} KiB, {nused} {what} (red) / {nfree} free (grey) "
                  f"blocks, black = headers/control; {per} B per pixel, address runs left to right, "
                  "top to bottom", fontsize=8)
     save(fig, out)
