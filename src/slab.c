@@ -532,8 +532,13 @@ int kh_kmem_init(kh_kmem *k, const struct kh_kmem_config *cfg)
     if (!have_source && !have_pages) return KH_EINVAL;
     kh_allocator large = cfg->large.ops ? cfg->large : cfg->pages;
     if (!large.ops || !large.ops->alloc) return KH_EINVAL;
+    size_t max_class = cfg->max_class ? cfg->max_class : KH_KMEM_MAX_CLASS;
+    if (!kh_align_valid(max_class) || max_class < KH_KMEM_MIN_CLASS ||
+        max_class > KH_KMEM_MAX_CLASS)
+        return KH_EINVAL;
     memset(k, 0, sizeof(*k));
-    for (int i = 0; i < KH_KMEM_CLASSES; i++) {
+    while (((size_t)KH_KMEM_MIN_CLASS << k->nclasses) <= max_class) k->nclasses++;
+    for (unsigned i = 0; i < k->nclasses; i++) {
         struct kh_slab_cache_config cc;
         memset(&cc, 0, sizeof(cc));
         cc.name = class_names[i];
@@ -548,11 +553,11 @@ int kh_kmem_init(kh_kmem *k, const struct kh_kmem_config *cfg)
     return KH_OK;
 }
 
-static int class_index(size_t size, size_t align)
+static int class_index(const kh_kmem *k, size_t size, size_t align)
 {
     size_t need = align ? align : KH_ALIGN_DEFAULT;
     if (size > need) need = size;
-    if (need > KH_KMEM_MAX_CLASS) return -1;
+    if (need > ((size_t)KH_KMEM_MIN_CLASS << (k->nclasses - 1))) return -1;
     int i = 0;
     while (((size_t)KH_KMEM_MIN_CLASS << i) < need) i++;
     return i;
@@ -560,15 +565,16 @@ static int class_index(size_t size, size_t align)
 
 kh_slab_cache *kh_kmem_cache_for(kh_kmem *k, size_t size, size_t align)
 {
-    int i = class_index(size, align);
-    return k && i >= 0 ? &k->caches[i] : NULL;
+    if (!k || k->magic != KMEM_LIVE) return NULL;
+    int i = class_index(k, size, align);
+    return i >= 0 ? &k->caches[i] : NULL;
 }
 
 static void *kmem_alloc(void *ctx, size_t size, size_t align, unsigned flags)
 {
     kh_kmem *k = ctx;
     if (!k || k->magic != KMEM_LIVE || !kh_align_valid(align)) return NULL;
-    int i = class_index(size, align);
+    int i = class_index(k, size, align);
     void *p = i >= 0 ? kh_slab_alloc(&k->caches[i], flags)
                      : k->large.ops->alloc(k->large.ctx, size, align, flags);
     /* Out of memory: empty slabs of every class go back to the backing and
@@ -589,7 +595,7 @@ static bool kmem_resize(void *ctx, void *ptr, size_t old_size, size_t new_size, 
 {
     kh_kmem *k = ctx;
     if (!k || k->magic != KMEM_LIVE) return false;
-    int a = class_index(old_size, align), b = class_index(new_size, align);
+    int a = class_index(k, old_size, align), b = class_index(k, new_size, align);
     if (a >= 0 || b >= 0) return a == b;
     if (!k->large.ops->resize ||
         !k->large.ops->resize(k->large.ctx, ptr, old_size, new_size, align))
@@ -608,7 +614,7 @@ static void kmem_free(void *ctx, void *ptr, size_t size, size_t align)
 #endif
         return;
     }
-    int i = class_index(size, align);
+    int i = class_index(k, size, align);
     if (i >= 0) {
         kh_slab_free(&k->caches[i], ptr);
         return;
@@ -631,7 +637,7 @@ void kh_kmem_stats(const kh_kmem *k, struct kh_kmem_stats *out)
     if (!out) return;
     memset(out, 0, sizeof(*out));
     if (!k || k->magic != KMEM_LIVE) return;
-    for (int i = 0; i < KH_KMEM_CLASSES; i++) {
+    for (unsigned i = 0; i < k->nclasses; i++) {
         const struct kh_slab_cache_stats *st = &k->caches[i].stats;
         out->objects_in_use += st->objects_in_use;
         out->slabs += st->slabs;
@@ -646,7 +652,7 @@ size_t kh_kmem_shrink(kh_kmem *k)
 {
     if (!k || k->magic != KMEM_LIVE) return 0;
     size_t n = 0;
-    for (int i = 0; i < KH_KMEM_CLASSES; i++) n += kh_slab_shrink(&k->caches[i]);
+    for (unsigned i = 0; i < k->nclasses; i++) n += kh_slab_shrink(&k->caches[i]);
     return n;
 }
 
@@ -659,13 +665,13 @@ int kh_kmem_destroy(kh_kmem *k)
     }
     if (k->magic != KMEM_LIVE) return KH_EINVAL;
     bool busy = k->large_live != 0;
-    for (int i = 0; i < KH_KMEM_CLASSES; i++) busy |= k->caches[i].stats.objects_in_use != 0;
+    for (unsigned i = 0; i < k->nclasses; i++) busy |= k->caches[i].stats.objects_in_use != 0;
     if (busy) {
         kh_kmem_shrink(k);
         kh_report(KH_EBUSY, "kh_kmem_destroy: objects still allocated", k);
         return KH_EBUSY;
     }
-    for (int i = 0; i < KH_KMEM_CLASSES; i++) kh_slab_cache_destroy(&k->caches[i]);
+    for (unsigned i = 0; i < k->nclasses; i++) kh_slab_cache_destroy(&k->caches[i]);
     k->magic = KMEM_DEAD;
     return KH_OK;
 }

@@ -445,7 +445,7 @@ KH_TEST(slab_cache_allocator_model_and_faults)
 static int kmem_check_cb(void *ctx)
 {
     kh_kmem *k = ctx;
-    for (int i = 0; i < KH_KMEM_CLASSES; i++) {
+    for (unsigned i = 0; i < k->nclasses; i++) {
         int rc = kh_slab_cache_check(&k->caches[i]);
         if (rc) return rc;
     }
@@ -456,7 +456,7 @@ static size_t kmem_in_use(void *ctx)
 {
     kh_kmem *k = ctx;
     size_t n = k->large_live;
-    for (int i = 0; i < KH_KMEM_CLASSES; i++) n += k->caches[i].stats.objects_in_use;
+    for (unsigned i = 0; i < k->nclasses; i++) n += k->caches[i].stats.objects_in_use;
     return n;
 }
 
@@ -814,4 +814,54 @@ KH_TEST(slab_slabs_from_a_heap_pack_without_gaps)
     KH_CHECK(hs.used_bytes <= 40 * S);
     KH_CHECK(hs.total_bytes - hs.free_bytes <= 41 * S);
     KH_CHECK(hs.largest_free_block >= 256 * 1024 - 42 * S);
+}
+
+KH_TEST(slab_kmem_max_class_sends_bigger_requests_to_large)
+{
+    size_t n;
+    unsigned char *mem = kh_test_arena(&n);
+    KH_ASSERT(n >= 256 * 1024);
+    kheap *h = kheap_init(mem, 128 * 1024);
+    KH_ASSERT(h);
+    struct kh_kmem_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.pages = kheap_allocator(h);
+    kh_kmem k;
+    static const size_t bad[] = {4, 1000, 8192, (size_t)1 << 20};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cfg.max_class = bad[i];
+        KH_CHECK_EQ(kh_kmem_init(&k, &cfg), KH_EINVAL);
+    }
+    cfg.max_class = 1024;
+    KH_ASSERT_EQ(kh_kmem_init(&k, &cfg), 0);
+    KH_CHECK_EQ(k.nclasses, 8);
+    kh_allocator a = kh_kmem_allocator(&k);
+    KH_CHECK(kh_kmem_cache_for(&k, 1024, 0) == &k.caches[7]);
+    KH_CHECK(kh_kmem_cache_for(&k, 1025, 0) == NULL);
+    KH_CHECK(kh_kmem_cache_for(&k, 8, 2048) == NULL);
+    void *p = kh_alloc(a, 2000, 0), *q = kh_alloc(a, 1000, 0);
+    KH_ASSERT(p && q);
+    KH_CHECK_EQ(k.large_live, 1);
+    KH_CHECK(kh_slab_owns(&k.caches[7], q));
+    KH_CHECK(!kh_resize(a, q, 1000, 1100, 0)); /* class -> large: no */
+    void *r = kh_realloc(a, q, 1000, 1100, 0, 0);
+    KH_ASSERT(r);
+    KH_CHECK_EQ(k.large_live, 2);
+    kh_free(a, r, 1100, 0);
+    kh_free(a, p, 2000, 0);
+    struct kh_model_config mc = {.a = a,
+                                 .ops = kh_test_iters(5000),
+                                 .max_size = 3000,
+                                 .max_align_log2 = 11,
+                                 .may_fail = true,
+                                 .check = kmem_check_cb,
+                                 .check_ctx = &k,
+                                 .check_every = 500};
+    struct kh_model_result res = kh_model_run(&mc);
+    KH_CHECK(kh_model_ok("kmem_max_class", &res));
+    KH_CHECK_EQ(kmem_in_use(&k), 0);
+    KH_CHECK_EQ(kh_kmem_destroy(&k), 0);
+    struct kheap_stats hs;
+    kheap_stats(h, &hs);
+    KH_CHECK_EQ(hs.used_bytes, 0);
 }

@@ -175,10 +175,11 @@ kh_allocator kh_slab_cache_allocator(kh_slab_cache *c);
 
 /* --- kmalloc-style front end ----------------------------------------------
  *
- * kh_kmem: ten slab caches for the power-of-two size classes 8, 16, ... 4096
- * (objects aligned to their class size, as Linux guarantees for kmalloc),
- * and a `large` allocator (usually the core heap) for anything bigger or
- * aligned above 4096. As a kh_allocator it is header-less: a request of
+ * kh_kmem: slab caches for the power-of-two size classes 8, 16, ... 4096
+ * (ten; fewer with config max_class), objects aligned to their class size as
+ * Linux guarantees for kmalloc, and a `large` allocator (usually the core
+ * heap) for anything bigger or aligned above the largest class. As a
+ * kh_allocator it is header-less: a request of
  * (size, align) goes to the smallest class >= max(size, align'), where
  * align' is align or KH_ALIGN_DEFAULT when align is 0; free and resize get
  * the same size and align back and find the same class. When a request
@@ -209,19 +210,25 @@ struct kh_kmem_config {
     /* Slab pages: source when source.ops is set, else pages. */
     struct kh_source source;
     kh_allocator pages;
-    /* Requests above KH_KMEM_MAX_CLASS; ops NULL = use pages. */
+    /* Largest class: a power of two in [8, 4096]; 0 = 4096. Small heaps
+     * (tens of KiB) do better with 512 or 1024: bigger requests then go to
+     * `large` instead of each class holding its own 8-16 KiB slabs. */
+    size_t max_class;
+    /* Requests above max_class; ops NULL = use pages. */
     kh_allocator large;
 };
 
 typedef struct kh_kmem {
     uint32_t magic;
+    unsigned nclasses; /* classes in use: 8 << (nclasses - 1) is max_class */
     kh_slab_cache caches[KH_KMEM_CLASSES];
     kh_allocator large;
     size_t large_live;  /* large blocks allocated now */
     size_t large_bytes; /* their requested bytes */
 } kh_kmem;
 
-/* 0, or KH_EINVAL (NULL, or neither pages nor source given). */
+/* 0, or KH_EINVAL (NULL, neither pages nor source given, no large
+ * allocator, bad max_class). */
 int kh_kmem_init(kh_kmem *k, const struct kh_kmem_config *cfg);
 kh_allocator kh_kmem_allocator(kh_kmem *k);
 /* Class cache for a request, NULL when it goes to the large allocator. */
