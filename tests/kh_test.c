@@ -175,9 +175,17 @@ int kh_test_run(int nfilters, const char *const *filters, uint64_t seed, unsigne
     scale_div = scale ? scale : 1;
     for (size_t i = 0; i < kh_tests_count; i++) {
         const struct kh_test_case *t = &kh_tests[i];
-        bool selected = nfilters == 0;
-        for (int f = 0; f < nfilters && !selected; f++) selected = contains(t->name, filters[f]);
-        if (!selected) continue;
+        /* Plain filters select (any match); "-word" filters exclude. */
+        bool selected = true, any_plain = false, matched = false;
+        for (int f = 0; f < nfilters; f++) {
+            if (filters[f][0] == '-') {
+                if (contains(t->name, filters[f] + 1)) selected = false;
+            } else {
+                any_plain = true;
+                matched = matched || contains(t->name, filters[f]);
+            }
+        }
+        if (!selected || (any_plain && !matched)) continue;
         cur_name = t->name;
         cur_failed = false;
         cur_fail_lines = 0;

@@ -97,7 +97,8 @@ struct kh_test_reports {
 void kh_test_reports_start(struct kh_test_reports *r);
 void kh_test_reports_stop(void);
 
-/* Run the tests whose names contain any of the filters (all when none).
+/* Run the tests whose names contain any of the filters (all when there is
+ * no plain filter), except those containing a "-word" filter's word.
  * Returns the number of failed tests. */
 int kh_test_run(int nfilters, const char *const *filters, uint64_t seed, unsigned scale);
 

@@ -1,6 +1,7 @@
 /* Hosted entry point of the test runner:
  *   kh_tests [--seed N] [--scale N] [--list] [filter...]
- * Filters select tests whose names contain any of them. KH_TEST_SCALE in the
+ * Filters select tests whose names contain any of them; "-word" leaves out
+ * the tests whose names contain word. KH_TEST_SCALE in the
  * environment sets the default scale (valgrind runs use it). */
 #include <stdio.h>
 #include <stdlib.h>

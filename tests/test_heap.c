@@ -279,21 +279,49 @@ KH_TEST(heap_check_detects_corruption)
     kheap *h = kheap_init(m, 1 << 16);
     KH_ASSERT(h);
     size_t *p = kheap_alloc(h, 64, 0);
-    void *q = kheap_alloc(h, 64, 0);
+    size_t *q = kheap_alloc(h, 64, 0);
     KH_ASSERT(p && q);
     KH_CHECK_EQ(kheap_check(h), 0);
     size_t saved = p[-1];
     p[-1] = saved + 1000 * G; /* header overwritten: size now runs past */
     KH_CHECK(kheap_check(h) < 0);
+    p[-1] = saved | 1; /* marked free while listed nowhere */
+    KH_CHECK(kheap_check(h) < 0);
+    p[-1] = saved;
+    q[0] = 12345; /* payload writes are not corruption */
+    KH_CHECK_EQ(kheap_check(h), 0);
+    kheap_free(h, q);
+    size_t *link = q; /* q is free now: its first word is a list link */
+    size_t keep = link[0];
+    link[0] = (size_t)p;
+    KH_CHECK(kheap_check(h) < 0);
+    link[0] = keep;
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+KH_TEST(heap_checked_free_of_corrupt_header_is_refused)
+{
+    unsigned char *m = arena(1 << 16);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    size_t *p = kheap_alloc(h, 64, 0);
+    void *q = kheap_alloc(h, 64, 0);
+    KH_ASSERT(p && q);
+    size_t saved = p[-1];
     struct kh_test_reports r;
     kh_test_reports_start(&r);
-    kheap_free(h, q); /* still fine: its own header is intact */
-    p[-1] = 3;        /* flags says free, size nonsense */
+    p[-1] = 3; /* flags say free, size nonsense */
     kheap_free(h, p);
-    KH_CHECK(r.count >= 1);
+    KH_CHECK_EQ(r.count, 1);
+    KH_CHECK_EQ(r.last_code, KH_EDOUBLE);
+    p[-1] = saved + 100000 * G; /* runs past the region */
+    kheap_free(h, p);
+    KH_CHECK_EQ(r.count, 2);
+    KH_CHECK_EQ(r.last_code, KH_ECORRUPT);
     kh_test_reports_stop();
     p[-1] = saved;
     KH_CHECK_EQ(kheap_check(h), 0);
+    KH_CHECK_EQ(stats(h).allocations, 2);
 }
 
 /* ---- realloc ---- */
@@ -479,7 +507,7 @@ KH_TEST(heap_add_region_adjacent_coalesces)
 KH_TEST(heap_max_block_bounds_index)
 {
     unsigned char *m = arena(1 << 20);
-    memset(m, 0xff, 1 << 20); /* stale memory must not look like free blocks */
+    memset(m, 0xff, 1 << 20);       /* stale memory must not look like free blocks */
     kheap *h = kheap_init(m, 4096); /* index sized for 4 KiB blocks */
     KH_ASSERT(h);
     size_t max = stats(h).max_block;
