@@ -8,8 +8,7 @@
 #                         lock fallback and spin-lock debugging on
 #   test-atomic-nm        the sync sources cross-built for Cortex-M3, rv64imac and
 #                         rv32imac (-Os and -O0, compiler headers only) call no
-#                         libatomic helper and export
-#                         the inline twins
+#                         libatomic helper and export the inline twins
 TSAN_FILTERS += atomic_ spinlock_ refcount_
 SYNC_FILTERS := atomic_ spinlock_ refcount_
 SYNC_SRC     := src/atomic.c src/spinlock.c src/refcount.c
