@@ -19,3 +19,7 @@ $(BUILD)/nochecks/kh_tests: $(ALL_TEST_DEPS) $(BUILD)/nochecks/list.c
 
 test-slab-nochecks: $(BUILD)/nochecks/kh_tests
 	$(BUILD)/nochecks/kh_tests
+
+# The global API shared by four threads through the locked front end, under
+# ThreadSanitizer (test-tsan in mk/sync.mk runs the TSAN_FILTERS tests).
+TSAN_FILTERS += kmalloc_four_threads
