@@ -216,7 +216,7 @@ struct locked_ctx {
     struct kh_locked l;
     kh_allocator a;
     pthread_mutex_t mu;
-    struct kh_locked_spin spin;
+    kh_spinlock_t spin;
 };
 
 static void *lk_setup_ops(void *mem, size_t bytes, bool mutex)
@@ -228,7 +228,7 @@ static void *lk_setup_ops(void *mem, size_t bytes, bool mutex)
         return NULL;
     }
     pthread_mutex_init(&c->mu, NULL);
-    kh_locked_spin_init(&c->spin);
+    kh_spin_lock_init(&c->spin);
     if (kh_locked_init(&c->l, kheap_allocator(h), mutex ? (void *)&c->mu : (void *)&c->spin,
                        mutex ? &kh_pthread_lock_ops : &kh_spin_lock_ops) != 0) {
         free(c);

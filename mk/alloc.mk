@@ -18,3 +18,6 @@ $(BUILD)/alloc-nochecks/kh_tests: $(ALL_TEST_DEPS) $(BUILD)/alloc-nochecks/list.
 
 test-alloc-nochecks: $(BUILD)/alloc-nochecks/kh_tests
 	$(BUILD)/alloc-nochecks/kh_tests
+
+# The locked wrapper's threaded tests (named *_mt_*) run in the sync TSan step.
+TSAN_FILTERS += _mt_

@@ -106,26 +106,16 @@ int kh_locked_destroy(struct kh_locked *l)
     return 0;
 }
 
-/* ---- atomic_flag spin lock ---- */
-
-void kh_locked_spin_init(struct kh_locked_spin *s)
-{
-    atomic_flag_clear_explicit(&s->flag, memory_order_relaxed);
-}
+/* ---- spin lock ops (kheap/spinlock.h) ---- */
 
 static unsigned long spin_lock(void *lock)
 {
-    struct kh_locked_spin *s = lock;
-    while (atomic_flag_test_and_set_explicit(&s->flag, memory_order_acquire)) {
-    }
-    return 0;
+    return kh_spin_lock_irqsave(lock);
 }
 
 static void spin_unlock(void *lock, unsigned long saved)
 {
-    struct kh_locked_spin *s = lock;
-    (void)saved;
-    atomic_flag_clear_explicit(&s->flag, memory_order_release);
+    kh_spin_unlock_irqrestore(lock, saved);
 }
 
 const struct kh_lock_ops kh_spin_lock_ops = {spin_lock, spin_unlock};

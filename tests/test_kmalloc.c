@@ -662,7 +662,7 @@ KH_TEST_HOSTED_ONLY(kmalloc_four_threads_over_a_locked_front_end)
      * global API. */
     KH_ASSERT_EQ(km_boot(16 << 20), 0);
     kh_kmalloc_shutdown();
-    static struct kh_locked_spin lock = KH_LOCKED_SPIN_INIT;
+    static kh_spinlock_t lock = KH_SPINLOCK_INIT;
     static struct kh_locked l;
     KH_ASSERT_EQ(kh_locked_init(&l, kh_kmem_allocator(&km_front), &lock, &kh_spin_lock_ops), 0);
     KH_ASSERT_EQ(kh_kmalloc_init(kh_locked_allocator(&l)), 0);
@@ -700,7 +700,7 @@ KH_TEST(kmalloc_oom_handler_shrinks_a_locked_front_end)
 {
     KH_ASSERT_EQ(km_boot(512 * 1024), 0);
     kh_kmalloc_shutdown();
-    static struct kh_locked_spin lock = KH_LOCKED_SPIN_INIT;
+    static kh_spinlock_t lock = KH_SPINLOCK_INIT;
     static struct kh_locked l;
     KH_ASSERT_EQ(kh_locked_init(&l, kh_kmem_allocator(&km_front), &lock, &kh_spin_lock_ops), 0);
     KH_ASSERT_EQ(kh_kmalloc_init(kh_locked_allocator(&l)), 0);

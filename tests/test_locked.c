@@ -162,7 +162,7 @@ KH_TEST(locked_call_runs_under_the_lock)
 KH_TEST(locked_bad_input_and_misuse)
 {
     struct kh_locked l;
-    struct kh_locked_spin s = KH_LOCKED_SPIN_INIT;
+    kh_spinlock_t s = KH_SPINLOCK_INIT;
     kh_allocator none = {NULL, NULL};
     struct kh_lock_ops half = {kh_spin_lock_ops.lock, NULL};
     KH_CHECK_EQ(kh_locked_init(NULL, kh_failing_allocator(), &s, &kh_spin_lock_ops), KH_EINVAL);
@@ -188,26 +188,28 @@ KH_TEST(locked_bad_input_and_misuse)
 #endif
     kh_test_reports_stop();
     /* The spin lock was left unlocked by every path. */
-    KH_CHECK(!atomic_flag_test_and_set(&s.flag));
+    KH_CHECK(!kh_spin_is_locked(&s));
 }
 
 KH_TEST(locked_spin_lock_ops)
 {
-    struct kh_locked_spin s;
-    kh_locked_spin_init(&s);
+    kh_spinlock_t s;
+    kh_spin_lock_init(&s);
     unsigned long saved = kh_spin_lock_ops.lock(&s);
-    KH_CHECK(atomic_flag_test_and_set(&s.flag)); /* held */
+    KH_CHECK(kh_spin_is_locked(&s)); /* held */
+    KH_CHECK(!kh_spin_trylock(&s));
     kh_spin_lock_ops.unlock(&s, saved);
+    KH_CHECK(!kh_spin_is_locked(&s));
     saved = kh_spin_lock_ops.lock(&s); /* free again: no deadlock */
     kh_spin_lock_ops.unlock(&s, saved);
-    KH_CHECK(!atomic_flag_test_and_set(&s.flag));
+    KH_CHECK(!kh_spin_is_locked(&s));
 }
 
 KH_TEST(locked_seed_tests)
 {
     kheap *h = arena_heap(KH_SEED_HEAP_SIZE);
     KH_ASSERT(h);
-    struct kh_locked_spin s = KH_LOCKED_SPIN_INIT;
+    kh_spinlock_t s = KH_SPINLOCK_INIT;
     struct kh_locked l;
     kh_locked_init(&l, kheap_allocator(h), &s, &kh_spin_lock_ops);
     kh_seed_check_all(kh_locked_allocator(&l), KH_SEED_HEAP_SIZE);
@@ -233,7 +235,7 @@ KH_TEST(locked_model_and_faults)
     unsigned char *mem = kh_test_arena(&n);
     struct kh_llist ll;
     kh_llist_init(&ll, mem, n < (1u << 20) ? n : (1u << 20));
-    struct kh_locked_spin s = KH_LOCKED_SPIN_INIT;
+    kh_spinlock_t s = KH_SPINLOCK_INIT;
     struct kh_locked l;
     kh_locked_init(&l, kh_llist_allocator(&ll), &s, &kh_spin_lock_ops);
     struct kh_model_config c = {.a = kh_locked_allocator(&l),
@@ -398,7 +400,7 @@ KH_TEST_HOSTED_ONLY(locked_mt_spin_fixed)
     kh_fixed_init(&f, kheap_allocator(h));
     struct excl e = {kh_fixed_allocator(&f), NULL, 0, 0, 0, 0};
     kh_allocator inner = {&e, &excl_ops};
-    struct kh_locked_spin s = KH_LOCKED_SPIN_INIT;
+    kh_spinlock_t s = KH_SPINLOCK_INIT;
     struct kh_locked l;
     kh_locked_init(&l, inner, &s, &kh_spin_lock_ops);
     mt_run(kh_locked_allocator(&l), kh_test_iters(200000));

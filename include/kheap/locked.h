@@ -12,10 +12,10 @@
  *             heap, locked fixed blocks over a heap, locked bump arena, ...
  *             This is Rust's `Locked<A>` / `LockedHeap` in C.
  *
- * Lock ops    kh_spin_lock_ops (here): lock object is a struct kh_locked_spin
- *             (C11 atomic_flag test-and-set lock; it will become the sync
- *             module's kh_spinlock_t with interrupt save/restore once that
- *             lands). Hosted: kh_pthread_lock_ops (kheap/lock_pthread.h),
+ * Lock ops    kh_spin_lock_ops (here): lock object is a kh_spinlock_t
+ *             (kheap/spinlock.h), taken with kh_spin_lock_irqsave so the
+ *             saved state is the CPU's interrupt flags. Hosted:
+ *             kh_pthread_lock_ops (kheap/lock_pthread.h),
  *             lock object a pthread_mutex_t. Any other lock: fill in a struct
  *             kh_lock_ops (an RTOS mutex, a "disable interrupts" lock on a
  *             single-core MCU whose lock returns PRIMASK).
@@ -35,7 +35,7 @@
  *             is not initialized or was destroyed, and double destroy
  *             (KH_EINVAL; the call does nothing / returns NULL or false).
  *
- * Setup       static struct kh_locked_spin lock = KH_LOCKED_SPIN_INIT;
+ * Setup       static kh_spinlock_t lock = KH_SPINLOCK_INIT;
  *             struct kh_locked l;
  *             kh_locked_init(&l, kheap_allocator(h), &lock, &kh_spin_lock_ops);
  *             kh_allocator a = kh_locked_allocator(&l);   // share this one
@@ -43,12 +43,12 @@
 #ifndef KHEAP_LOCKED_H
 #define KHEAP_LOCKED_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "kheap/alloc.h"
+#include "kheap/spinlock.h"
 
 struct kh_lock_ops {
     /* Take the lock; return state for unlock (e.g. saved interrupt flags). */
@@ -94,20 +94,10 @@ void kh_locked_call(struct kh_locked *l, void (*fn)(void *inner_ctx, void *arg),
  * 0, or KH_EINVAL for a wrapper that is not live (double destroy). */
 int kh_locked_destroy(struct kh_locked *l);
 
-/* ---- A spin lock for kh_locked, freestanding (C11 atomics) ---- */
-
-struct kh_locked_spin {
-    atomic_flag flag;
-};
-#define KH_LOCKED_SPIN_INIT                                                                        \
-    {                                                                                              \
-        ATOMIC_FLAG_INIT                                                                           \
-    }
-
-void kh_locked_spin_init(struct kh_locked_spin *s);
-
-/* Lock ops over a struct kh_locked_spin. lock returns 0 (no interrupt state
- * to save yet). */
+/* Lock ops over a kh_spinlock_t (kheap/spinlock.h): lock is
+ * kh_spin_lock_irqsave (interrupts off on this CPU, then the ticket lock),
+ * unlock kh_spin_unlock_irqrestore with the saved flags. Never sleeps: safe
+ * from interrupt handlers and for KH_GFP_ATOMIC requests. */
 extern const struct kh_lock_ops kh_spin_lock_ops;
 
 #endif /* KHEAP_LOCKED_H */
