@@ -2,6 +2,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#if KH_TEST_HOSTED
+#include <pthread.h>
+#endif
+
 #include "kh_test.h"
 #include "kheap/box.h"
 #include "kheap/error.h"
@@ -31,6 +35,7 @@ struct point {
 };
 KH_BOX_DEFINE(point_box, struct point)
 KH_RC_DEFINE(point_rc, struct point)
+KH_ARC_DEFINE(point_arc, struct point)
 
 static int drops;
 static void count_drop(void *obj)
@@ -208,4 +213,134 @@ KH_TEST(rc_box_fault_injection)
     KH_CHECK_EQ(f.live_blocks, 0);
     KH_CHECK_EQ(f.live_bytes, 0);
     box_heap_empty(h);
+}
+
+/* ---- arc ---- */
+
+KH_TEST(arc_count_clone_release_drop_once)
+{
+    kheap *h = box_heap(1 << 16);
+    KH_ASSERT(h);
+    kh_allocator a = kheap_allocator(h);
+    drops = 0;
+    struct point v = {1, 2, 3};
+    struct point *p = point_arc_new(a, v, count_drop);
+    KH_ASSERT(p);
+    KH_CHECK(p->x == 1 && p->y == 2 && p->tag == 3);
+    KH_CHECK_EQ(point_arc_count(p), 1);
+    KH_CHECK(point_arc_clone(p) == p);
+    KH_CHECK(point_arc_try_clone(p) == p);
+    KH_CHECK_EQ(kh_arc_count(p), 3);
+    KH_CHECK(!point_arc_release(p));
+    KH_CHECK(!point_arc_release(p));
+    KH_CHECK_EQ(kh_arc_count(p), 1);
+    KH_CHECK_EQ(drops, 0);
+    KH_CHECK(point_arc_release(p));
+    KH_CHECK_EQ(drops, 1);
+    box_heap_empty(h);
+    /* init callback, alignment, failures */
+    int y = 4;
+    struct point *q = kh_arc_new(a, sizeof(struct point), 256, init_seven, &y, NULL);
+    KH_ASSERT(q);
+    KH_CHECK_EQ((uintptr_t)q % 256, 0);
+    KH_CHECK(q->x == 7 && q->y == 4);
+    KH_CHECK(kh_arc_release(q));
+    KH_CHECK(kh_arc_new(a, 8, 0, init_fail, NULL, count_drop) == NULL);
+    KH_CHECK(kh_arc_new(a, SIZE_MAX - 4, 0, NULL, NULL, NULL) == NULL);
+    KH_CHECK(kh_arc_new(a, 8, 12, NULL, NULL, NULL) == NULL);
+    KH_CHECK(kh_arc_new_copy(a, 8, 0, NULL, NULL) == NULL);
+    KH_CHECK(kh_arc_new(kh_failing_allocator(), 8, 0, NULL, NULL, NULL) == NULL);
+    KH_CHECK(kh_arc_clone(NULL) == NULL && kh_arc_try_clone(NULL) == NULL);
+    KH_CHECK(!kh_arc_release(NULL));
+    KH_CHECK_EQ(kh_arc_count(NULL), 0);
+    KH_CHECK_EQ(drops, 1);
+    box_heap_empty(h);
+}
+
+KH_TEST(arc_rc_not_interchangeable)
+{
+#if KH_CONFIG_CHECKS
+    kheap *h = box_heap(1 << 16);
+    KH_ASSERT(h);
+    kh_allocator a = kheap_allocator(h);
+    void *r = kh_rc_new(a, 16, 0, NULL, NULL, NULL);
+    void *s = kh_arc_new(a, 16, 0, NULL, NULL, NULL);
+    KH_ASSERT(r && s);
+    struct kh_test_reports rep;
+    kh_test_reports_start(&rep);
+    KH_CHECK(kh_arc_clone(r) == NULL); /* an rc object is not an arc */
+    KH_CHECK(!kh_arc_release(r));
+    KH_CHECK(kh_rc_clone(s) == NULL); /* and the other way round */
+    KH_CHECK(!kh_rc_release(s));
+    kh_test_reports_stop();
+    KH_CHECK_EQ(rep.count, 4);
+    KH_CHECK_EQ(rep.last_code, KH_EFAULT);
+    KH_CHECK_EQ(kh_rc_count(r), 1); /* untouched */
+    KH_CHECK_EQ(kh_arc_count(s), 1);
+    KH_CHECK(kh_rc_release(r));
+    KH_CHECK(kh_arc_release(s));
+    box_heap_empty(h);
+#endif
+}
+
+#if KH_TEST_HOSTED
+struct arc_mt_arg {
+    struct point *obj;
+    size_t iters;
+};
+
+static void *arc_mt_worker(void *p)
+{
+    struct arc_mt_arg *arg = p;
+    for (size_t i = 0; i < arg->iters; i++) {
+        struct point *c = point_arc_clone(arg->obj);
+        if (c != arg->obj || c->x != 11) return (void *)1;
+        if (kh_arc_release(c)) return (void *)1; /* we still hold our own: never the last */
+    }
+    kh_arc_release(arg->obj); /* our own reference: maybe the last one */
+    return NULL;
+}
+#endif
+
+/* Threads clone and release one object concurrently; the main thread lets go
+ * of its reference first, so whichever worker finishes last drops it: the
+ * destructor runs exactly once and the memory goes back. */
+KH_TEST_HOSTED_ONLY(arc_mt_clone_release_drop_once)
+{
+#if KH_TEST_HOSTED
+    kheap *h = box_heap(1 << 16);
+    KH_ASSERT(h);
+    kh_allocator a = kheap_allocator(h);
+    enum { NT = 4 };
+    size_t rounds = kh_test_iters(20), iters = kh_test_iters(20000);
+    for (size_t round = 0; round < rounds; round++) {
+        drops = 0;
+        struct point v = {11, 0, 0};
+        struct point *obj = point_arc_new(a, v, count_drop);
+        KH_ASSERT(obj);
+        pthread_t t[NT];
+        struct arc_mt_arg args[NT];
+        int made = 0;
+        for (int i = 0; i < NT; i++) {
+            args[i].obj = point_arc_clone(obj); /* each worker owns one reference */
+            args[i].iters = iters;
+            if (pthread_create(&t[i], NULL, arc_mt_worker, &args[i]) != 0) {
+                kh_arc_release(obj);
+                break;
+            }
+            made++;
+        }
+        KH_CHECK(made > 0);
+        if (made) kh_arc_release(obj); /* may be the last if every worker is done */
+        bool ok = true;
+        for (int i = 0; i < made; i++) {
+            void *res;
+            pthread_join(t[i], &res);
+            if (res) ok = false;
+        }
+        KH_CHECK(ok);
+        KH_CHECK_EQ(drops, 1);
+        box_heap_empty(h);
+    }
+#endif
 }

@@ -1,6 +1,6 @@
-/* kheap box, rc: owned and reference-counted heap objects on any allocator.
+/* kheap box, rc, arc: owned and reference-counted heap objects on any allocator.
  *
- * Rust's Box<T> and Rc<T> for C, with fallible construction. Every object
+ * Rust's Box<T>, Rc<T> and Arc<T> for C, with fallible construction. Every object
  * lives in memory from the kh_allocator given at creation; nothing uses a
  * global allocator.
  *
@@ -14,9 +14,20 @@
  *       address. kh_rc_clone() adds a reference, kh_rc_release() drops one;
  *       the release that takes the count to zero calls the drop callback
  *       exactly once and frees the memory. Not thread-safe: for objects
- *       shared between threads use arc (atomic count).
+ *       shared between threads use arc.
  *
- * Typed use: KH_BOX_DEFINE(name, T) and KH_RC_DEFINE(name, T) generate
+ * arc   The same with an atomic count: kheap's refcount (kheap/refcount.h,
+ *       Linux refcount_t semantics). Clones and releases may race freely
+ *       from any number of threads; exactly one release sees the count reach
+ *       zero, runs drop and frees, after every other holder's writes (the
+ *       refcount's release/acquire ordering). A count that would overflow
+ *       or go below zero saturates instead (reported as KH_ERANGE by the
+ *       refcount): the object then leaks rather than being freed while in
+ *       use. The allocator must be safe to call from the thread that drops
+ *       the last reference (wrap a heap in a lock if several threads do).
+ *
+ * Typed use: KH_BOX_DEFINE(name, T), KH_RC_DEFINE(name, T) and
+ * KH_ARC_DEFINE(name, T) generate
  * static inline wrappers (name_new(a, value) -> T *, ...) over the generic
  * functions below, which are the exported, FFI-friendly entry points.
  *
@@ -38,6 +49,7 @@
 
 #include "kheap/alloc.h"
 #include "kheap/config.h"
+#include "kheap/refcount.h"
 
 /* Initialize a fresh object in place; return 0, or non-zero to abandon the
  * construction (the memory is freed and the constructor returns NULL). */
@@ -74,6 +86,26 @@ bool kh_rc_release(void *obj);
 /* Current number of references (0 for NULL or, checked builds, a bad pointer). */
 size_t kh_rc_count(const void *obj);
 
+/* ---- arc (atomic reference count) ---- */
+
+/* As kh_rc_new / kh_rc_new_copy, with an atomic count starting at 1. */
+void *kh_arc_new(kh_allocator a, size_t size, size_t align, kh_init_fn init, void *arg,
+                 kh_drop_fn drop);
+void *kh_arc_new_copy(kh_allocator a, size_t size, size_t align, const void *src, kh_drop_fn drop);
+/* Add a reference (the caller holds one); returns obj, NULL for NULL or
+ * (checked builds) a pointer that is not an arc object. */
+void *kh_arc_clone(void *obj);
+/* Add a reference unless the count already reached zero (the object is
+ * being dropped): obj, or NULL. For objects found through a table that does
+ * not hold its own reference. */
+void *kh_arc_try_clone(void *obj);
+/* Drop a reference; the last one runs drop(obj), frees and returns true. */
+bool kh_arc_release(void *obj);
+/* Current count: a snapshot, stale as soon as another thread moves it.
+ * (unsigned)KH_REFCOUNT_SATURATED once saturated, 0 for NULL or a bad
+ * pointer (checked builds). */
+size_t kh_arc_count(const void *obj);
+
 /* ---- typed wrappers ----
  * KH_BOX_DEFINE(name, T) gives:
  *   T *name_new(kh_allocator a, T value);      copy of value, NULL on failure
@@ -81,6 +113,8 @@ size_t kh_rc_count(const void *obj);
  * KH_RC_DEFINE(name, T) gives:
  *   T *name_new(kh_allocator a, T value, kh_drop_fn drop);
  *   T *name_clone(T *obj);  bool name_release(T *obj);  size_t name_count(const T *obj);
+ * KH_ARC_DEFINE(name, T) gives the same set as KH_RC_DEFINE plus
+ *   T *name_try_clone(T *obj);
  */
 /* Typed wrappers are static inline functions a program may not all use:
  * keep compilers from warning about the unused ones. (Same guard as vec.h.) */
@@ -118,6 +152,28 @@ size_t kh_rc_count(const void *obj);
     static inline KH_UNUSED_FN size_t name##_count(const T *obj)                                   \
     {                                                                                              \
         return kh_rc_count(obj);                                                                   \
+    }
+
+#define KH_ARC_DEFINE(name, T)                                                                     \
+    static inline KH_UNUSED_FN T *name##_new(kh_allocator a, T value, kh_drop_fn drop)             \
+    {                                                                                              \
+        return (T *)kh_arc_new_copy(a, sizeof(T), _Alignof(T), &value, drop);                      \
+    }                                                                                              \
+    static inline KH_UNUSED_FN T *name##_clone(T *obj)                                             \
+    {                                                                                              \
+        return (T *)kh_arc_clone(obj);                                                             \
+    }                                                                                              \
+    static inline KH_UNUSED_FN T *name##_try_clone(T *obj)                                         \
+    {                                                                                              \
+        return (T *)kh_arc_try_clone(obj);                                                         \
+    }                                                                                              \
+    static inline KH_UNUSED_FN bool name##_release(T *obj)                                         \
+    {                                                                                              \
+        return kh_arc_release(obj);                                                                \
+    }                                                                                              \
+    static inline KH_UNUSED_FN size_t name##_count(const T *obj)                                   \
+    {                                                                                              \
+        return kh_arc_count(obj);                                                                  \
     }
 
 #endif /* KHEAP_BOX_H */
