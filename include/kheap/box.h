@@ -27,18 +27,20 @@
  *       the last reference (wrap a heap in a lock if several threads do).
  *
  * Typed use: KH_BOX_DEFINE(name, T), KH_RC_DEFINE(name, T) and
- * KH_ARC_DEFINE(name, T) generate
- * static inline wrappers (name_new(a, value) -> T *, ...) over the generic
- * functions below, which are the exported, FFI-friendly entry points.
+ * KH_ARC_DEFINE(name, T) generate static inline wrappers (name_new(a, value)
+ * -> T *, ...) over the generic functions below, which are the exported,
+ * FFI-friendly entry points.
  *
  * Errors      Constructors return NULL when the allocator fails, size/align
  *             would overflow, align is not a power of two, or init fails
  *             (returns non-zero); nothing is leaked in any of these cases.
- * Misuse      Checked builds (KH_CONFIG_CHECKS) keep a magic word in the rc
- *             header; kh_rc_clone/kh_rc_release/kh_rc_count of a pointer that
- *             is not a live rc object (or whose header was overwritten) is
- *             reported as KH_EFAULT and refused. A count that would overflow
- *             is reported as KH_ERANGE and the clone refused (NULL).
+ * Misuse      Checked builds (KH_CONFIG_CHECKS) keep a magic word in the
+ *             header, different for rc and arc: kh_rc_* of a pointer that is
+ *             not a live rc object, or kh_arc_* of one that is not an arc
+ *             object (or whose header was overwritten), is reported as
+ *             KH_EFAULT and refused. An rc count that would overflow is
+ *             reported as KH_ERANGE and the clone refused (NULL); an arc
+ *             count saturates (see arc above) and the clone still succeeds.
  * Time        O(1) plus init/drop callbacks and the allocator.
  */
 #ifndef KHEAP_BOX_H
