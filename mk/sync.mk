@@ -10,6 +10,10 @@
 #                         rv32imac (-Os and -O0, compiler headers only) call no
 #                         libatomic helper and export the inline twins
 TSAN_FILTERS += atomic_ spinlock_ refcount_
+# Litmus tests need two threads really running at once: not under valgrind.
+# They run at full size (1M iterations each) in test-plain and the emulated
+# step, and in test-tsan.
+VALGRIND_FILTERS += -atomic_litmus
 SYNC_FILTERS := atomic_ spinlock_ refcount_
 SYNC_SRC     := src/atomic.c src/spinlock.c src/refcount.c
 SYNC_EMU_DEFS := -DKH_ATOMIC_EMULATE_SUBWORD=1 -DKH_ATOMIC64_MODE=2 -DKH_CONFIG_SPINLOCK_DEBUG=1
