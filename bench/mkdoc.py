@@ -84,6 +84,16 @@ breaks silently; no test asserts a timing.
   entry points looked up with `dlsym`. jemalloc's initial-exec TLS needs glibc's static TLS
   reserve, so `kh_bench` re-executes itself once with
   `GLIBC_TUNABLES=glibc.rtld.optional_static_tls=65536` (it changes nothing else).
+- **kheap's family**: `kheap` is the core heap; `llist` the first-fit linked list
+  (kheap/llist.h: O(holes), so it gets 10 rounds instead of 300 of the 128 MiB efficiency
+  workload and 1M instead of 10M churn operations); `fixed/kheap` the fixed-size blocks
+  (kheap/fixed.h) over a core heap; `kmem/kheap` the slab front end (kh_kmem, kheap/slab.h)
+  with its slab pages and large requests from a core heap; `kheap+mutex` / `kheap+spin` the
+  core heap through the locked wrapper (kheap/locked.h) with a pthread mutex or its C11 spin
+  lock, in the threaded runs. Header-less allocators get the size back on free, as their
+  interface requires; `realloc` of those without one is `kh_realloc` (resize in place, else
+  alloc + copy + free). The bump allocator is left out: it frees only its last block, so
+  none of these workloads is meaningful for it.
 - **Same call cost for everyone**: every allocator sits behind the same small function-pointer
   table (`bench/kb_alloc.c`), the same RNG sequence (wyrand, fixed seed) drives each one, and
   trials are interleaved allocator by allocator.
@@ -91,7 +101,8 @@ breaks silently; no test asserts a timing.
   throughput counts operations per **CPU second of the thread** (`CLOCK_THREAD_CPUTIME_ID`),
   trace replays report CPU time, and latency tails are given both raw and as the per-call
   minimum over repeated identical passes (see the latency section). Threaded runs use wall
-  time and are the noisiest numbers here.
+  time and are the noisiest numbers here. The cycle counter is the TSC, which on this VM
+  advances in steps of 26 ticks: latency values are multiples of 26.
 - kheap is the default build (`KH_CONFIG_CHECKS=1`: pointer validation on every free and
   realloc), `-O2`, linked from `build/lib/libkheap.a`.
 """
