@@ -402,6 +402,24 @@ static void latency_pass(const kb_alloc *a, size_t nops, uint32_t *ta, size_t *n
 #define HIST_BIN  10
 #define HIST_BINS 200 /* 0..2000 cycles, then one overflow bin */
 
+static void hist_rows(FILE *hist, const char *name, const char *mode, const uint32_t *ta, size_t na,
+                      const uint32_t *tf, size_t nf)
+{
+    for (int op = 0; op < 2; op++) {
+        const uint32_t *s = op ? tf : ta;
+        size_t cnt = op ? nf : na;
+        size_t bins[HIST_BINS + 1] = {0};
+        for (size_t k = 0; k < cnt; k++) {
+            size_t b = s[k] / HIST_BIN;
+            bins[b > HIST_BINS ? HIST_BINS : b]++;
+        }
+        for (size_t b = 0; b <= HIST_BINS; b++)
+            if (bins[b])
+                fprintf(hist, "%s,%s,%s,%zu,%zu\n", name, op ? "free" : "alloc", mode, b * HIST_BIN,
+                        bins[b]);
+    }
+}
+
 static void run_latency(void)
 {
     size_t nops = opt.quick ? 20000 : 2000000;
@@ -413,7 +431,7 @@ static void run_latency(void)
     uint64_t ovh = kb_cycles_overhead();
     FILE *csv = kb_csv(opt.out, "latency.csv",
                        "allocator,op,mode,samples,p50,p99,p99_9,p99_99,max,timer_overhead");
-    FILE *hist = kb_csv(opt.out, "latency_hist.csv", "allocator,op,bin_lo_cycles,count");
+    FILE *hist = kb_csv(opt.out, "latency_hist.csv", "allocator,op,mode,bin_lo_cycles,count");
     kb_section("Latency per call, cycles",
                "Random-actions mix (max size 1000, no realloc, 300+ live blocks), 128 MiB "
                "pre-touched arena, thread pinned to one CPU; every alloc and free timed with the "
@@ -434,20 +452,7 @@ static void run_latency(void)
             if (rep == 0) {
                 memcpy(ma, ta, na * sizeof *ta);
                 memcpy(mf, tf, nf * sizeof *tf);
-                /* histogram and raw row from the first pass */
-                for (int op = 0; op < 2; op++) {
-                    uint32_t *s = op ? tf : ta;
-                    size_t cnt = op ? nf : na;
-                    size_t bins[HIST_BINS + 1] = {0};
-                    for (size_t k = 0; k < cnt; k++) {
-                        size_t b = s[k] / HIST_BIN;
-                        bins[b > HIST_BINS ? HIST_BINS : b]++;
-                    }
-                    for (size_t b = 0; b <= HIST_BINS; b++)
-                        if (bins[b])
-                            fprintf(hist, "%s,%s,%zu,%zu\n", a->name, op ? "free" : "alloc",
-                                    b * HIST_BIN, bins[b]);
-                }
+                hist_rows(hist, a->name, "raw", ta, na, tf, nf);
             } else {
                 for (size_t k = 0; k < na; k++) ma[k] = ta[k] < ma[k] ? ta[k] : ma[k];
                 for (size_t k = 0; k < nf; k++) mf[k] = tf[k] < mf[k] ? tf[k] : mf[k];
@@ -469,6 +474,7 @@ static void run_latency(void)
             }
         }
         uint32_t worst9999 = 0;
+        hist_rows(hist, a->name, "min", ma, na, mf, nf);
         qsort(ma, na, sizeof *ma, cmp_u32);
         qsort(mf, nf, sizeof *mf, cmp_u32);
         for (int op = 0; op < 2; op++) {
