@@ -56,6 +56,62 @@ KH_TEST(spinlock_irqsave_variants)
     KH_CHECK(!kh_spin_is_locked(&l));
 }
 
+#if KH_TEST_HOSTED
+/* The hosted port's pretend interrupt flag (port/hosted/port_hosted.c). */
+int kh_port_hosted_irqs_disabled(void);
+#endif
+
+/* irqsave really goes through the port hooks: interrupts are off while the
+ * lock is held, nested pairs restore the outer state, a failed trylock
+ * leaves them as they were, and the irqsave guard restores on scope exit. */
+KH_TEST_HOSTED_ONLY(spinlock_irqsave_port_hooks)
+{
+#if KH_TEST_HOSTED
+    kh_spinlock_t a = KH_SPINLOCK_INIT, b = KH_SPINLOCK_INIT;
+    KH_ASSERT(!kh_port_hosted_irqs_disabled());
+    unsigned long fa = kh_spin_lock_irqsave(&a);
+    KH_CHECK(kh_port_hosted_irqs_disabled());
+    unsigned long fb = kh_spin_lock_irqsave(&b);
+    KH_CHECK(kh_port_hosted_irqs_disabled());
+    kh_spin_unlock_irqrestore(&b, fb);
+    KH_CHECK(kh_port_hosted_irqs_disabled()); /* the outer section still has them off */
+    kh_spin_unlock_irqrestore(&a, fa);
+    KH_CHECK(!kh_port_hosted_irqs_disabled());
+
+    unsigned long f = 0;
+    kh_spin_lock(&a);
+    KH_CHECK(!kh_port_hosted_irqs_disabled()); /* plain lock leaves them alone */
+    KH_CHECK(!kh_spin_trylock_irqsave(&a, &f));
+    KH_CHECK(!kh_port_hosted_irqs_disabled());
+    kh_spin_unlock(&a);
+    KH_CHECK(kh_spin_trylock_irqsave(&a, &f));
+    KH_CHECK(kh_port_hosted_irqs_disabled());
+    kh_spin_unlock_irqrestore(&a, f);
+    KH_CHECK(!kh_port_hosted_irqs_disabled());
+
+#if KH_HAVE_CLEANUP
+    {
+        kh_guard(spinlock_irqsave)(&a);
+        KH_CHECK(kh_port_hosted_irqs_disabled());
+    }
+    KH_CHECK(!kh_port_hosted_irqs_disabled());
+#endif
+
+#if KH_ATOMIC64_MODE != KH_ATOMIC64_NONE
+    /* The 64-bit lock fallback (when built in) disables interrupts around each
+     * op and restores them, including when they were already off. */
+    kh_atomic64_t v = KH_ATOMIC_INIT(0);
+    kh_atomic64_inc(&v);
+    KH_CHECK(!kh_port_hosted_irqs_disabled());
+    fa = kh_spin_lock_irqsave(&a);
+    KH_CHECK_EQ(kh_atomic64_add_return(2, &v), 3);
+    KH_CHECK(kh_port_hosted_irqs_disabled());
+    kh_spin_unlock_irqrestore(&a, fa);
+    KH_CHECK(!kh_port_hosted_irqs_disabled());
+#endif
+#endif
+}
+
 /* Unlocking a lock nobody holds is reported and ignored: the tickets stay
  * consistent and the lock still works afterwards. */
 KH_TEST(spinlock_unlock_unlocked_reported)

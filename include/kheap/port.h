@@ -14,8 +14,9 @@
 /* Disable interrupts on the calling CPU and return the previous state in an
  * opaque word (e.g. PRIMASK on Cortex-M, mstatus.MIE on RISC-V). Nests: a
  * save inside a save returns "disabled", and the matching restore keeps them
- * disabled. Hosted: no interrupts, returns 0. Used by kh_spin_lock_irqsave
- * and by the 64-bit atomic fallback (kheap/atomic.h). */
+ * disabled. Hosted: no interrupts; a per-thread flag stands in for them so
+ * tests can check the pairing. Used by kh_spin_lock_irqsave and by the
+ * 64-bit atomic fallback (kheap/atomic.h). */
 unsigned long kh_port_irq_save(void);
 
 /* Restore the state kh_port_irq_save returned: re-enables interrupts only if

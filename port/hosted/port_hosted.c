@@ -1,18 +1,31 @@
-/* Hosted port hooks (kheap/port.h): no interrupts to mask, a pause/yield
- * spin hint, and a per-thread id as the lock-debug owner. */
+/* Hosted port hooks (kheap/port.h): a per-thread pretend interrupt flag, a
+ * pause/yield spin hint, and a per-thread id as the lock-debug owner. */
 #include <sched.h>
 #include <stdint.h>
 
 #include "kheap/port.h"
 
+/* No interrupts on a host, but each thread keeps a pretend "interrupts
+ * disabled" flag, so tests can check that irqsave/irqrestore pairs nest and
+ * restore what they saved. flags = the previous state (1 = was disabled). */
+static _Thread_local unsigned long irq_disabled;
+
 unsigned long kh_port_irq_save(void)
 {
-    return 0;
+    unsigned long old = irq_disabled;
+    irq_disabled = 1;
+    return old;
 }
 
 void kh_port_irq_restore(unsigned long flags)
 {
-    (void)flags;
+    irq_disabled = flags ? 1 : 0;
+}
+
+/* Hosted only (tests): the calling thread's pretend interrupt state. */
+int kh_port_hosted_irqs_disabled(void)
+{
+    return irq_disabled != 0;
 }
 
 void kh_port_cpu_relax(void)
