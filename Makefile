@@ -24,9 +24,9 @@ HOST_LIBS  := -lpthread -lm
 HOSTED_DEFS := -DKH_TEST_HOSTED=1 -D_GNU_SOURCE
 
 # Test steps run in this order by `make test` (tests/run_all.sh sums them).
-TEST_STEPS := test-plain test-asan test-valgrind test-compile test-cmake
+TEST_STEPS := test-plain test-asan test-valgrind test-nochecks test-compile test-cmake
 
-.PHONY: all lib test demo bench deps clean format test-cmake $(TEST_STEPS)
+.PHONY: all lib test demo bench deps clean format test-cmake test-nochecks $(TEST_STEPS)
 
 all: lib $(BUILD)/plain/kh_tests
 
@@ -70,6 +70,18 @@ test-asan: $(BUILD)/asan/kh_tests
 # real parallelism (valgrind runs one thread at a time).
 test-valgrind: $(BUILD)/plain/kh_tests
 	valgrind -q --error-exitcode=99 --leak-check=full $(BUILD)/plain/kh_tests --scale 20 $(VALGRIND_FILTERS)
+
+# The whole suite again with the misuse checks compiled out
+# (KH_CONFIG_CHECKS=0): every documented rule must hold in both builds. Tests
+# assert checked-build reports only under #if KH_CONFIG_CHECKS; the heap's
+# refusal tests (heap_checked_*) need the checks and are left out, and the
+# litmus tests run in the plain, emulated and TSan steps already.
+$(BUILD)/nochecks/kh_tests: $(ALL_TEST_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g $(INC) $(HOSTED_DEFS) -DKH_CONFIG_CHECKS=0 -o $@ $(sort $(LIB_SRC) $(HOSTED_SRC) $(TEST_SRC)) $(BUILD)/test_list_hosted.c $(HOST_LIBS)
+
+test-nochecks: $(BUILD)/nochecks/kh_tests
+	$(BUILD)/nochecks/kh_tests -heap_checked_ -atomic_litmus
 
 # Every library source compiles warning-free with gcc and clang, 64- and
 # 32-bit, and freestanding with no configuration.
