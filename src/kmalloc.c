@@ -1,7 +1,8 @@
 /* Global kernel-style API over one kh_allocator (see kheap/kmalloc.h). */
 #include "kheap/kmalloc.h"
 
-#include <stdatomic.h>
+#include "kheap/atomic.h"
+
 #include <stdint.h>
 #include "internal/kh_string.h"
 
@@ -22,8 +23,9 @@ static kh_oom_handler_fn g_oom;
 static void *g_oom_ctx;
 static bool g_oom_atomic;
 /* Slow-path state only: touched on failures, never on the fast path. */
-static atomic_int g_in_oom;
-static atomic_size_t g_failures, g_oom_calls, g_oom_retries;
+static kh_atomic_t g_in_oom;
+/* Statistics counters (kernel atomics: 32-bit, they wrap after 2^32). */
+static kh_atomic_t g_failures, g_oom_calls, g_oom_retries;
 
 int kh_kmalloc_init(kh_allocator a)
 {
@@ -33,9 +35,9 @@ int kh_kmalloc_init(kh_allocator a)
         return KH_EBUSY;
     }
     g_alloc = a;
-    atomic_store(&g_failures, 0);
-    atomic_store(&g_oom_calls, 0);
-    atomic_store(&g_oom_retries, 0);
+    kh_atomic_set(&g_failures, 0);
+    kh_atomic_set(&g_oom_calls, 0);
+    kh_atomic_set(&g_oom_retries, 0);
     g_ready = true;
     return KH_OK;
 }
@@ -64,9 +66,9 @@ void kh_kmalloc_stats(struct kh_kmalloc_stats *out)
 {
     if (!out) return;
     memset(out, 0, sizeof(*out));
-    out->failures = atomic_load(&g_failures);
-    out->oom_calls = atomic_load(&g_oom_calls);
-    out->oom_retries = atomic_load(&g_oom_retries);
+    out->failures = (unsigned)kh_atomic_read(&g_failures);
+    out->oom_calls = (unsigned)kh_atomic_read(&g_oom_calls);
+    out->oom_retries = (unsigned)kh_atomic_read(&g_oom_retries);
 }
 
 /* ---- header ---- */
@@ -129,7 +131,7 @@ static bool header_get(const void *p, size_t *size, unsigned *l, const char *who
 
 static bool warn(unsigned flags, int code, const char *what)
 {
-    atomic_fetch_add(&g_failures, 1);
+    kh_atomic_inc(&g_failures);
     if (!(flags & KH_GFP_NOWARN)) kh_report(code, what, NULL);
     return false;
 }
@@ -155,12 +157,12 @@ static void *alloc_raw(size_t bytes, size_t a, size_t size, size_t align, unsign
     void *raw = attempt(bytes, a, flags);
     if (raw) return raw;
     kh_oom_handler_fn fn = g_oom;
-    if (fn && (!(flags & KH_GFP_ATOMIC) || g_oom_atomic) && atomic_exchange(&g_in_oom, 1) == 0) {
-        atomic_fetch_add(&g_oom_calls, 1);
+    if (fn && (!(flags & KH_GFP_ATOMIC) || g_oom_atomic) && kh_atomic_xchg(&g_in_oom, 1) == 0) {
+        kh_atomic_inc(&g_oom_calls);
         int r = fn(size, align ? align : KH_ALIGN_DEFAULT, flags, g_oom_ctx);
-        atomic_store(&g_in_oom, 0);
+        kh_atomic_set_release(&g_in_oom, 0);
         if (r == KH_OOM_RETRY) {
-            atomic_fetch_add(&g_oom_retries, 1);
+            kh_atomic_inc(&g_oom_retries);
             raw = attempt(bytes, a, flags);
         }
     }
