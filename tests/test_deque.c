@@ -3,42 +3,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "coll_env.h"
 #include "kh_test.h"
 #include "kheap/deque.h"
 #include "kheap/error.h"
 #include "kheap/heap.h"
-
-struct denv {
-    kheap *h;
-    struct kh_fault f;
-    kh_allocator a;
-    unsigned char *spare;
-    size_t spare_bytes;
-};
-
-static int denv_init(struct denv *e, size_t heap_bytes)
-{
-    size_t n;
-    unsigned char *mem = kh_test_arena(&n);
-    if (heap_bytes > n / 2) heap_bytes = n / 2;
-    e->h = kheap_init(mem, heap_bytes);
-    if (!e->h) return -1;
-    kh_fault_init(&e->f, kheap_allocator(e->h));
-    e->a = kh_fault_allocator(&e->f);
-    e->spare = mem + heap_bytes;
-    e->spare_bytes = n - heap_bytes;
-    return 0;
-}
-
-static void denv_no_leak(struct denv *e)
-{
-    struct kheap_stats st;
-    KH_CHECK_EQ(e->f.live_blocks, 0);
-    KH_CHECK_EQ(e->f.live_bytes, 0);
-    kheap_stats(e->h, &st);
-    KH_CHECK_EQ(st.used_bytes, 0);
-    KH_CHECK_EQ(kheap_check(e->h), 0);
-}
 
 /* d holds exactly ref[0..n) front to back. */
 static int deque_equals(const struct kh_deque *d, const uint32_t *ref, size_t n)
@@ -55,8 +24,8 @@ KH_DEQUE_DEFINE(u32deque, uint32_t)
 
 KH_TEST(deque_basic_ops)
 {
-    struct denv e;
-    KH_ASSERT(denv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     struct kh_deque d;
     KH_ASSERT_EQ(kh_deque_init(&d, e.a, sizeof(uint32_t)), 0);
     KH_CHECK(kh_deque_is_empty(&d));
@@ -100,15 +69,15 @@ KH_TEST(deque_basic_ops)
     KH_CHECK_EQ(kh_deque_len(&d), 0);
     KH_CHECK_EQ(kh_deque_capacity(&d), cap);
     kh_deque_destroy(&d);
-    denv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 /* Growth while the contents wrap around the end of the ring, for every
  * head position, keeps every element at its index. */
 KH_TEST(deque_grow_while_wrapped)
 {
-    struct denv e;
-    KH_ASSERT(denv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     for (uint32_t shift = 0; shift < 8; shift++) {
         struct kh_deque d;
         KH_ASSERT_EQ(kh_deque_init(&d, e.a, sizeof(uint32_t)), 0);
@@ -138,13 +107,13 @@ KH_TEST(deque_grow_while_wrapped)
         KH_CHECK_EQ(kh_deque_check(&d), 0);
         kh_deque_destroy(&d);
     }
-    denv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 KH_TEST(deque_bad_input)
 {
-    struct denv e;
-    KH_ASSERT(denv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     struct kh_deque d;
     kh_allocator none = {NULL, NULL};
     KH_CHECK_EQ(kh_deque_init(NULL, e.a, 4), KH_EINVAL);
@@ -189,13 +158,13 @@ KH_TEST(deque_bad_input)
     KH_CHECK_EQ(kh_deque_len(&d), 0);
     KH_CHECK_EQ(kh_deque_check(&d), 0);
     kh_deque_destroy(&d);
-    denv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 KH_TEST(deque_typed_wrapper)
 {
-    struct denv e;
-    KH_ASSERT(denv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     u32deque q;
     KH_ASSERT_EQ(u32deque_init(&q, e.a), 0);
     KH_CHECK_EQ(u32deque_push_back(&q, 1), 0);
@@ -216,13 +185,13 @@ KH_TEST(deque_typed_wrapper)
     KH_CHECK_EQ(u32deque_check(&q), 0);
     u32deque_clear(&q);
     u32deque_destroy(&q);
-    denv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 KH_TEST(deque_random_differential)
 {
-    struct denv e;
-    KH_ASSERT(denv_init(&e, 4u << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 4u << 20) == 0);
     size_t maxlen = 1000;
     if (maxlen > e.spare_bytes / sizeof(uint32_t)) maxlen = e.spare_bytes / sizeof(uint32_t);
     uint32_t *ref = (uint32_t *)(void *)e.spare;
@@ -299,7 +268,7 @@ KH_TEST(deque_random_differential)
     }
     KH_CHECK(deque_equals(&d, ref, n));
     kh_deque_destroy(&d);
-    denv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 static int deque_script_step(struct kh_deque *d, uint32_t *ref, size_t *n, int step)
@@ -333,8 +302,8 @@ static int deque_script_step(struct kh_deque *d, uint32_t *ref, size_t *n, int s
 
 KH_TEST(deque_fault_every_allocation)
 {
-    struct denv e;
-    KH_ASSERT(denv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     uint32_t *ref = (uint32_t *)(void *)e.spare;
     const int steps = 70;
     for (int mode = 0; mode < 2; mode++) {
@@ -357,7 +326,7 @@ KH_TEST(deque_fault_every_allocation)
             unsigned long long failures = e.f.failures;
             kh_fault_off(&e.f);
             kh_deque_destroy(&d);
-            denv_no_leak(&e);
+            coll_env_no_leak(&e);
             if (kh_test_failed()) return;
             if (failures == 0) {
                 KH_CHECK(k > 5);
@@ -371,8 +340,8 @@ KH_TEST(deque_fault_every_allocation)
  * rearranges the wrapped ring. */
 KH_TEST(deque_self_referencing_sources)
 {
-    struct denv e;
-    KH_ASSERT(denv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     struct kh_deque d;
     KH_ASSERT_EQ(kh_deque_init(&d, e.a, sizeof(uint32_t)), 0);
     KH_ASSERT_EQ(kh_deque_reserve(&d, 4), 0);
@@ -389,5 +358,5 @@ KH_TEST(deque_self_referencing_sources)
     KH_CHECK(deque_equals(&d, want, 7));
     KH_CHECK_EQ(kh_deque_check(&d), 0);
     kh_deque_destroy(&d);
-    denv_no_leak(&e);
+    coll_env_no_leak(&e);
 }

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "coll_env.h"
 #include "kh_test.h"
 #include "kheap/error.h"
 #include "kheap/heap.h"
@@ -242,38 +243,6 @@ KH_TEST(list_intrusive_random_differential)
 
 /* ---- owning list ---- */
 
-struct lenv {
-    kheap *h;
-    struct kh_fault f;
-    kh_allocator a;
-    unsigned char *spare;
-    size_t spare_bytes;
-};
-
-static int lenv_init(struct lenv *e, size_t heap_bytes)
-{
-    size_t n;
-    unsigned char *mem = kh_test_arena(&n);
-    if (heap_bytes > n / 2) heap_bytes = n / 2;
-    e->h = kheap_init(mem, heap_bytes);
-    if (!e->h) return -1;
-    kh_fault_init(&e->f, kheap_allocator(e->h));
-    e->a = kh_fault_allocator(&e->f);
-    e->spare = mem + heap_bytes;
-    e->spare_bytes = n - heap_bytes;
-    return 0;
-}
-
-static void lenv_no_leak(struct lenv *e)
-{
-    struct kheap_stats st;
-    KH_CHECK_EQ(e->f.live_blocks, 0);
-    KH_CHECK_EQ(e->f.live_bytes, 0);
-    kheap_stats(e->h, &st);
-    KH_CHECK_EQ(st.used_bytes, 0);
-    KH_CHECK_EQ(kheap_check(e->h), 0);
-}
-
 /* l holds ref[0..n) in order, walking both ways. */
 static int olist_is(const struct kh_olist *l, const int *ref, size_t n)
 {
@@ -294,8 +263,8 @@ KH_OLIST_DEFINE(pointlist, struct point)
 
 KH_TEST(list_owning_ops)
 {
-    struct lenv e;
-    KH_ASSERT(lenv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     struct kh_olist l;
     KH_ASSERT_EQ(kh_olist_init(&l, e.a, sizeof(int)), 0);
     KH_CHECK(kh_olist_is_empty(&l));
@@ -340,13 +309,13 @@ KH_TEST(list_owning_ops)
     KH_CHECK_EQ(kh_olist_pop_back(&l, &out), KH_ENOENT);
     for (int i = 0; i < 10; i++) KH_ASSERT_EQ(kh_olist_push_back(&l, &i), 0);
     kh_olist_destroy(&l); /* frees the nodes */
-    lenv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 KH_TEST(list_owning_typed_and_aligned)
 {
-    struct lenv e;
-    KH_ASSERT(lenv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     pointlist pl;
     KH_ASSERT_EQ(pointlist_init(&pl, e.a), 0);
     struct point p = {1.5, -2.0};
@@ -385,13 +354,13 @@ KH_TEST(list_owning_typed_and_aligned)
         KH_CHECK(memcmp(q, "ab", 3) == 0);
     }
     kh_olist_destroy(&l);
-    lenv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 KH_TEST(list_owning_bad_input)
 {
-    struct lenv e;
-    KH_ASSERT(lenv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     struct kh_olist l;
     kh_allocator none = {NULL, NULL};
     int x = 1, out = 0;
@@ -436,13 +405,13 @@ KH_TEST(list_owning_bad_input)
     KH_CHECK_EQ(kh_olist_len(&l), 0);
     KH_CHECK_EQ(kh_olist_check(&l), 0);
     kh_olist_destroy(&l);
-    lenv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 KH_TEST(list_owning_random_differential)
 {
-    struct lenv e;
-    KH_ASSERT(lenv_init(&e, 4u << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 4u << 20) == 0);
     size_t maxlen = 500;
     if (maxlen > e.spare_bytes / sizeof(int)) maxlen = e.spare_bytes / sizeof(int);
     int *ref = (int *)(void *)e.spare;
@@ -520,13 +489,13 @@ KH_TEST(list_owning_random_differential)
     }
     KH_CHECK(olist_is(&l, ref, n));
     kh_olist_destroy(&l);
-    lenv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 KH_TEST(list_owning_fault_every_allocation)
 {
-    struct lenv e;
-    KH_ASSERT(lenv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     int *ref = (int *)(void *)e.spare;
     const int steps = 50;
     for (int mode = 0; mode < 2; mode++) {
@@ -582,7 +551,7 @@ KH_TEST(list_owning_fault_every_allocation)
             unsigned long long failures = e.f.failures;
             kh_fault_off(&e.f);
             kh_olist_destroy(&l);
-            lenv_no_leak(&e);
+            coll_env_no_leak(&e);
             if (kh_test_failed()) return;
             if (failures == 0) {
                 KH_CHECK(k > 10);

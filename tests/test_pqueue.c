@@ -3,42 +3,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "coll_env.h"
 #include "kh_test.h"
 #include "kheap/error.h"
 #include "kheap/heap.h"
 #include "kheap/pqueue.h"
-
-struct qenv {
-    kheap *h;
-    struct kh_fault f;
-    kh_allocator a;
-    unsigned char *spare;
-    size_t spare_bytes;
-};
-
-static int qenv_init(struct qenv *e, size_t heap_bytes)
-{
-    size_t n;
-    unsigned char *mem = kh_test_arena(&n);
-    if (heap_bytes > n / 2) heap_bytes = n / 2;
-    e->h = kheap_init(mem, heap_bytes);
-    if (!e->h) return -1;
-    kh_fault_init(&e->f, kheap_allocator(e->h));
-    e->a = kh_fault_allocator(&e->f);
-    e->spare = mem + heap_bytes;
-    e->spare_bytes = n - heap_bytes;
-    return 0;
-}
-
-static void qenv_no_leak(struct qenv *e)
-{
-    struct kheap_stats st;
-    KH_CHECK_EQ(e->f.live_blocks, 0);
-    KH_CHECK_EQ(e->f.live_bytes, 0);
-    kheap_stats(e->h, &st);
-    KH_CHECK_EQ(st.used_bytes, 0);
-    KH_CHECK_EQ(kheap_check(e->h), 0);
-}
 
 static int cmp_u32(const void *a, const void *b, void *ctx)
 {
@@ -69,8 +38,8 @@ KH_PQUEUE_DEFINE(jobq, struct job)
 
 KH_TEST(pqueue_basic_ops)
 {
-    struct qenv e;
-    KH_ASSERT(qenv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     struct kh_pqueue q;
     KH_ASSERT_EQ(kh_pqueue_init(&q, e.a, sizeof(uint32_t), cmp_u32, NULL), 0);
     KH_CHECK(kh_pqueue_is_empty(&q));
@@ -102,13 +71,13 @@ KH_TEST(pqueue_basic_ops)
     }
     kh_pqueue_clear(&q);
     kh_pqueue_destroy(&q);
-    qenv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 KH_TEST(pqueue_extend_and_from_vec)
 {
-    struct qenv e;
-    KH_ASSERT(qenv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     struct kh_vec v;
     KH_ASSERT_EQ(kh_vec_init(&v, e.a, sizeof(uint32_t)), 0);
     for (uint32_t i = 0; i < 1000; i++) {
@@ -151,13 +120,13 @@ KH_TEST(pqueue_extend_and_from_vec)
     kh_heapify(arr, 100, sizeof(uint32_t), cmp_u32, NULL);
     KH_CHECK_EQ(arr[0], 99);
     for (size_t i = 1; i < 100; i++) KH_CHECK(arr[(i - 1) / 2] >= arr[i]);
-    qenv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 KH_TEST(pqueue_bad_input)
 {
-    struct qenv e;
-    KH_ASSERT(qenv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     struct kh_pqueue q;
     kh_allocator none = {NULL, NULL};
     KH_CHECK_EQ(kh_pqueue_init(NULL, e.a, 4, cmp_u32, NULL), KH_EINVAL);
@@ -192,13 +161,13 @@ KH_TEST(pqueue_bad_input)
     KH_CHECK_EQ(kh_pqueue_push(&q, vals), KH_ENOMEM);
     KH_CHECK_EQ(kh_pqueue_len(&q), 0);
     kh_pqueue_destroy(&q);
-    qenv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 KH_TEST(pqueue_typed_wrapper)
 {
-    struct qenv e;
-    KH_ASSERT(qenv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     jobq q;
     KH_ASSERT_EQ(jobq_init(&q, e.a, cmp_job, NULL), 0);
     struct job j = {3, 30};
@@ -218,13 +187,13 @@ KH_TEST(pqueue_typed_wrapper)
     KH_CHECK_EQ(jobq_check(&q), 0);
     jobq_clear(&q);
     jobq_destroy(&q);
-    qenv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 KH_TEST(pqueue_random_differential)
 {
-    struct qenv e;
-    KH_ASSERT(qenv_init(&e, 4u << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 4u << 20) == 0);
     size_t maxlen = 600;
     if (maxlen > e.spare_bytes / sizeof(uint32_t) / 2)
         maxlen = e.spare_bytes / sizeof(uint32_t) / 2;
@@ -267,7 +236,7 @@ KH_TEST(pqueue_random_differential)
         if ((it & 255) == 0) KH_ASSERT_EQ(kh_pqueue_check(&q), 0);
     }
     kh_pqueue_destroy(&q);
-    qenv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 /* The multiset in q equals ref[0..n) (order-free: sort a copy of both). */
@@ -283,8 +252,8 @@ static int pq_same(const struct kh_pqueue *q, uint32_t *ref, size_t n, uint32_t 
 
 KH_TEST(pqueue_fault_every_allocation)
 {
-    struct qenv e;
-    KH_ASSERT(qenv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     uint32_t *ref = (uint32_t *)(void *)e.spare, *scratch = ref + 4096;
     const int steps = 60;
     for (int mode = 0; mode < 2; mode++) {
@@ -325,7 +294,7 @@ KH_TEST(pqueue_fault_every_allocation)
             unsigned long long failures = e.f.failures;
             kh_fault_off(&e.f);
             kh_pqueue_destroy(&q);
-            qenv_no_leak(&e);
+            coll_env_no_leak(&e);
             if (kh_test_failed()) return;
             if (failures == 0) {
                 KH_CHECK(k > 5);

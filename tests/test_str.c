@@ -4,42 +4,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "coll_env.h"
 #include "kh_test.h"
 #include "kheap/error.h"
 #include "kheap/heap.h"
 #include "kheap/str.h"
-
-struct senv {
-    kheap *h;
-    struct kh_fault f;
-    kh_allocator a;
-    char *spare;
-    size_t spare_bytes;
-};
-
-static int senv_init(struct senv *e, size_t heap_bytes)
-{
-    size_t n;
-    unsigned char *mem = kh_test_arena(&n);
-    if (heap_bytes > n / 2) heap_bytes = n / 2;
-    e->h = kheap_init(mem, heap_bytes);
-    if (!e->h) return -1;
-    kh_fault_init(&e->f, kheap_allocator(e->h));
-    e->a = kh_fault_allocator(&e->f);
-    e->spare = (char *)mem + heap_bytes;
-    e->spare_bytes = n - heap_bytes;
-    return 0;
-}
-
-static void senv_no_leak(struct senv *e)
-{
-    struct kheap_stats st;
-    KH_CHECK_EQ(e->f.live_blocks, 0);
-    KH_CHECK_EQ(e->f.live_bytes, 0);
-    kheap_stats(e->h, &st);
-    KH_CHECK_EQ(st.used_bytes, 0);
-    KH_CHECK_EQ(kheap_check(e->h), 0);
-}
 
 /* s holds exactly the n bytes at ref, NUL after them. */
 static int str_is(const struct kh_str *s, const char *ref, size_t n)
@@ -68,8 +37,8 @@ static int appendf_unchecked(struct kh_str *s, const char *fmt, ...)
 
 KH_TEST(str_basic_ops)
 {
-    struct senv e;
-    KH_ASSERT(senv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     struct kh_str s;
     KH_ASSERT_EQ(kh_str_init(&s, e.a), 0);
     KH_CHECK_EQ(kh_str_len(&s), 0);
@@ -112,15 +81,15 @@ KH_TEST(str_basic_ops)
     KH_CHECK_EQ(e.f.live_blocks, 0);
     KH_CHECK_EQ(kh_str_check(&s), 0);
     kh_str_destroy(&s);
-    senv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 /* Appending or inserting a string's own bytes works even when the call
  * moves the buffer. */
 KH_TEST(str_self_referencing_sources)
 {
-    struct senv e;
-    KH_ASSERT(senv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     struct kh_str s;
     KH_ASSERT_EQ(kh_str_init(&s, e.a), 0);
     KH_ASSERT_EQ(kh_str_append(&s, "ab"), 0);
@@ -138,13 +107,13 @@ KH_TEST(str_self_referencing_sources)
     KH_CHECK(kh_str_eq(&s, "0789891212341256789"));
     KH_CHECK_EQ(kh_str_check(&s), 0);
     kh_str_destroy(&s);
-    senv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 KH_TEST(str_format)
 {
-    struct senv e;
-    KH_ASSERT(senv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     struct kh_str s;
     KH_ASSERT_EQ(kh_str_init(&s, e.a), 0);
     KH_CHECK_EQ(kh_str_appendf(&s, "%d-%s", 42, "x"), 0);
@@ -171,13 +140,13 @@ KH_TEST(str_format)
     KH_CHECK(kh_str_eq(&t, ""));
     kh_str_destroy(&t);
     kh_str_destroy(&s);
-    senv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 KH_TEST(str_bad_input)
 {
-    struct senv e;
-    KH_ASSERT(senv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     struct kh_str s;
     kh_allocator none = {NULL, NULL};
     KH_CHECK_EQ(kh_str_init(NULL, e.a), KH_EINVAL);
@@ -221,16 +190,16 @@ KH_TEST(str_bad_input)
     KH_CHECK_EQ(kh_str_len(&s), 0);
     KH_CHECK_EQ(kh_str_check(&s), 0);
     kh_str_destroy(&s);
-    senv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 KH_TEST(str_random_differential)
 {
-    struct senv e;
-    KH_ASSERT(senv_init(&e, 4u << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 4u << 20) == 0);
     size_t maxlen = 4000;
     if (maxlen > e.spare_bytes / 2) maxlen = e.spare_bytes / 2;
-    char *ref = e.spare, *tmp = e.spare + maxlen;
+    char *ref = (char *)e.spare, *tmp = (char *)e.spare + maxlen;
     size_t n = 0;
     struct kh_str s;
     KH_ASSERT_EQ(kh_str_init(&s, e.a), 0);
@@ -289,7 +258,7 @@ KH_TEST(str_random_differential)
         if ((it & 31) == 0) KH_ASSERT_EQ(kh_str_check(&s), 0);
     }
     kh_str_destroy(&s);
-    senv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 static int str_script_step(struct kh_str *s, char *ref, size_t *n, int step)
@@ -333,9 +302,9 @@ static int str_script_step(struct kh_str *s, char *ref, size_t *n, int step)
 
 KH_TEST(str_fault_every_allocation)
 {
-    struct senv e;
-    KH_ASSERT(senv_init(&e, 1 << 20) == 0);
-    char *ref = e.spare;
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
+    char *ref = (char *)e.spare;
     const int steps = 80;
     for (int mode = 0; mode < 2; mode++) {
         for (unsigned long long k = 1;; k++) {
@@ -361,7 +330,7 @@ KH_TEST(str_fault_every_allocation)
             unsigned long long failures = e.f.failures;
             kh_fault_off(&e.f);
             kh_str_destroy(&s);
-            senv_no_leak(&e);
+            coll_env_no_leak(&e);
             if (kh_test_failed()) return;
             if (failures == 0) {
                 KH_CHECK(k > 10);

@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "coll_env.h"
 #include "kh_test.h"
 #include "kheap/error.h"
 #include "kheap/heap.h"
@@ -10,39 +11,6 @@
 
 /* A core heap over the test arena behind a fault-injecting allocator, so
  * every test can prove it leaks nothing. */
-struct venv {
-    kheap *h;
-    struct kh_fault f;
-    kh_allocator a;
-    unsigned char *spare; /* arena bytes after the heap, for reference models */
-    size_t spare_bytes;
-};
-
-static int venv_init(struct venv *e, size_t heap_bytes)
-{
-    size_t n;
-    unsigned char *mem = kh_test_arena(&n);
-    if (heap_bytes > n / 2) heap_bytes = n / 2;
-    e->h = kheap_init(mem, heap_bytes);
-    if (!e->h) return -1;
-    kh_fault_init(&e->f, kheap_allocator(e->h));
-    e->a = kh_fault_allocator(&e->f);
-    e->spare = mem + heap_bytes;
-    e->spare_bytes = n - heap_bytes;
-    return 0;
-}
-
-static void venv_no_leak(struct venv *e)
-{
-    struct kheap_stats st;
-    KH_CHECK_EQ(e->f.live_blocks, 0);
-    KH_CHECK_EQ(e->f.live_bytes, 0);
-    kheap_stats(e->h, &st);
-    KH_CHECK_EQ(st.used_bytes, 0);
-    KH_CHECK_EQ(st.allocations, 0);
-    KH_CHECK_EQ(kheap_check(e->h), 0);
-}
-
 static int cmp_int(const void *a, const void *b, void *ctx)
 {
     (void)ctx;
@@ -69,8 +37,8 @@ KH_VEC_DEFINE(intvec, int)
 
 KH_TEST(vec_basic_ops)
 {
-    struct venv e;
-    KH_ASSERT(venv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     struct kh_vec v;
     KH_ASSERT_EQ(kh_vec_init(&v, e.a, sizeof(int)), 0);
     KH_CHECK(kh_vec_is_empty(&v));
@@ -136,13 +104,13 @@ KH_TEST(vec_basic_ops)
     KH_CHECK_EQ(kh_vec_pop(&v, &out), KH_ENOENT);
     kh_vec_destroy(&v);
     KH_CHECK_EQ(kh_vec_capacity(&v), 0);
-    venv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 KH_TEST(vec_reserve_and_shrink)
 {
-    struct venv e;
-    KH_ASSERT(venv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     struct kh_vec v;
     KH_ASSERT_EQ(kh_vec_init(&v, e.a, 24), 0);
     KH_CHECK_EQ(kh_vec_reserve_exact(&v, 7), 0);
@@ -171,13 +139,13 @@ KH_TEST(vec_reserve_and_shrink)
     KH_CHECK_EQ(kh_vec_len(&v), 1);
     KH_CHECK_EQ(((unsigned char *)kh_vec_get(&v, 0))[23], 7);
     kh_vec_destroy(&v);
-    venv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 KH_TEST(vec_bad_input)
 {
-    struct venv e;
-    KH_ASSERT(venv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     struct kh_vec v;
     kh_allocator none = {NULL, NULL};
     KH_CHECK_EQ(kh_vec_init(NULL, e.a, 4), KH_EINVAL);
@@ -249,15 +217,15 @@ KH_TEST(vec_bad_input)
     KH_CHECK_EQ(kh_vec_check(&v), 0);
     KH_CHECK_EQ(kh_vec_check(NULL), KH_ECORRUPT);
     kh_vec_destroy(&v);
-    venv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 /* Sources inside the vec itself stay valid across the reallocation the
  * call itself triggers. */
 KH_TEST(vec_self_referencing_sources)
 {
-    struct venv e;
-    KH_ASSERT(venv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     struct kh_vec v;
     KH_ASSERT_EQ(kh_vec_init(&v, e.a, sizeof(int)), 0);
     int x = 42;
@@ -276,13 +244,13 @@ KH_TEST(vec_self_referencing_sources)
     int want[] = {1, 0, 3, 1, 2, 3, 3, 1, 0, 3, 1, 2, 3, 3};
     KH_CHECK(vec_equals(&v, want, 14));
     kh_vec_destroy(&v);
-    venv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 KH_TEST(vec_typed_wrapper)
 {
-    struct venv e;
-    KH_ASSERT(venv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     intvec v;
     KH_ASSERT_EQ(intvec_init(&v, e.a), 0);
     for (int i = 0; i < 100; i++) KH_ASSERT_EQ(intvec_push(&v, 99 - i), 0);
@@ -315,7 +283,7 @@ KH_TEST(vec_typed_wrapper)
     KH_CHECK_EQ(intvec_check(&v), 0);
     intvec_clear(&v);
     intvec_destroy(&v);
-    venv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 /* Over-aligned element type: the buffer honours its alignment. */
@@ -326,8 +294,8 @@ KH_VEC_DEFINE(bigvec, struct big_aligned)
 
 KH_TEST(vec_overaligned_elements)
 {
-    struct venv e;
-    KH_ASSERT(venv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     bigvec v;
     KH_ASSERT_EQ(bigvec_init(&v, e.a), 0);
     for (int i = 0; i < 50; i++) {
@@ -340,7 +308,7 @@ KH_TEST(vec_overaligned_elements)
     for (int i = 0; i < 50; i++) KH_CHECK_EQ(bigvec_at(&v, (size_t)i)->b[63], i);
     KH_CHECK_EQ(bigvec_check(&v), 0);
     bigvec_destroy(&v);
-    venv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 /* Fill a[0..n) with pattern p, values in [0, range). */
@@ -535,8 +503,8 @@ KH_TEST(vec_bsearch)
  * agree after every step. */
 KH_TEST(vec_random_differential)
 {
-    struct venv e;
-    KH_ASSERT(venv_init(&e, 8u << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 8u << 20) == 0);
     size_t maxlen = 1500;
     if (maxlen > e.spare_bytes / sizeof(int) / 2) maxlen = e.spare_bytes / sizeof(int) / 2;
     int *ref = (int *)(void *)e.spare, *tmp = ref + maxlen;
@@ -643,7 +611,7 @@ KH_TEST(vec_random_differential)
     }
     KH_CHECK(vec_equals(&v, ref, n));
     kh_vec_destroy(&v);
-    venv_no_leak(&e);
+    coll_env_no_leak(&e);
 }
 
 /* One step of the fault-injection script; applies the same change to the
@@ -688,8 +656,8 @@ static int vec_script_step(struct kh_vec *v, int *ref, size_t *n, int step)
 
 KH_TEST(vec_fault_every_allocation)
 {
-    struct venv e;
-    KH_ASSERT(venv_init(&e, 1 << 20) == 0);
+    struct coll_env e;
+    KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);
     int *ref = (int *)(void *)e.spare;
     const int steps = 60;
     /* mode 0: only the k-th attempt fails (growth then retries the exact
@@ -717,7 +685,7 @@ KH_TEST(vec_fault_every_allocation)
             unsigned long long failures = e.f.failures;
             kh_fault_off(&e.f);
             kh_vec_destroy(&v);
-            venv_no_leak(&e);
+            coll_env_no_leak(&e);
             if (kh_test_failed()) return;
             if (mode == 1 && failures) KH_CHECK(nfail > 0);
             if (failures == 0) {
