@@ -49,7 +49,7 @@ RV_PORT := port/riscv/start.S port/riscv/startup.c port/riscv/port.c port/riscv/
 RV_INC := -isystem port/riscv/include -Iport/riscv
 RV_LD := -T port/riscv/virt.ld
 
-METAL_DEPS = $(LIB_SRC) $(TEST_FILES) tests/kh_test.c $(MB)/test_list_bare.c \
+METAL_DEPS = $(LIB_SRC) $(TEST_TARGET_SRC) $(MB)/test_list_bare.c \
 	$(wildcard include/kheap/*.h src/internal/*.h tests/*.h port/cortex-m3/* port/riscv/* \
 	port/riscv/include/* examples/common/*) mk/metal.mk
 DEMO_SRC := examples/common/kh_demo.c
@@ -59,7 +59,7 @@ $(MB)/test_list_bare.c: $(TEST_FILES) tests/gen_test_list.sh
 	@mkdir -p $(@D)
 	@sh tests/gen_test_list.sh $(TEST_FILES) > $@
 
-TEST_BARE_SRC = $(LIB_SRC) tests/kh_test.c $(TEST_FILES) $(MB)/test_list_bare.c
+TEST_BARE_SRC = $(LIB_SRC) $(TEST_TARGET_SRC) $(MB)/test_list_bare.c
 TEST_BARE_DEFS = -DKH_TEST_ARENA_BYTES=$(METAL_ARENA) -DKH_BARE_TEST_SCALE=$(METAL_SCALE)
 
 $(MB)/cm3-tests.elf: $(METAL_DEPS)
