@@ -152,3 +152,9 @@ demo: demo-hosted
 	@echo "(hosted demo: $(ARM_CC) or $(QEMU_ARM) is missing; to boot the demo on a"
 	@echo " Cortex-M3 in QEMU, install the tools with: make deps)"
 endif
+
+# Code size per module, Cortex-M3 and rv32 -Os, into docs/SIZE.md.
+size:
+	@if [ -n "$(shell command -v $(ARM_CC) 2>/dev/null)" ] && [ -n "$(shell command -v $(RV_CC) 2>/dev/null)" ]; then \
+	  sh mk/metal-size.sh docs/SIZE.md; \
+	else echo "make size needs $(ARM_CC) and $(RV_CC): install them with make deps"; exit 1; fi
