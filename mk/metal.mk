@@ -64,27 +64,32 @@ TEST_BARE_DEFS = -DKH_TEST_ARENA_BYTES=$(METAL_ARENA) -DKH_BARE_TEST_SCALE=$(MET
 
 $(MB)/cm3-tests.elf: $(METAL_DEPS)
 	@mkdir -p $(@D)
-	$(ARM_CC) $(CM3_ARCH) $(BARE_CFLAGS) -Iport/cortex-m3 $(TEST_BARE_DEFS) $(BARE_LDFLAGS) \
+	@echo "  build $@"
+	@$(ARM_CC) $(CM3_ARCH) $(BARE_CFLAGS) -Iport/cortex-m3 $(TEST_BARE_DEFS) $(BARE_LDFLAGS) \
 	  $(call CM3_LD,mps2-an385) -o $@ $(CM3_PORT) port/cortex-m3/test_main.c $(TEST_BARE_SRC) -lgcc
 
 $(MB)/cm3-demo.elf: $(METAL_DEPS)
 	@mkdir -p $(@D)
-	$(ARM_CC) $(CM3_ARCH) $(BARE_CFLAGS) -Os -Iport/cortex-m3 $(BARE_LDFLAGS) \
+	@echo "  build $@"
+	@$(ARM_CC) $(CM3_ARCH) $(BARE_CFLAGS) -Os -Iport/cortex-m3 $(BARE_LDFLAGS) \
 	  $(call CM3_LD,lm3s6965evb) -o $@ $(CM3_PORT) examples/cortex-m3/main.c $(DEMO_SRC) $(LIB_SRC) -lgcc
 
 $(MB)/rv64-tests.elf: $(METAL_DEPS)
 	@mkdir -p $(@D)
-	$(RV_CC) $(RV64_ARCH) $(BARE_CFLAGS) $(RV_INC) $(TEST_BARE_DEFS) $(BARE_LDFLAGS) $(RV_LD) \
+	@echo "  build $@"
+	@$(RV_CC) $(RV64_ARCH) $(BARE_CFLAGS) $(RV_INC) $(TEST_BARE_DEFS) $(BARE_LDFLAGS) $(RV_LD) \
 	  -o $@ $(RV_PORT) port/riscv/test_main.c $(TEST_BARE_SRC) -lgcc
 
 $(MB)/rv32-tests.elf: $(METAL_DEPS)
 	@mkdir -p $(@D)
-	$(RV_CC) $(RV32_ARCH) $(BARE_CFLAGS) $(RV_INC) $(TEST_BARE_DEFS) $(BARE_LDFLAGS) $(RV_LD) \
+	@echo "  build $@"
+	@$(RV_CC) $(RV32_ARCH) $(BARE_CFLAGS) $(RV_INC) $(TEST_BARE_DEFS) $(BARE_LDFLAGS) $(RV_LD) \
 	  -o $@ $(RV_PORT) port/riscv/test_main.c $(TEST_BARE_SRC) -lgcc
 
 $(MB)/rv64-demo.elf: $(METAL_DEPS)
 	@mkdir -p $(@D)
-	$(RV_CC) $(RV64_ARCH) $(BARE_CFLAGS) $(RV_INC) $(BARE_LDFLAGS) $(RV_LD) \
+	@echo "  build $@"
+	@$(RV_CC) $(RV64_ARCH) $(BARE_CFLAGS) $(RV_INC) $(BARE_LDFLAGS) $(RV_LD) \
 	  -o $@ $(RV_PORT) examples/riscv/main.c $(DEMO_SRC) $(LIB_SRC) -lgcc
 
 QEMU_CM3_DEMO = $(QEMU_ARM) -cpu cortex-m3 -machine lm3s6965evb -nographic -semihosting-config enable=on,target=native -kernel
@@ -134,7 +139,8 @@ test-qemu-missing:
 
 $(MB)/demo-hosted: $(LIB_SRC) $(DEMO_SRC) examples/hosted/demo.c $(wildcard include/kheap/*.h examples/common/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O2 -g $(INC) -Iexamples/common -o $@ examples/hosted/demo.c $(DEMO_SRC) $(LIB_SRC)
+	@echo "  build $@"
+	@$(CC) $(WARN) -O2 -g $(INC) -Iexamples/common -o $@ examples/hosted/demo.c $(DEMO_SRC) $(LIB_SRC)
 
 demo-hosted: $(MB)/demo-hosted
 	$(MB)/demo-hosted
