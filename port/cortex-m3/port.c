@@ -3,6 +3,7 @@
 unsigned long kh_port_irq_save(void);
 void kh_port_irq_restore(unsigned long flags);
 void kh_port_cpu_relax(void);
+unsigned long kh_port_context_id(void);
 
 unsigned long kh_port_irq_save(void)
 {
@@ -20,4 +21,10 @@ void kh_port_irq_restore(unsigned long flags)
 void kh_port_cpu_relax(void)
 {
     __asm__ volatile("yield" ::: "memory");
+}
+
+unsigned long kh_port_context_id(void)
+{
+    /* One core, no threads: a constant (see kheap/port.h). */
+    return 1;
 }

@@ -3,6 +3,7 @@
 unsigned long kh_port_irq_save(void);
 void kh_port_irq_restore(unsigned long flags);
 void kh_port_cpu_relax(void);
+unsigned long kh_port_context_id(void);
 
 #define MSTATUS_MIE 0x8ul
 
@@ -28,4 +29,12 @@ void kh_port_cpu_relax(void)
 {
     /* Zihintpause's "pause" is a FENCE hint, a no-op on older harts. */
     __asm__ volatile(".insn i 0x0f, 0, x0, x0, 0x010" ::: "memory");
+}
+
+unsigned long kh_port_context_id(void)
+{
+    /* The hart: each runs one context in machine mode. Nonzero by +1. */
+    unsigned long id;
+    __asm__ volatile(ZICSR("csrr %0, mhartid") : "=r"(id));
+    return id + 1;
 }
