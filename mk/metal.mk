@@ -3,7 +3,8 @@
 #   make demo         Cortex-M3 demo in QEMU (hosted demo when the tools are missing)
 #   make demo-hosted  the demo as a host program
 #   make demo-riscv   the demo on RISC-V rv64 in QEMU
-#   make test-qemu    test suite + demos on Cortex-M3, rv64 and rv32 in QEMU
+#   make test-qemu    test suite + demos on Cortex-M3, rv64 and rv32 in QEMU,
+#                     and two rv64 harts sharing a spin-locked heap
 #   make size         .text/.data/.bss per module -> docs/SIZE.md
 
 ARM_CC   ?= arm-none-eabi-gcc
@@ -47,6 +48,11 @@ RV_PORT := port/riscv/start.S port/riscv/startup.c port/riscv/port.c port/riscv/
 # The Debian riscv64-unknown-elf toolchain has no libc headers: the port's
 # minimal <string.h> stands in.
 RV_INC := -isystem port/riscv/include -Iport/riscv
+# RISC-V has no byte/halfword AMOs: kheap/atomic.h emulates 8/16-bit atomics
+# with a CAS on the containing aligned word, which GCC 12 at -O2 flags as a
+# 4-byte access into a 1- or 2-byte object (-Wstringop-overflow) once inlined
+# into a test. The access is intended; see the report in docs/BAREMETAL.md.
+RV_TEST_WFLAGS := -Wno-stringop-overflow
 RV_LD := -T port/riscv/virt.ld
 
 METAL_DEPS = $(LIB_SRC) $(TEST_TARGET_SRC) $(MB)/test_list_bare.c \
@@ -77,14 +83,23 @@ $(MB)/cm3-demo.elf: $(METAL_DEPS)
 $(MB)/rv64-tests.elf: $(METAL_DEPS)
 	@mkdir -p $(@D)
 	@echo "  build $@"
-	@$(RV_CC) $(RV64_ARCH) $(BARE_CFLAGS) $(RV_INC) $(TEST_BARE_DEFS) $(BARE_LDFLAGS) $(RV_LD) \
+	@$(RV_CC) $(RV64_ARCH) $(BARE_CFLAGS) $(RV_TEST_WFLAGS) $(RV_INC) $(TEST_BARE_DEFS) $(BARE_LDFLAGS) $(RV_LD) \
 	  -o $@ $(RV_PORT) port/riscv/test_main.c $(TEST_BARE_SRC) -lgcc
 
 $(MB)/rv32-tests.elf: $(METAL_DEPS)
 	@mkdir -p $(@D)
 	@echo "  build $@"
-	@$(RV_CC) $(RV32_ARCH) $(BARE_CFLAGS) $(RV_INC) $(TEST_BARE_DEFS) $(BARE_LDFLAGS) $(RV_LD) \
+	@$(RV_CC) $(RV32_ARCH) $(BARE_CFLAGS) $(RV_TEST_WFLAGS) $(RV_INC) $(TEST_BARE_DEFS) $(BARE_LDFLAGS) $(RV_LD) \
 	  -o $@ $(RV_PORT) port/riscv/test_main.c $(TEST_BARE_SRC) -lgcc
+
+# Two harts, one heap, one spin lock (needs kheap/spinlock.h).
+SMP_SRC = port/riscv/smp_test.c src/heap.c src/error.c src/fmt.c src/atomic.c src/spinlock.c
+
+$(MB)/rv64-smp.elf: $(METAL_DEPS)
+	@mkdir -p $(@D)
+	@echo "  build $@"
+	@$(RV_CC) $(RV64_ARCH) $(BARE_CFLAGS) $(RV_INC) $(BARE_LDFLAGS) $(RV_LD) \
+	  -o $@ $(RV_PORT) $(SMP_SRC) -lgcc
 
 $(MB)/rv64-demo.elf: $(METAL_DEPS)
 	@mkdir -p $(@D)
@@ -96,6 +111,8 @@ QEMU_CM3_DEMO = $(QEMU_ARM) -cpu cortex-m3 -machine lm3s6965evb -nographic -semi
 QEMU_CM3_TESTS = $(QEMU_ARM) -cpu cortex-m3 -machine mps2-an385 -nographic -semihosting-config enable=on,target=native -kernel
 QEMU_RV64_CMD = $(QEMU_RV64) -M virt -bios none -nographic -kernel
 QEMU_RV32_CMD = $(QEMU_RV32) -M virt -bios none -nographic -kernel
+# Multi-threaded TCG: the two harts run on two host threads at once.
+QEMU_RV64_SMP = $(QEMU_RV64) -M virt -bios none -nographic -smp 2 -accel tcg,thread=multi -kernel
 
 # $(call qemu_run,name,command): run under timeout with the output in
 # $(MB)/name.log, print it, and leave the status in $$rc (124 = hung).
@@ -119,7 +136,7 @@ if [ $$rc -ne 0 ]; then bad=1; \
 endef
 
 metal-elves: $(MB)/cm3-tests.elf $(MB)/cm3-demo.elf $(MB)/rv64-tests.elf $(MB)/rv32-tests.elf \
-	$(MB)/rv64-demo.elf
+	$(MB)/rv64-demo.elf $(MB)/rv64-smp.elf
 
 test-qemu: metal-elves
 	@bad=0; \
@@ -128,6 +145,7 @@ test-qemu: metal-elves
 	$(call qemu_run,cm3-tests,$(QEMU_CM3_TESTS) $(MB)/cm3-tests.elf); $(call suite_check,cm3-tests); \
 	$(call qemu_run,rv64-tests,$(QEMU_RV64_CMD) $(MB)/rv64-tests.elf); $(call suite_check,rv64-tests); \
 	$(call qemu_run,rv32-tests,$(QEMU_RV32_CMD) $(MB)/rv32-tests.elf); $(call suite_check,rv32-tests); \
+	$(call qemu_run,rv64-smp,$(QEMU_RV64_SMP) $(MB)/rv64-smp.elf); $(call suite_check,rv64-smp); \
 	exit $$bad
 
 test-qemu-missing:

@@ -1,9 +1,6 @@
 /* kheap port hooks for Cortex-M3 (kheap/port.h): interrupt masking through
  * PRIMASK, which is how a single-core MCU makes a critical section. */
-unsigned long kh_port_irq_save(void);
-void kh_port_irq_restore(unsigned long flags);
-void kh_port_cpu_relax(void);
-unsigned long kh_port_context_id(void);
+#include "kheap/port.h"
 
 unsigned long kh_port_irq_save(void)
 {

@@ -1,9 +1,6 @@
 /* kheap port hooks for RISC-V in machine mode (kheap/port.h): interrupt
  * masking through mstatus.MIE. */
-unsigned long kh_port_irq_save(void);
-void kh_port_irq_restore(unsigned long flags);
-void kh_port_cpu_relax(void);
-unsigned long kh_port_context_id(void);
+#include "kheap/port.h"
 
 #define MSTATUS_MIE 0x8ul
 
