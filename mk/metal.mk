@@ -24,13 +24,15 @@ METAL_TOOLS := $(ARM_CC) $(RV_CC) $(QEMU_ARM) $(QEMU_RV64) $(QEMU_RV32)
 METAL_MISSING := $(strip $(foreach t,$(METAL_TOOLS),$(if $(shell command -v $(t) 2>/dev/null),,$(t))))
 ARM_OK := $(and $(shell command -v $(ARM_CC) 2>/dev/null),$(shell command -v $(QEMU_ARM) 2>/dev/null))
 
+# The hosted demo runs everywhere, so a change that breaks it shows in make test.
+TEST_STEPS += test-demo
 ifeq ($(METAL_MISSING),)
 TEST_STEPS += test-qemu
 else
 TEST_STEPS += test-qemu-missing
 endif
 
-.PHONY: demo-hosted demo-cm3 demo-riscv test-qemu test-qemu-missing size metal-elves
+.PHONY: demo-hosted demo-cm3 demo-riscv test-demo test-qemu test-qemu-missing size metal-elves
 
 # Flags shared by every bare-metal build. -fno-tree-loop-distribute-patterns
 # keeps GCC from turning the port's memcpy/memset loops into calls to themselves.
@@ -155,13 +157,19 @@ test-qemu-missing:
 	@echo "#################################################################"
 	@echo "qemu: 0 passed, 0 failed"
 
-$(MB)/demo-hosted: $(LIB_SRC) $(DEMO_SRC) examples/hosted/demo.c $(wildcard include/kheap/*.h examples/common/*.h)
+$(MB)/demo-hosted: $(LIB_SRC) $(HOSTED_SRC) $(DEMO_SRC) examples/hosted/demo.c \
+	$(wildcard include/kheap/*.h examples/common/*.h)
 	@mkdir -p $(@D)
 	@echo "  build $@"
-	@$(CC) $(WARN) -O2 -g $(INC) -Iexamples/common -o $@ examples/hosted/demo.c $(DEMO_SRC) $(LIB_SRC)
+	@$(CC) $(WARN) -O2 -g $(INC) -Iexamples/common -D_GNU_SOURCE -o $@ examples/hosted/demo.c \
+	  $(DEMO_SRC) $(LIB_SRC) $(HOSTED_SRC) $(HOST_LIBS)
 
 demo-hosted: $(MB)/demo-hosted
 	$(MB)/demo-hosted
+
+test-demo: $(MB)/demo-hosted
+	@bad=0; $(MB)/demo-hosted > $(MB)/demo-hosted.log 2>&1; rc=$$?; cat $(MB)/demo-hosted.log; \
+	$(call demo_check,demo-hosted); exit $$bad
 
 demo-cm3: $(MB)/cm3-demo.elf
 	@$(call qemu_run,cm3-demo,$(QEMU_CM3_DEMO) $(MB)/cm3-demo.elf); exit $$rc
