@@ -50,11 +50,7 @@ RV_PORT := port/riscv/start.S port/riscv/startup.c port/riscv/port.c port/riscv/
 # The Debian riscv64-unknown-elf toolchain has no libc headers: the port's
 # minimal <string.h> stands in.
 RV_INC := -isystem port/riscv/include -Iport/riscv
-# RISC-V has no byte/halfword AMOs: kheap/atomic.h emulates 8/16-bit atomics
-# with a CAS on the containing aligned word, which GCC 12 at -O2 flags as a
-# 4-byte access into a 1- or 2-byte object (-Wstringop-overflow) once inlined
-# into a test. The access is intended; see the report in docs/BAREMETAL.md.
-RV_TEST_WFLAGS := -Wno-stringop-overflow
+RV_TEST_WFLAGS :=
 RV_LD := -T port/riscv/virt.ld
 
 METAL_DEPS = $(LIB_SRC) $(TEST_TARGET_SRC) $(MB)/test_list_bare.c \

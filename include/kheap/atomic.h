@@ -251,7 +251,13 @@ enum {
 
 KH_ATOMIC_INLINE volatile kh_atomic_u32w *kh_atomic_emu_word(const volatile void *p)
 {
-    return (volatile kh_atomic_u32w *)((uintptr_t)p & ~(uintptr_t)3);
+    uintptr_t a = (uintptr_t)p & ~(uintptr_t)3;
+    /* Hide where the address came from: otherwise GCC, seeing a 4-byte
+     * access derived from a 1- or 2-byte object, warns -Wstringop-overflow
+     * in user code once this is inlined. The word access itself is sound:
+     * an aligned word never crosses a page or an allocation granule. */
+    __asm__("" : "+r"(a));
+    return (volatile kh_atomic_u32w *)a;
 }
 
 /* Bit position of a size-byte object at p inside its word. */
