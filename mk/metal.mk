@@ -41,12 +41,12 @@ BARE_CFLAGS := $(WARN) -O2 -g -ffreestanding -fno-tree-loop-distribute-patterns 
 BARE_LDFLAGS := -nostdlib -nostartfiles -Wl,--gc-sections -Wl,--no-warn-rwx-segments
 
 CM3_ARCH := -mcpu=cortex-m3 -mthumb
-CM3_PORT := port/cortex-m3/start.S port/cortex-m3/startup.c port/cortex-m3/port.c port/cortex-m3/mem.c
+CM3_PORT := port/cortex-m3/start.S port/cortex-m3/startup.c port/cortex-m3/port.c port/baremetal/mem.c
 CM3_LD = -Lport/cortex-m3 -T port/cortex-m3/$(1).ld
 
 RV64_ARCH := -march=rv64imac -mabi=lp64 -mcmodel=medany
 RV32_ARCH := -march=rv32imac -mabi=ilp32 -mcmodel=medany
-RV_PORT := port/riscv/start.S port/riscv/startup.c port/riscv/port.c port/riscv/mem.c
+RV_PORT := port/riscv/start.S port/riscv/startup.c port/riscv/port.c port/baremetal/mem.c
 # The Debian riscv64-unknown-elf toolchain has no libc headers: the port's
 # minimal <string.h> stands in.
 RV_INC := -isystem port/riscv/include -Iport/riscv
@@ -54,7 +54,7 @@ RV_TEST_WFLAGS :=
 RV_LD := -T port/riscv/virt.ld
 
 METAL_DEPS = $(LIB_SRC) $(TEST_TARGET_SRC) $(MB)/test_list_bare.c \
-	$(wildcard include/kheap/*.h src/internal/*.h tests/*.h port/cortex-m3/* port/riscv/* \
+	$(wildcard include/kheap/*.h src/internal/*.h tests/*.h port/baremetal/* port/cortex-m3/* port/riscv/* \
 	port/riscv/include/* examples/common/*) mk/metal.mk
 DEMO_SRC := examples/common/kh_demo.c
 
