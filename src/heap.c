@@ -386,9 +386,9 @@ size_t kheap_usable_size(const kheap *h, const void *ptr)
     return b ? bsize(b) - W : 0;
 }
 
-void *kheap_realloc(kheap *h, void *ptr, size_t n, size_t align)
+/* realloc, or with may_move false the in-place-only resize. */
+static void *resize(kheap *h, void *ptr, size_t n, size_t align, bool may_move)
 {
-    if (!ptr) return kheap_alloc(h, n, align);
     if (!h) return NULL;
     block *b = owned(h, ptr);
     size_t size = adjust(n);
@@ -409,7 +409,7 @@ void *kheap_realloc(kheap *h, void *ptr, size_t n, size_t align)
         if (have + next_free >= size && size <= h->max_block) {
             list_remove(h, nx);
             add = next_free;
-        } else if (prev_free && prev_free + have + next_free >= size &&
+        } else if (may_move && prev_free && prev_free + have + next_free >= size &&
                    prev_free + have + next_free <= h->max_block &&
                    !((uintptr_t)payload(pv) & (align - 1))) {
             list_remove(h, pv);
@@ -430,7 +430,8 @@ void *kheap_realloc(kheap *h, void *ptr, size_t n, size_t align)
 #endif
     }
 #if KH_HEAP_FULL
-move:;
+move:
+    if (!may_move) return NULL;
     void *np = kheap_alloc(h, n, align);
     if (!np) return NULL;
     memcpy(np, ptr, have - W < n ? have - W : n);
@@ -441,6 +442,16 @@ move:;
 #else
     return NULL;
 #endif
+}
+
+void *kheap_realloc(kheap *h, void *ptr, size_t n, size_t align)
+{
+    return ptr ? resize(h, ptr, n, align, true) : kheap_alloc(h, n, align);
+}
+
+bool kheap_resize(kheap *h, void *ptr, size_t n)
+{
+    return ptr && resize(h, ptr, n, 0, false) == ptr;
 }
 
 /* First-level classes needed for blocks up to max_block bytes. */

@@ -8,12 +8,8 @@ static void *heap_alloc(void *ctx, size_t size, size_t align, unsigned flags)
 
 static bool heap_resize(void *ctx, void *ptr, size_t old_size, size_t new_size, size_t align)
 {
-    (void)old_size;
-    /* In place only: accept the new size when the block already holds it, or
-     * when realloc manages without moving. */
-    if (kheap_usable_size(ctx, ptr) >= new_size)
-        return kheap_realloc(ctx, ptr, new_size, align) == ptr;
-    return false;
+    (void)old_size, (void)align; /* the block keeps its address, so its alignment */
+    return kheap_resize(ctx, ptr, new_size);
 }
 
 static void heap_free(void *ctx, void *ptr, size_t size, size_t align)

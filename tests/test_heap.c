@@ -2,10 +2,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "alloc_model.h"
 #include "heap_model.h"
 #include "kh_test.h"
 #include "kheap/error.h"
 #include "kheap/heap.h"
+#include "seed_tests.h"
 
 #define G KH_ALIGN_DEFAULT
 #define W sizeof(size_t)
@@ -416,6 +418,31 @@ KH_TEST(heap_realloc_move_keeps_alignment)
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 
+KH_TEST(heap_resize_is_in_place_only)
+{
+    unsigned char *m = arena(1 << 16);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    unsigned char *a = kheap_alloc(h, 300, 0), *p = kheap_alloc(h, 100, 0);
+    unsigned char *mid = kheap_alloc(h, 400, 0), *guard = kheap_alloc(h, 16, 0);
+    KH_ASSERT(a && p && mid && guard);
+    memset(p, 0x42, 100);
+    KH_CHECK(!kheap_resize(h, p, 200)); /* next block used: no */
+    kheap_free(h, mid);
+    KH_CHECK(kheap_resize(h, p, 450)); /* grows into the freed neighbour */
+    KH_CHECK(kheap_usable_size(h, p) >= 450);
+    KH_CHECK(!kheap_resize(h, p, 5000)); /* not enough room after it */
+    kheap_free(h, a);
+    KH_CHECK(!kheap_resize(h, p, 700)); /* free space before it is not used */
+    KH_CHECK(kheap_resize(h, p, 50));   /* shrinks */
+    KH_CHECK(kheap_usable_size(h, p) < 100);
+    for (int i = 0; i < 50; i++) KH_CHECK(p[i] == 0x42);
+    KH_CHECK(!kheap_resize(h, NULL, 10));
+    KH_CHECK(!kheap_resize(h, p, SIZE_MAX));
+    KH_CHECK_EQ(stats(h).allocations, 2);
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
 KH_TEST(heap_realloc_failure_keeps_old_block)
 {
     unsigned char *m = arena(1 << 16);
@@ -649,4 +676,66 @@ KH_TEST(heap_model_small_heap_near_full)
     /* 256 KiB: allocations fail often; failures must change nothing. */
     run_model(2, 0, kh_test_iters(250000), 256 << 10);
     KH_CHECK(model.failures > 0);
+}
+
+/* ---- the heap behind the kh_allocator interface ---- */
+
+static int heap_check_cb(void *ctx)
+{
+    return kheap_check(ctx);
+}
+
+static size_t heap_in_use(void *ctx)
+{
+    return stats(ctx).allocations;
+}
+
+KH_TEST(heap_seed_tests)
+{
+    unsigned char *m = arena(KH_SEED_HEAP_SIZE);
+    kheap *h = kheap_init(m, KH_SEED_HEAP_SIZE);
+    KH_ASSERT(h);
+    kh_seed_check_all(kheap_allocator(h), KH_SEED_HEAP_SIZE);
+    KH_CHECK_EQ(kheap_check(h), 0);
+    KH_CHECK_EQ(stats(h).allocations, 0);
+}
+
+KH_TEST(heap_interface_model)
+{
+    size_t n;
+    unsigned char *m = kh_test_arena(&n);
+    size_t bytes = n < (4u << 20) ? n : (4u << 20);
+    kheap *h = kheap_init(m, bytes);
+    KH_ASSERT(h);
+    struct kh_model_config c = {.a = kheap_allocator(h),
+                                .ops = kh_test_iters(50000),
+                                .max_size = 8192,
+                                .max_align_log2 = 12,
+                                .may_fail = true,
+                                .check = heap_check_cb,
+                                .check_ctx = h,
+                                .check_every = 509};
+    struct kh_model_result r = kh_model_run(&c);
+    KH_CHECK(kh_model_ok("kheap", &r));
+    KH_CHECK_EQ(stats(h).allocations, 0);
+    KH_CHECK_EQ(stats(h).free_blocks, 1);
+}
+
+KH_TEST(heap_interface_fault_injection)
+{
+    unsigned char *m = arena(1u << 18);
+    kheap *h = kheap_init(m, 1u << 18);
+    KH_ASSERT(h);
+    struct kh_model_fault_config c = {.in_use = heap_in_use, .ctx = h};
+    c.model.a = kheap_allocator(h);
+    c.model.ops = 200;
+    c.model.max_size = 1024;
+    c.model.max_align_log2 = 8;
+    c.model.check = heap_check_cb;
+    c.model.check_ctx = h;
+    c.model.check_every = 10;
+    struct kh_model_result r = kh_model_fault_run(&c);
+    KH_CHECK(kh_model_ok("kheap faults", &r));
+    KH_CHECK(r.fault_runs > 50);
+    KH_CHECK_EQ(kheap_check(h), 0);
 }

@@ -689,7 +689,9 @@ KH_TEST(vec_fault_every_allocation)
             if (kh_test_failed()) return;
             if (mode == 1 && failures) KH_CHECK(nfail > 0);
             if (failures == 0) {
-                KH_CHECK(k > 10); /* the script did allocate many times */
+                /* The script made several attempts (a growth the heap can do in
+                 * place costs one attempt, one that moves costs two). */
+                KH_CHECK(k > 5);
                 break;
             }
         }

@@ -136,6 +136,12 @@ void *kheap_zalloc(kheap *h, size_t size, size_t align);
  * alignment are supported; anything else returns NULL. */
 void *kheap_realloc(kheap *h, void *ptr, size_t size, size_t align);
 
+/* Resize the block at ptr to size bytes IN PLACE: shrink (the tail goes back
+ * to the heap), or grow into a following free block. Returns true when the
+ * block now holds size bytes at the same address, false (block untouched)
+ * otherwise; never moves data. The kh_allocator adapter's resize. O(1). */
+bool kheap_resize(kheap *h, void *ptr, size_t size);
+
 /* Free ptr. NULL does nothing. Coalesces with free neighbours at once. O(1).
  * Checked builds refuse and report pointers this heap does not own. */
 void kheap_free(kheap *h, void *ptr);
