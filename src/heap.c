@@ -402,9 +402,11 @@ static void *resize(kheap *h, void *ptr, size_t n, size_t align, bool may_move)
         }
 #if KH_HEAP_FULL
         /* Grow into the next block, else also into the previous one. */
-        block *nx = bnext(b), *pv = b->prev_phys;
+        /* prev_phys is the previous block's last word: read it only when
+         * that block is free, else it is its owner's data. */
+        block *nx = bnext(b), *pv = (b->size & F_PREV_FREE) ? b->prev_phys : NULL;
         size_t next_free = (nx->size & F_FREE) ? bsize(nx) : 0;
-        size_t prev_free = (b->size & F_PREV_FREE) ? bsize(pv) : 0;
+        size_t prev_free = pv ? bsize(pv) : 0;
         size_t add;
         if (have + next_free >= size && size <= h->max_block) {
             list_remove(h, nx);
@@ -440,6 +442,7 @@ move:
     release(h, b);
     return np;
 #else
+    (void)may_move;
     return NULL;
 #endif
 }
