@@ -6,6 +6,8 @@
 #   test-atomic-emulated  a second hosted binary with sub-word atomics emulated
 #                         (CAS on the containing word), 64-bit atomics through the
 #                         lock fallback and spin-lock debugging on
+#   test-atomic-up        the on-target test set with KH_ATOMIC_UP_IRQ=1 (the
+#                         interrupts-off mode of CPUs without compare-and-swap)
 #   test-atomic-nm        the sync sources cross-built for Cortex-M3, rv64imac and
 #                         rv32imac (-Os and -O0, compiler headers only) call no
 #                         libatomic helper and export the inline twins
@@ -18,8 +20,23 @@ SYNC_FILTERS := atomic_ spinlock_ refcount_
 SYNC_SRC     := src/atomic.c src/spinlock.c src/refcount.c
 SYNC_EMU_DEFS := -DKH_ATOMIC_EMULATE_SUBWORD=1 -DKH_ATOMIC64_MODE=2 -DKH_CONFIG_SPINLOCK_DEBUG=1
 
-TEST_STEPS += test-tsan test-atomic-emulated test-atomic-nm
-.PHONY: test-tsan test-atomic-emulated test-atomic-nm
+TEST_STEPS += test-tsan test-atomic-emulated test-atomic-nm test-atomic-up
+.PHONY: test-tsan test-atomic-emulated test-atomic-nm test-atomic-up
+
+# The single-CPU, no-CAS mode (ARMv6-M) forced on the host: every atomic
+# read-modify-write through the port's interrupt hooks. Only the tests that
+# also run on bare metal (no threads: the mode is for one CPU).
+$(BUILD)/atomic-up/list.c: $(TEST_FILES) tests/gen_test_list.sh
+	@mkdir -p $(@D)
+	@sh tests/gen_test_list.sh $(TEST_FILES) > $@
+
+$(BUILD)/atomic-up/kh_tests: $(ALL_TEST_DEPS) $(BUILD)/atomic-up/list.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -g $(INC) $(HOSTED_DEFS) -DKH_ATOMIC_UP_IRQ=1 -o $@ \
+	  $(sort $(LIB_SRC) $(HOSTED_SRC) $(TEST_SRC)) $(BUILD)/atomic-up/list.c $(HOST_LIBS)
+
+test-atomic-up: $(BUILD)/atomic-up/kh_tests
+	$(BUILD)/atomic-up/kh_tests
 
 # setarch -R (when allowed): clang 14's TSan runtime cannot map its shadow
 # under the address randomisation of some recent kernels.

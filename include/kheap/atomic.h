@@ -56,6 +56,11 @@
  *               a compare-and-swap loop on the aligned 32-bit word that holds
  *               them. KH_ATOMIC_EMULATE_SUBWORD=1 forces that anywhere (the
  *               hosted tests build a second binary with it).
+ *             - CPUs with no compare-and-swap at all (ARMv6-M: Cortex-M0/M0+/
+ *               M1; rv32i without A): KH_ATOMIC_UP_IRQ (automatic there)
+ *               runs every read-modify-write, at every width, with interrupts
+ *               off through kh_port_irq_save/restore (kheap/port.h). Correct
+ *               on a single CPU only, which is what those parts are.
  *             - 64-bit, KH_ATOMIC64_MODE:
  *                 1 native (default where the CPU has 64-bit CAS: x86, i686,
  *                   rv64, AArch64);
@@ -65,6 +70,7 @@
  *                   kh_port_irq_save (kheap/port.h), so it is safe against
  *                   interrupt handlers and other CPUs that use kh_atomic64_*
  *                   on the same variable. Not lock-free: do not use from NMI.
+ *                 3 interrupts off (default with KH_ATOMIC_UP_IRQ);
  *                 0 none: kh_atomic64_t is not declared; code that uses it
  *                   fails to compile.
  *
@@ -90,6 +96,7 @@
 #include <stdint.h>
 
 #include "kheap/config.h"
+#include "kheap/port.h"
 
 #if !defined(__GNUC__) && !defined(__clang__)
 #error "kheap/atomic.h needs GCC or Clang (__atomic builtins)"
@@ -97,8 +104,16 @@
 #if defined(__GNUC_GNU_INLINE__) && !defined(__GNUC_STDC_INLINE__)
 #error "kheap/atomic.h needs C99 inline semantics (remove -fgnu89-inline / -std=gnu89)"
 #endif
-#ifndef __GCC_HAVE_SYNC_COMPARE_AND_SWAP_4
-#error "kheap atomics need a native 32-bit compare-and-swap (ARMv6-M and rv32i without A have none)"
+/* Uniprocessor targets without a 32-bit compare-and-swap (ARMv6-M, rv32i
+ * without A): every read-modify-write runs with interrupts off through the
+ * port hooks (kheap/port.h). KH_ATOMIC_UP_IRQ=1 forces it anywhere (a hosted
+ * test step does); it is only correct on a single CPU. */
+#ifndef KH_ATOMIC_UP_IRQ
+#ifdef __GCC_HAVE_SYNC_COMPARE_AND_SWAP_4
+#define KH_ATOMIC_UP_IRQ 0
+#else
+#define KH_ATOMIC_UP_IRQ 1
+#endif
 #endif
 
 #ifndef KH_ATOMIC_EMULATE_SUBWORD
@@ -112,8 +127,11 @@
 #define KH_ATOMIC64_NONE   0
 #define KH_ATOMIC64_NATIVE 1
 #define KH_ATOMIC64_LOCK   2
+#define KH_ATOMIC64_IRQ    3
 #ifndef KH_ATOMIC64_MODE
-#ifdef __GCC_HAVE_SYNC_COMPARE_AND_SWAP_8
+#if KH_ATOMIC_UP_IRQ
+#define KH_ATOMIC64_MODE KH_ATOMIC64_IRQ
+#elif defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_8)
 #define KH_ATOMIC64_MODE KH_ATOMIC64_NATIVE
 #else
 #define KH_ATOMIC64_MODE KH_ATOMIC64_LOCK
@@ -122,9 +140,11 @@
 #if KH_ATOMIC64_MODE == KH_ATOMIC64_NATIVE && !defined(__GCC_HAVE_SYNC_COMPARE_AND_SWAP_8)
 #error "KH_ATOMIC64_MODE=1 (native) but this target has no 64-bit compare-and-swap: use 2 or 0"
 #endif
-#if KH_ATOMIC64_MODE != KH_ATOMIC64_NONE && KH_ATOMIC64_MODE != KH_ATOMIC64_NATIVE &&              \
-    KH_ATOMIC64_MODE != KH_ATOMIC64_LOCK
-#error "KH_ATOMIC64_MODE must be 0 (none), 1 (native) or 2 (lock fallback)"
+#if KH_ATOMIC64_MODE == KH_ATOMIC64_IRQ && !KH_ATOMIC_UP_IRQ
+#error "KH_ATOMIC64_MODE=3 (interrupts off) needs KH_ATOMIC_UP_IRQ=1 (a single CPU)"
+#endif
+#if KH_ATOMIC64_MODE < KH_ATOMIC64_NONE || KH_ATOMIC64_MODE > KH_ATOMIC64_IRQ
+#error "KH_ATOMIC64_MODE must be 0 (none), 1 (native), 2 (lock fallback) or 3 (interrupts off)"
 #endif
 /* Number of locks the 64-bit fallback hashes addresses onto (power of two). */
 #ifndef KH_ATOMIC64_LOCKS
@@ -235,7 +255,71 @@ KH_ATOMIC_INLINE int kh_atomic_fail_order(int mo)
     U kh_atomic_raw_fetch_or_##S(volatile U *p, U v, int mo);                                      \
     U kh_atomic_raw_fetch_xor_##S(volatile U *p, U v, int mo);
 
-#if KH_ATOMIC_EMULATE_SUBWORD
+/* Uniprocessor, no CAS: plain accesses with interrupts off around every
+ * read-modify-write (and around 64-bit loads and stores, which take two
+ * accesses). Signal fences keep the compiler from moving memory accesses
+ * across; one CPU needs no hardware barrier. */
+#define KH__ATOMIC_RAW_IRQ(S, U, SAVE)                                                             \
+    KH_ATOMIC_INLINE U kh_atomic_raw_load_##S(const volatile U *p, int mo)                         \
+    {                                                                                              \
+        (void)mo;                                                                                  \
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                   \
+        unsigned long f = SAVE ? kh_port_irq_save() : 0;                                           \
+        U v = *p;                                                                                  \
+        if (SAVE) kh_port_irq_restore(f);                                                          \
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                   \
+        return v;                                                                                  \
+    }                                                                                              \
+    KH_ATOMIC_INLINE void kh_atomic_raw_store_##S(volatile U *p, U v, int mo)                      \
+    {                                                                                              \
+        (void)mo;                                                                                  \
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                   \
+        unsigned long f = SAVE ? kh_port_irq_save() : 0;                                           \
+        *p = v;                                                                                    \
+        if (SAVE) kh_port_irq_restore(f);                                                          \
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                   \
+    }                                                                                              \
+    KH_ATOMIC_INLINE bool kh_atomic_raw_cmpxchg_##S(volatile U *p, U *old, U v, int mo)            \
+    {                                                                                              \
+        (void)mo;                                                                                  \
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                   \
+        unsigned long f = kh_port_irq_save();                                                      \
+        U cur = *p;                                                                                \
+        bool ok = cur == *old;                                                                     \
+        if (ok) *p = v;                                                                            \
+        kh_port_irq_restore(f);                                                                    \
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                   \
+        if (!ok) *old = cur;                                                                       \
+        return ok;                                                                                 \
+    }                                                                                              \
+    KH__ATOMIC_RAW_IRQ_RMW(S, U, xchg, v)                                                          \
+    KH__ATOMIC_RAW_IRQ_RMW(S, U, fetch_add, (U)(old + v))                                          \
+    KH__ATOMIC_RAW_IRQ_RMW(S, U, fetch_sub, (U)(old - v))                                          \
+    KH__ATOMIC_RAW_IRQ_RMW(S, U, fetch_and, (U)(old & v))                                          \
+    KH__ATOMIC_RAW_IRQ_RMW(S, U, fetch_or, (U)(old | v))                                           \
+    KH__ATOMIC_RAW_IRQ_RMW(S, U, fetch_xor, (U)(old ^ v))
+
+/* One read-modify-write returning the old value; NEW is an expression of
+ * old and v. */
+#define KH__ATOMIC_RAW_IRQ_RMW(S, U, OP, NEW)                                                      \
+    KH_ATOMIC_INLINE U kh_atomic_raw_##OP##_##S(volatile U *p, U v, int mo)                        \
+    {                                                                                              \
+        (void)mo;                                                                                  \
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                   \
+        unsigned long f = kh_port_irq_save();                                                      \
+        U old = *p;                                                                                \
+        *p = NEW;                                                                                  \
+        kh_port_irq_restore(f);                                                                    \
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);                                                   \
+        return old;                                                                                \
+    }
+
+#if KH_ATOMIC_UP_IRQ
+/* Loads and stores up to 32 bits are single accesses: no need to mask. */
+KH__ATOMIC_RAW_IRQ(u8, uint8_t, 0)
+KH__ATOMIC_RAW_IRQ(u16, uint16_t, 0)
+KH__ATOMIC_RAW_IRQ(u32, uint32_t, 0)
+#elif KH_ATOMIC_EMULATE_SUBWORD
 /* Sub-word emulation: a CAS loop on the aligned 32-bit word holding the
  * byte or halfword. Neighbouring bytes may change under us; the CAS then
  * fails and we retry, so their updates are never lost. Loads and stores of a
@@ -376,9 +460,13 @@ KH__ATOMIC_RAW_NATIVE(u8, uint8_t)
 KH__ATOMIC_RAW_NATIVE(u16, uint16_t)
 #endif
 
+#if !KH_ATOMIC_UP_IRQ
 KH__ATOMIC_RAW_NATIVE(u32, uint32_t)
+#endif
 
-#if KH_ATOMIC64_MODE == KH_ATOMIC64_NATIVE
+#if KH_ATOMIC64_MODE == KH_ATOMIC64_IRQ
+KH__ATOMIC_RAW_IRQ(u64, kh_atomic_u64a, 1)
+#elif KH_ATOMIC64_MODE == KH_ATOMIC64_NATIVE
 KH__ATOMIC_RAW_NATIVE(u64, kh_atomic_u64a)
 #elif KH_ATOMIC64_MODE == KH_ATOMIC64_LOCK
 KH__ATOMIC_RAW_DECL(u64, kh_atomic_u64a)
@@ -554,6 +642,37 @@ KH__ATOMIC_INT_API(kh_atomic64, kh_atomic64_t, int64_t, u64, kh_atomic_u64a)
 #endif
 
 /* Pointers: read/set/xchg/cmpxchg. */
+#if KH_ATOMIC_UP_IRQ
+/* One CPU, no CAS: the exchange with interrupts off. */
+KH_ATOMIC_INLINE bool kh_atomic_ptr_irq_cmpxchg(kh_atomic_ptr_t *v, void **old, void *n, bool any)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    unsigned long f = kh_port_irq_save();
+    void *cur = *(void *volatile *)&v->ptr;
+    bool ok = any || cur == *old;
+    if (ok) *(void *volatile *)&v->ptr = n;
+    kh_port_irq_restore(f);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (!ok || any) *old = cur;
+    return ok;
+}
+#define KH__ATOMIC_PTR_ORDERED(O, MO)                                                              \
+    KH_ATOMIC_INLINE void *kh_atomic_ptr_xchg##O(kh_atomic_ptr_t *v, void *n)                      \
+    {                                                                                              \
+        void *old = NULL;                                                                          \
+        kh_atomic_ptr_irq_cmpxchg(v, &old, n, true);                                               \
+        return old;                                                                                \
+    }                                                                                              \
+    KH_ATOMIC_INLINE void *kh_atomic_ptr_cmpxchg##O(kh_atomic_ptr_t *v, void *old, void *n)        \
+    {                                                                                              \
+        kh_atomic_ptr_irq_cmpxchg(v, &old, n, false);                                              \
+        return old;                                                                                \
+    }                                                                                              \
+    KH_ATOMIC_INLINE bool kh_atomic_ptr_try_cmpxchg##O(kh_atomic_ptr_t *v, void **old, void *n)    \
+    {                                                                                              \
+        return kh_atomic_ptr_irq_cmpxchg(v, old, n, false);                                        \
+    }
+#else
 #define KH__ATOMIC_PTR_ORDERED(O, MO)                                                              \
     KH_ATOMIC_INLINE void *kh_atomic_ptr_xchg##O(kh_atomic_ptr_t *v, void *n)                      \
     {                                                                                              \
@@ -568,6 +687,7 @@ KH__ATOMIC_INT_API(kh_atomic64, kh_atomic64_t, int64_t, u64, kh_atomic_u64a)
     {                                                                                              \
         return __atomic_compare_exchange_n(&v->ptr, old, n, false, MO, kh_atomic_fail_order(MO));  \
     }
+#endif
 
 KH_ATOMIC_INLINE void *kh_atomic_ptr_read(const kh_atomic_ptr_t *v)
 {
