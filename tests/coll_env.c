@@ -27,3 +27,21 @@ void coll_env_no_leak(struct coll_env *e)
     KH_CHECK_EQ(st.allocations, 0);
     KH_CHECK_EQ(kheap_check(e->h), 0);
 }
+
+kheap *coll_heap(size_t want, size_t *got)
+{
+    size_t n;
+    void *mem = kh_test_arena(&n);
+    if (want > n) want = n;
+    if (got) *got = want;
+    return kheap_init(mem, want);
+}
+
+void coll_heap_empty(kheap *h)
+{
+    struct kheap_stats st;
+    kheap_stats(h, &st);
+    KH_CHECK_EQ(st.used_bytes, 0);
+    KH_CHECK_EQ(st.allocations, 0);
+    KH_CHECK_EQ(kheap_check(h), 0);
+}

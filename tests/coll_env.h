@@ -22,4 +22,10 @@ int coll_env_init(struct coll_env *e, size_t heap_bytes);
  * and the heap passes its checker. Records failures in the running test. */
 void coll_env_no_leak(struct coll_env *e);
 
+/* A plain core heap over the first min(want, arena) bytes of the test arena
+ * (*got, when not NULL, says how many), or NULL. */
+kheap *coll_heap(size_t want, size_t *got);
+/* The heap holds nothing and passes its checker. */
+void coll_heap_empty(kheap *h);
+
 #endif

@@ -6,28 +6,11 @@
 #include <pthread.h>
 #endif
 
+#include "coll_env.h"
 #include "kh_test.h"
 #include "kheap/box.h"
 #include "kheap/error.h"
 #include "kheap/heap.h"
-
-/* A core heap over (part of) the test arena. */
-static kheap *box_heap(size_t want)
-{
-    size_t n;
-    void *mem = kh_test_arena(&n);
-    if (want > n) want = n;
-    return kheap_init(mem, want);
-}
-
-static void box_heap_empty(kheap *h)
-{
-    struct kheap_stats st;
-    kheap_stats(h, &st);
-    KH_CHECK_EQ(st.used_bytes, 0);
-    KH_CHECK_EQ(st.allocations, 0);
-    KH_CHECK_EQ(kheap_check(h), 0);
-}
 
 struct point {
     int x, y;
@@ -61,7 +44,7 @@ static int init_fail(void *obj, void *arg)
 
 KH_TEST(box_new_init_copy_free)
 {
-    kheap *h = box_heap(1 << 16);
+    kheap *h = coll_heap(1 << 16, NULL);
     KH_ASSERT(h);
     kh_allocator a = kheap_allocator(h);
     int y = 9;
@@ -82,12 +65,12 @@ KH_TEST(box_new_init_copy_free)
     kh_box_free(a, p, sizeof(struct point), 0, count_drop);
     kh_box_free(a, NULL, 8, 0, count_drop); /* NULL: nothing, no drop */
     KH_CHECK_EQ(drops, 2);
-    box_heap_empty(h);
+    coll_heap_empty(h);
 }
 
 KH_TEST(box_align_and_bad_input)
 {
-    kheap *h = box_heap(1 << 18);
+    kheap *h = coll_heap(1 << 18, NULL);
     KH_ASSERT(h);
     kh_allocator a = kheap_allocator(h);
     void *p = kh_box_new(a, 100, 4096, NULL, NULL);
@@ -99,12 +82,12 @@ KH_TEST(box_align_and_bad_input)
     KH_CHECK(kh_box_new(a, 16, 0, init_fail, NULL) == NULL);  /* init refuses: freed */
     KH_CHECK(kh_box_new_copy(a, 16, 0, NULL) == NULL);
     KH_CHECK(kh_box_new(kh_failing_allocator(), 16, 0, NULL, NULL) == NULL);
-    box_heap_empty(h);
+    coll_heap_empty(h);
 }
 
 KH_TEST(rc_count_clone_release_drop_once)
 {
-    kheap *h = box_heap(1 << 16);
+    kheap *h = coll_heap(1 << 16, NULL);
     KH_ASSERT(h);
     kh_allocator a = kheap_allocator(h);
     drops = 0;
@@ -125,7 +108,7 @@ KH_TEST(rc_count_clone_release_drop_once)
     KH_CHECK_EQ(drops, 0);
     KH_CHECK(kh_rc_release(p));
     KH_CHECK_EQ(drops, 1);
-    box_heap_empty(h);
+    coll_heap_empty(h);
     /* NULL is harmless */
     KH_CHECK(kh_rc_clone(NULL) == NULL);
     KH_CHECK(!kh_rc_release(NULL));
@@ -134,7 +117,7 @@ KH_TEST(rc_count_clone_release_drop_once)
 
 KH_TEST(rc_alignment_and_init)
 {
-    kheap *h = box_heap(1 << 18);
+    kheap *h = coll_heap(1 << 18, NULL);
     KH_ASSERT(h);
     kh_allocator a = kheap_allocator(h);
     size_t aligns[] = {0, 1, 2, 8, 16, 64, 256, 4096};
@@ -155,12 +138,12 @@ KH_TEST(rc_alignment_and_init)
     KH_ASSERT(p);
     KH_CHECK(p->x == 7 && p->y == 3);
     KH_CHECK(kh_rc_release(p));
-    box_heap_empty(h);
+    coll_heap_empty(h);
 }
 
 KH_TEST(rc_bad_input)
 {
-    kheap *h = box_heap(1 << 16);
+    kheap *h = coll_heap(1 << 16, NULL);
     KH_ASSERT(h);
     kh_allocator a = kheap_allocator(h);
     drops = 0;
@@ -172,7 +155,7 @@ KH_TEST(rc_bad_input)
     KH_CHECK(kh_rc_new_copy(a, 8, 0, NULL, count_drop) == NULL);
     KH_CHECK(kh_rc_new(kh_failing_allocator(), 8, 0, NULL, NULL, NULL) == NULL);
     KH_CHECK_EQ(drops, 0); /* never constructed, never dropped */
-    box_heap_empty(h);
+    coll_heap_empty(h);
 #if KH_CONFIG_CHECKS
     /* A pointer that is not an rc object: reported, refused. */
     size_t buf[16];
@@ -191,7 +174,7 @@ KH_TEST(rc_bad_input)
 
 KH_TEST(rc_box_fault_injection)
 {
-    kheap *h = box_heap(1 << 16);
+    kheap *h = coll_heap(1 << 16, NULL);
     KH_ASSERT(h);
     struct kh_fault f;
     kh_fault_init(&f, kheap_allocator(h));
@@ -212,14 +195,14 @@ KH_TEST(rc_box_fault_injection)
     KH_CHECK_EQ(drops, 1);
     KH_CHECK_EQ(f.live_blocks, 0);
     KH_CHECK_EQ(f.live_bytes, 0);
-    box_heap_empty(h);
+    coll_heap_empty(h);
 }
 
 /* ---- arc ---- */
 
 KH_TEST(arc_count_clone_release_drop_once)
 {
-    kheap *h = box_heap(1 << 16);
+    kheap *h = coll_heap(1 << 16, NULL);
     KH_ASSERT(h);
     kh_allocator a = kheap_allocator(h);
     drops = 0;
@@ -237,7 +220,7 @@ KH_TEST(arc_count_clone_release_drop_once)
     KH_CHECK_EQ(drops, 0);
     KH_CHECK(point_arc_release(p));
     KH_CHECK_EQ(drops, 1);
-    box_heap_empty(h);
+    coll_heap_empty(h);
     /* init callback, alignment, failures */
     int y = 4;
     struct point *q = kh_arc_new(a, sizeof(struct point), 256, init_seven, &y, NULL);
@@ -254,13 +237,13 @@ KH_TEST(arc_count_clone_release_drop_once)
     KH_CHECK(!kh_arc_release(NULL));
     KH_CHECK_EQ(kh_arc_count(NULL), 0);
     KH_CHECK_EQ(drops, 1);
-    box_heap_empty(h);
+    coll_heap_empty(h);
 }
 
 KH_TEST(arc_rc_not_interchangeable)
 {
 #if KH_CONFIG_CHECKS
-    kheap *h = box_heap(1 << 16);
+    kheap *h = coll_heap(1 << 16, NULL);
     KH_ASSERT(h);
     kh_allocator a = kheap_allocator(h);
     void *r = kh_rc_new(a, 16, 0, NULL, NULL, NULL);
@@ -279,7 +262,7 @@ KH_TEST(arc_rc_not_interchangeable)
     KH_CHECK_EQ(kh_arc_count(s), 1);
     KH_CHECK(kh_rc_release(r));
     KH_CHECK(kh_arc_release(s));
-    box_heap_empty(h);
+    coll_heap_empty(h);
 #endif
 }
 
@@ -308,7 +291,7 @@ static void *arc_mt_worker(void *p)
 KH_TEST_HOSTED_ONLY(arc_mt_clone_release_drop_once)
 {
 #if KH_TEST_HOSTED
-    kheap *h = box_heap(1 << 16);
+    kheap *h = coll_heap(1 << 16, NULL);
     KH_ASSERT(h);
     kh_allocator a = kheap_allocator(h);
     enum { NT = 4 };
@@ -340,7 +323,7 @@ KH_TEST_HOSTED_ONLY(arc_mt_clone_release_drop_once)
         }
         KH_CHECK(ok);
         KH_CHECK_EQ(drops, 1);
-        box_heap_empty(h);
+        coll_heap_empty(h);
     }
 #endif
 }

@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "coll_env.h"
 #include "kh_test.h"
 #include "kheap/error.h"
 #include "kheap/hashmap.h"
@@ -10,27 +11,9 @@
 KH_HASHMAP_DEFINE(u64map, uint64_t, uint64_t)
 KH_HASHSET_DEFINE(u32set, uint32_t)
 
-static kheap *hm_heap(size_t want, size_t *got)
-{
-    size_t n;
-    void *mem = kh_test_arena(&n);
-    if (want > n) want = n;
-    if (got) *got = want;
-    return kheap_init(mem, want);
-}
-
-static void hm_heap_empty(kheap *h)
-{
-    struct kheap_stats st;
-    kheap_stats(h, &st);
-    KH_CHECK_EQ(st.used_bytes, 0);
-    KH_CHECK_EQ(st.allocations, 0);
-    KH_CHECK_EQ(kheap_check(h), 0);
-}
-
 KH_TEST(hashmap_basic_ops)
 {
-    kheap *h = hm_heap(1 << 20, NULL);
+    kheap *h = coll_heap(1 << 20, NULL);
     KH_ASSERT(h);
     u64map m;
     KH_ASSERT_EQ(u64map_init(&m, kheap_allocator(h)), 0);
@@ -87,17 +70,17 @@ KH_TEST(hashmap_basic_ops)
     it = 0;
     KH_CHECK(!u64map_next(&m, &it, NULL, NULL));
     u64map_destroy(&m);
-    hm_heap_empty(h);
+    coll_heap_empty(h);
     /* destroyed map is empty and reusable */
     KH_CHECK_EQ(u64map_insert(&m, 1, 2), 0);
     KH_CHECK_EQ(*u64map_get(&m, 1), 2);
     u64map_destroy(&m);
-    hm_heap_empty(h);
+    coll_heap_empty(h);
 }
 
 KH_TEST(hashmap_set_and_reserve)
 {
-    kheap *h = hm_heap(1 << 20, NULL);
+    kheap *h = coll_heap(1 << 20, NULL);
     KH_ASSERT(h);
     u32set s;
     KH_ASSERT_EQ(u32set_init(&s, kheap_allocator(h)), 0);
@@ -125,12 +108,12 @@ KH_TEST(hashmap_set_and_reserve)
     KH_CHECK_EQ(u32set_len(&s), 2999);
     KH_CHECK_EQ(u32set_check(&s), 0);
     u32set_destroy(&s);
-    hm_heap_empty(h);
+    coll_heap_empty(h);
 }
 
 KH_TEST(hashmap_bad_input)
 {
-    kheap *h = hm_heap(1 << 16, NULL);
+    kheap *h = coll_heap(1 << 16, NULL);
     KH_ASSERT(h);
     kh_allocator a = kheap_allocator(h);
     struct kh_hashmap m;
@@ -160,7 +143,7 @@ KH_TEST(hashmap_bad_input)
     KH_CHECK_EQ(kh_hashmap_len(&m), 0);
     KH_CHECK_EQ(kh_hashmap_check(&m), 0);
     kh_hashmap_destroy(&m);
-    hm_heap_empty(h);
+    coll_heap_empty(h);
 }
 
 /* Keys with padding and a string part: user hash and eq over the meaningful
@@ -204,7 +187,7 @@ static uint64_t identity_hash(const void *k, void *ctx)
 
 KH_TEST(hashmap_weak_user_hash_is_remixed)
 {
-    kheap *h = hm_heap(1 << 20, NULL);
+    kheap *h = coll_heap(1 << 20, NULL);
     KH_ASSERT(h);
     struct kh_hashmap m;
     KH_ASSERT_EQ(kh_hashmap_init(&m, kheap_allocator(h), 8, 0, identity_hash, NULL, NULL), 0);
@@ -218,12 +201,12 @@ KH_TEST(hashmap_weak_user_hash_is_remixed)
         if (m.meta[i].dist > worst) worst = m.meta[i].dist;
     KH_CHECK(worst > 0 && worst < 40);
     kh_hashmap_destroy(&m);
-    hm_heap_empty(h);
+    coll_heap_empty(h);
 }
 
 KH_TEST(hashmap_user_hash_and_collisions)
 {
-    kheap *h = hm_heap(1 << 20, NULL);
+    kheap *h = coll_heap(1 << 20, NULL);
     KH_ASSERT(h);
     struct kh_hashmap m;
     KH_ASSERT_EQ(kh_hashmap_init(&m, kheap_allocator(h), sizeof(struct name_key), sizeof(double),
@@ -260,7 +243,7 @@ KH_TEST(hashmap_user_hash_and_collisions)
         }
     }
     kh_hashmap_destroy(&m);
-    hm_heap_empty(h);
+    coll_heap_empty(h);
 }
 
 KH_TEST(hashmap_default_hash_quality)
@@ -336,7 +319,7 @@ static struct hm_ref hm_ref_buf;
 KH_TEST(hashmap_differential_vs_list)
 {
     size_t bytes;
-    kheap *h = hm_heap(4u << 20, &bytes);
+    kheap *h = coll_heap(4u << 20, &bytes);
     KH_ASSERT(h);
     struct hm_ref *r = &hm_ref_buf;
     /* key ranges: tiny (many replaces), medium, up to the reference size */
@@ -414,7 +397,7 @@ KH_TEST(hashmap_differential_vs_list)
         KH_ASSERT_EQ(kh_hashmap_check(&m), 0);
         KH_ASSERT(hm_matches(&m, r));
         kh_hashmap_destroy(&m);
-        hm_heap_empty(h);
+        coll_heap_empty(h);
     }
 }
 
@@ -422,7 +405,7 @@ KH_TEST(hashmap_differential_vs_list)
 KH_TEST(hashmap_large_grow)
 {
     size_t bytes;
-    kheap *h = hm_heap(64u << 20, &bytes);
+    kheap *h = coll_heap(64u << 20, &bytes);
     KH_ASSERT(h);
     u64map m;
     KH_ASSERT_EQ(u64map_init(&m, kheap_allocator(h)), 0);
@@ -440,13 +423,13 @@ KH_TEST(hashmap_large_grow)
     KH_CHECK_EQ(u64map_len(&m), 0);
     KH_CHECK_EQ(u64map_check(&m), 0);
     u64map_destroy(&m);
-    hm_heap_empty(h);
+    coll_heap_empty(h);
 }
 
 /* Fail the k-th allocation of an insert/remove sequence for every k. */
 KH_TEST(hashmap_fault_injection)
 {
-    kheap *h = hm_heap(1 << 20, NULL);
+    kheap *h = coll_heap(1 << 20, NULL);
     KH_ASSERT(h);
     struct kh_fault f;
     kh_fault_init(&f, kheap_allocator(h));
@@ -494,7 +477,7 @@ KH_TEST(hashmap_fault_injection)
         kh_hashmap_destroy(&m);
         KH_ASSERT_EQ(f.live_blocks, 0);
         KH_ASSERT_EQ(f.live_bytes, 0);
-        hm_heap_empty(h);
+        coll_heap_empty(h);
         if (f.failures == 0) break; /* k passed the last allocation */
         KH_ASSERT(k < 1000);
     }

@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "coll_env.h"
 #include "kh_test.h"
 #include "kheap/error.h"
 #include "kheap/heap.h"
@@ -11,27 +12,9 @@ KH_MAP_DEFINE(u64tree, uint64_t, uint64_t, kh_map_cmp_u64)
 typedef const char *map_cstr; /* K must be one type name: typedef pointer types */
 KH_SET_DEFINE(strset, map_cstr, kh_map_cmp_str)
 
-static kheap *map_heap(size_t want, size_t *got)
-{
-    size_t n;
-    void *mem = kh_test_arena(&n);
-    if (want > n) want = n;
-    if (got) *got = want;
-    return kheap_init(mem, want);
-}
-
-static void map_heap_empty(kheap *h)
-{
-    struct kheap_stats st;
-    kheap_stats(h, &st);
-    KH_CHECK_EQ(st.used_bytes, 0);
-    KH_CHECK_EQ(st.allocations, 0);
-    KH_CHECK_EQ(kheap_check(h), 0);
-}
-
 KH_TEST(map_basic_ops_and_order)
 {
-    kheap *h = map_heap(1 << 20, NULL);
+    kheap *h = coll_heap(1 << 20, NULL);
     KH_ASSERT(h);
     u64tree t;
     KH_ASSERT_EQ(u64tree_init(&t, kheap_allocator(h)), 0);
@@ -113,15 +96,15 @@ KH_TEST(map_basic_ops_and_order)
     KH_CHECK_EQ(u64tree_len(&t), 0);
     KH_CHECK_EQ(t.m.height, 0);
     KH_CHECK_EQ(u64tree_check(&t), 0);
-    map_heap_empty(h);
+    coll_heap_empty(h);
     KH_CHECK_EQ(u64tree_insert(&t, 3, 4), 0); /* usable again */
     u64tree_destroy(&t);
-    map_heap_empty(h);
+    coll_heap_empty(h);
 }
 
 KH_TEST(map_set_of_strings)
 {
-    kheap *h = map_heap(1 << 16, NULL);
+    kheap *h = coll_heap(1 << 16, NULL);
     KH_ASSERT(h);
     strset s;
     KH_ASSERT_EQ(strset_init(&s, kheap_allocator(h)), 0);
@@ -144,12 +127,12 @@ KH_TEST(map_set_of_strings)
     KH_CHECK(kh_map_get(&s.m, &sorted[0]) != NULL); /* set: non-NULL when present */
     KH_CHECK_EQ(strset_check(&s), 0);
     strset_destroy(&s);
-    map_heap_empty(h);
+    coll_heap_empty(h);
 }
 
 KH_TEST(map_bad_input_and_memcmp_default)
 {
-    kheap *h = map_heap(1 << 16, NULL);
+    kheap *h = coll_heap(1 << 16, NULL);
     KH_ASSERT(h);
     kh_allocator a = kheap_allocator(h);
     struct kh_map m;
@@ -187,7 +170,7 @@ KH_TEST(map_bad_input_and_memcmp_default)
     KH_CHECK_EQ(kh_map_insert(&m, "abcd", "efgh"), KH_ENOMEM);
     KH_CHECK_EQ(kh_map_len(&m), 0);
     KH_CHECK_EQ(kh_map_check(&m), 0);
-    map_heap_empty(h);
+    coll_heap_empty(h);
     /* comparators */
     int64_t x = -5, y = 3;
     KH_CHECK(kh_map_cmp_i64(&x, &y, NULL) < 0 && kh_map_cmp_i64(&y, &x, NULL) > 0);
@@ -328,12 +311,12 @@ static void map_diff_round(kheap *h, size_t vs, uint32_t range, size_t ops)
     }
     KH_ASSERT(map_matches(&m, r));
     kh_map_destroy(&m);
-    map_heap_empty(h);
+    coll_heap_empty(h);
 }
 
 KH_TEST(map_differential_vs_sorted_array)
 {
-    kheap *h = map_heap(8u << 20, NULL);
+    kheap *h = coll_heap(8u << 20, NULL);
     KH_ASSERT(h);
     map_diff_round(h, 4, 40, kh_test_iters(60000));     /* tiny: root splits and merges */
     map_diff_round(h, 4, 2000, kh_test_iters(250000));  /* B = 8, three levels */
@@ -344,7 +327,7 @@ KH_TEST(map_differential_vs_sorted_array)
 KH_TEST(map_large_sequential)
 {
     size_t bytes;
-    kheap *h = map_heap(32u << 20, &bytes);
+    kheap *h = coll_heap(32u << 20, &bytes);
     KH_ASSERT(h);
     u64tree t;
     KH_ASSERT_EQ(u64tree_init(&t, kheap_allocator(h)), 0);
@@ -363,13 +346,13 @@ KH_TEST(map_large_sequential)
     for (uint64_t i = 1; i <= n; i += 2) KH_ASSERT_EQ(u64tree_remove(&t, i, NULL), 0);
     KH_CHECK_EQ(u64tree_check(&t), 0);
     u64tree_destroy(&t);
-    map_heap_empty(h);
+    coll_heap_empty(h);
 }
 
 /* Fail the k-th allocation of an insert/remove sequence, for every k. */
 KH_TEST(map_fault_injection)
 {
-    kheap *h = map_heap(1 << 20, NULL);
+    kheap *h = coll_heap(1 << 20, NULL);
     KH_ASSERT(h);
     struct kh_fault f;
     kh_fault_init(&f, kheap_allocator(h));
@@ -419,7 +402,7 @@ KH_TEST(map_fault_injection)
             kh_map_destroy(&m);
             KH_ASSERT_EQ(f.live_blocks, 0);
             KH_ASSERT_EQ(f.live_bytes, 0);
-            map_heap_empty(h);
+            coll_heap_empty(h);
             if (f.failures == 0) break;
             KH_ASSERT(k < 5000);
         }
@@ -430,7 +413,7 @@ KH_TEST(map_fault_injection)
  * every node it reserved and changes nothing. */
 KH_TEST(map_fault_multi_split)
 {
-    kheap *h = map_heap(1 << 20, NULL);
+    kheap *h = coll_heap(1 << 20, NULL);
     KH_ASSERT(h);
     struct kh_fault f;
     kh_fault_init(&f, kheap_allocator(h));
@@ -463,5 +446,5 @@ KH_TEST(map_fault_multi_split)
     KH_CHECK_EQ(tested, 3);
     kh_map_destroy(&m);
     KH_CHECK_EQ(f.live_blocks, 0);
-    map_heap_empty(h);
+    coll_heap_empty(h);
 }
