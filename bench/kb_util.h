@@ -18,24 +18,42 @@ static inline kb_rng kb_seed(uint64_t seed)
     return r;
 }
 
+/* 64x64 -> 128 multiply: one instruction where the compiler has a 128-bit
+ * type, else from 32-bit halves. The RNG runs several times per benchmark
+ * operation, so its cost would otherwise dilute every allocator ratio. */
+static inline void kb_mul128(uint64_t a, uint64_t b, uint64_t *lo, uint64_t *hi)
+{
+#ifdef __SIZEOF_INT128__
+    __extension__ unsigned __int128 p = (unsigned __int128)a * b;
+    *lo = (uint64_t)p;
+    *hi = (uint64_t)(p >> 64);
+#else
+    uint64_t al = (uint32_t)a, ah = a >> 32, bl = (uint32_t)b, bh = b >> 32;
+    uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+    uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
+    *lo = (mid << 32) | (uint32_t)ll;
+    *hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+#endif
+}
+
 static inline uint64_t kb_next(kb_rng *r)
 {
     r->s += 0xa0761d6478bd642full;
     uint64_t a = r->s, b = r->s ^ 0xe7037ed1a0b428dbull;
-    /* 64x64 -> 128 multiply folded, from 32-bit halves (no __int128 in C11) */
-    uint64_t al = (uint32_t)a, ah = a >> 32, bl = (uint32_t)b, bh = b >> 32;
-    uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
-    uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
-    uint64_t lo = (mid << 32) | (uint32_t)ll;
-    uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+    uint64_t lo, hi;
+    kb_mul128(a, b, &lo, &hi);
     return lo ^ hi;
 }
 
-/* Uniform in [lo, hi) (lo when the range is empty). */
+/* Uniform in [lo, hi) (lo when the range is empty), by Lemire's
+ * multiply-high reduction instead of a 64-bit division. */
 static inline size_t kb_range(kb_rng *r, size_t lo, size_t hi)
 {
     if (hi <= lo) return lo;
-    return lo + (size_t)(kb_next(r) % (uint64_t)(hi - lo));
+    uint64_t l, h;
+    kb_mul128(kb_next(r), (uint64_t)(hi - lo), &l, &h);
+    (void)l;
+    return lo + (size_t)h;
 }
 
 double kb_now(void);     /* monotonic seconds */
