@@ -56,6 +56,23 @@ static bool kheap_fr(void *ctx, size_t *largest, size_t *freeb)
 static const kb_alloc kb_kheap = {"kheap", KB_ARENA, kheap_setup, kheap_teardown, kheap_a,
                                   kheap_r, kheap_f,  kheap_w,     kheap_fr};
 
+/* The same heap with the relocating-shrink policy (KHEAP_SHRINK_MOVES). */
+static void *kheap_sm_setup(void *mem, size_t bytes)
+{
+    kheap *h = kheap_init(mem, bytes);
+    return h && kheap_set_policy(h, KHEAP_SHRINK_MOVES) ? h : NULL;
+}
+
+static const kb_alloc kb_kheap_sm = {"kheap+shrinkmove",
+                                     KB_ARENA,
+                                     kheap_sm_setup,
+                                     kheap_teardown,
+                                     kheap_a,
+                                     kheap_r,
+                                     kheap_f,
+                                     kheap_w,
+                                     kheap_fr};
+
 /* ---- kheap linked list (first fit, header-less) ------------------------- */
 
 struct llist_ctx {
@@ -468,13 +485,19 @@ size_t kb_alloc_list(const kb_alloc **out, size_t max)
 {
     size_t n = 0;
     if (n < max) out[n++] = &kb_kheap;
+    if (n < max) out[n++] = &kb_kheap_sm;
     if (n < max) out[n++] = &kb_llist;
     if (n < max) out[n++] = &kb_fixed;
     if (n < max) out[n++] = &kb_kmem;
     if (n < max) out[n++] = &kb_kheap_mx;
     if (n < max) out[n++] = &kb_kheap_spin;
     if (n < max) out[n++] = &kb_glibc;
+#ifdef KB_NO_COMPETITORS
+    /* The 32-bit build (make bench): only the arena allocators matter. */
+    static int loaded = 1;
+#else
     static int loaded; /* bit 0 tried, then one bit per competitor */
+#endif
     if (!loaded) {
         loaded = 1 | (load_jemalloc() << 1) | (load_mimalloc() << 2) | (load_tcmalloc() << 3);
         if (!(loaded & 2)) fprintf(stderr, "kh_bench: jemalloc not loaded (make bench-deps)\n");

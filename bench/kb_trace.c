@@ -49,8 +49,8 @@ static unsigned char *slurp(const char *path, size_t *len)
     FILE *f;
     if (gz) {
         char cmd[4200];
-        snprintf(cmd, sizeof cmd, "gzip -dc '%s'", path);
-        f = popen(cmd, "r");
+        int k = snprintf(cmd, sizeof cmd, "gzip -dc '%s'", path);
+        f = k > 0 && (size_t)k < sizeof cmd ? popen(cmd, "r") : NULL;
     } else {
         f = fopen(path, "rb");
     }

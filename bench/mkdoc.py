@@ -105,6 +105,10 @@ breaks silently; no test asserts a timing.
   advances in steps of 26 ticks: latency values are multiples of 26.
 - kheap is the default build (`KH_CONFIG_CHECKS=1`: pointer validation on every free and
   realloc), `-O2`, linked from `build/lib/libkheap.a`.
+- `kheap+shrinkmove` is the same heap with one call after init,
+  `kheap_set_policy(h, KHEAP_SHRINK_MOVES)`: a realloc to a smaller size moves the kept bytes
+  into a smaller free block when there is one, so the old block goes back whole. Plain `kheap`
+  keeps the default, shrinking in place, as the core-heap issue specifies.
 """
 
 OUTRO = """
@@ -124,6 +128,30 @@ workloads, not measured here; kheap's numbers above are.
 """
 
 
+def m32_efficiency():
+    """The 32-bit build's fit tables (RESULTS_DIR/m32, from the same make bench)
+    as a subsection, and its target rows for the main targets table."""
+    path = os.path.join(RES, "m32", "summary-efficiency.md")
+    if not os.path.exists(path):
+        return [], []
+    lines = open(path).read().splitlines()
+    cmd = lines[0] if lines and lines[0].startswith("Command:") else ""
+    body, targets, where = [], [], None
+    for line in lines[1:] if cmd else lines:
+        if line.startswith("## "):
+            where = line[3:]
+            continue
+        if where == "Targets":
+            if line.startswith("| efficiency"):
+                targets.append(line)
+        elif where and not line.startswith("Fill an arena"):
+            body.append(line)
+    head = ["", "### The same workloads, 32-bit build", "",
+            f"{cmd} (`-m32`: 4-byte words, so the 4-byte header and 8-byte granule a "
+            "Cortex-M or RV32 build has; same seed, same operation sequence).", ""]
+    return head + body + [""], targets
+
+
 def main():
     src = open(os.path.join(RES, "summary-all.md")).read().splitlines()
     cmd = src[0] if src and src[0].startswith("Command:") else ""
@@ -132,6 +160,7 @@ def main():
            f"{cmd} (from `make bench`, run {sh('date -u +%Y-%m-%d')}, "
            "in the repository root; results in bench/results/)", ""]
     section = None
+    eff32, tgt32 = m32_efficiency()
 
     def flush_plots():
         if section:
@@ -144,11 +173,18 @@ def main():
     for line in body:
         if line.startswith("## "):
             flush_plots()
+            if section and section.startswith("Heap efficiency") and eff32:
+                out.extend(eff32)
             section = line[3:]
             if section == "Targets":
                 out.append("## Targets (measured in this run)")
                 continue
+        if section == "Targets" and tgt32 and not line.strip() and out[-1].startswith("|"):
+            out.extend(tgt32)
+            tgt32 = []
         out.append(line)
+    if tgt32:
+        out.extend(tgt32)
     flush_plots()
     cs = os.path.join(RES, "codesize.md")
     if os.path.exists(cs):

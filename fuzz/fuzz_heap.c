@@ -1,8 +1,8 @@
 /* libFuzzer target: the fuzz input drives the core heap's shadow model
- * (tests/heap_model.c). The first byte picks the region layout; every 9
- * following bytes are one operation (op, and two 32-bit random words). Any
- * model violation aborts, which libFuzzer reports as a crash with the input
- * that reproduces it. */
+ * (tests/heap_model.c). The first byte picks the region layout and the
+ * policy; every 9 following bytes are one operation (op, and two 32-bit
+ * random words). Any model violation aborts, which libFuzzer reports as a
+ * crash with the input that reproduces it. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t bytes = (layout & 0x80) ? sizeof(arena) : (64u << 10) << (layout & 7);
     if (heap_model_init(&model, arena, bytes, 1 + (layout >> 3 & 3), (layout >> 5) & 1) != 0)
         return 0;
+    /* Bit 6: the relocating-shrink policy. */
+    if ((layout & 0x40) && !kheap_set_policy(model.h, KHEAP_SHRINK_MOVES)) __builtin_trap();
     data++, size--;
     for (size_t i = 0; i + 9 <= size; i += 9) {
         heap_model_step(&model, data[i], rd32(data + i + 1), rd32(data + i + 5));

@@ -51,8 +51,9 @@ struct kheap {
     region *regions;
     struct kh_source source;
     size_t total, used, peak_used, free_blocks, allocations, nregions;
-    size_t given; /* bytes handed to the heap, control block included */
-    uint32_t *sl; /* second-level bitmaps, nfl words, after heads[] */
+    size_t given;    /* bytes handed to the heap, control block included */
+    unsigned policy; /* KHEAP_SHRINK_MOVES */
+    uint32_t *sl;    /* second-level bitmaps, nfl words, after heads[] */
     /* followed by: block *heads[nfl * SL]; uint32_t sl[nfl]; */
     block *heads[];
 };
@@ -239,7 +240,7 @@ HOT size_t adjust(size_t n)
     return n < MIN_BLOCK ? MIN_BLOCK : n;
 }
 
-/* A free block of at least size bytes, taken off its list, or NULL. */
+/* A free block of at least size bytes, still on its list, or NULL. */
 HOT block *find(kheap *h, size_t size)
 {
     if (size > h->max_block) return NULL;
@@ -252,7 +253,7 @@ HOT block *find(kheap *h, size_t size)
          * any block found there fits. */
         b = h->heads[c];
         for (unsigned i = 0; b && i < KH_HEAP_FALLBACK_SCAN; i++, b = b->next_free)
-            if (bsize(b) >= size) goto found;
+            if (bsize(b) >= size) return b;
         c = class_of_units(u + ((size_t)1 << (log2_floor(u) - SLL)) - 1);
     }
     unsigned fl = c >> SLL;
@@ -264,10 +265,7 @@ HOT block *find(kheap *h, size_t size)
         fl = ffs32(fls);
         bits = h->sl[fl];
     }
-    b = h->heads[(fl << SLL) | ffs32(bits)];
-found:
-    list_remove(h, b);
-    return b;
+    return h->heads[(fl << SLL) | ffs32(bits)];
 }
 
 /* Allocate without growing. */
@@ -277,13 +275,16 @@ HOT void *alloc_nogrow(kheap *h, size_t n, size_t align)
     if (!size || (align & (align - 1))) return NULL;
     if (align <= G) {
         block *b = find(h, size);
-        return b ? take(h, b, size) : NULL;
+        if (!b) return NULL;
+        list_remove(h, b);
+        return take(h, b, size);
     }
 #if KH_HEAP_FULL
     /* Search with room for a leading gap of 0 or >= MIN_BLOCK bytes. */
     if (size > SIZE_MAX - MIN_BLOCK - align) return NULL;
     block *b = find(h, size + MIN_BLOCK + align - G);
     if (!b) return NULL;
+    list_remove(h, b);
     uintptr_t p = (uintptr_t)payload(b);
     if (p & (align - 1)) {
         /* The gap goes back to the heap as a free block. */
@@ -386,6 +387,18 @@ size_t kheap_usable_size(const kheap *h, const void *ptr)
     return b ? bsize(b) - W : 0;
 }
 
+#if KH_HEAP_FULL
+/* Give used block b (payload ptr) back after its first copy bytes went to np. */
+static void *moved(kheap *h, block *b, void *ptr, void *np, size_t copy)
+{
+    memcpy(np, ptr, copy);
+    h->allocations--;
+    h->used -= bsize(b);
+    release(h, b);
+    return np;
+}
+#endif
+
 /* realloc, or with may_move false the in-place-only resize. */
 static void *resize(kheap *h, void *ptr, size_t n, size_t align, bool may_move)
 {
@@ -397,6 +410,16 @@ static void *resize(kheap *h, void *ptr, size_t n, size_t align, bool may_move)
     size_t have = bsize(b);
     if (!((uintptr_t)ptr & (align - 1))) {
         if (size <= have) {
+#if KH_HEAP_FULL
+            /* KHEAP_SHRINK_MOVES: a smaller free block that fits takes the
+             * data, so this one goes back whole and can coalesce. */
+            block *s = NULL;
+            if (may_move && (h->policy & KHEAP_SHRINK_MOVES) && align == G) s = find(h, size);
+            if (s && bsize(s) < have) {
+                list_remove(h, s);
+                return moved(h, b, ptr, take(h, s, size), n);
+            }
+#endif
             trim(h, b, size);
             return ptr;
         }
@@ -435,12 +458,7 @@ static void *resize(kheap *h, void *ptr, size_t n, size_t align, bool may_move)
 move:
     if (!may_move) return NULL;
     void *np = kheap_alloc(h, n, align);
-    if (!np) return NULL;
-    memcpy(np, ptr, have - W < n ? have - W : n);
-    h->allocations--;
-    h->used -= have;
-    release(h, b);
-    return np;
+    return np ? moved(h, b, ptr, np, have - W < n ? have - W : n) : NULL;
 #else
     (void)may_move;
     return NULL;
@@ -546,6 +564,16 @@ bool kheap_add_region(kheap *h, void *mem, size_t bytes)
         span -= piece;
         first = (block *)((char *)first + piece);
     }
+    return true;
+}
+
+bool kheap_set_policy(kheap *h, unsigned policy)
+{
+    if (!h || (policy & ~(unsigned)KHEAP_SHRINK_MOVES) || (policy && !KH_HEAP_FULL)) {
+        kh_report(KH_EINVAL, "kheap: unknown or unsupported policy", h);
+        return false;
+    }
+    h->policy = policy;
     return true;
 }
 

@@ -205,6 +205,7 @@ void heap_model_step(struct heap_model *m, uint32_t op, uint32_t a, uint32_t b)
         return;
     }
     if (!intact(p, blk.size, blk.seed, size)) fail(m, "realloc lost data");
+    if (p != blk.p && size <= blk.size && align == blk.align) m->shrink_moves++;
     /* The kept prefix was checked above; add_block refills with a new seed. */
     remove_at(m, i);
     add_block(m, p, size, align);

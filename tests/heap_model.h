@@ -33,7 +33,8 @@ struct heap_model {
     size_t max_size; /* largest request the driver makes */
     uint32_t next_seed;
     unsigned long long ops, failures;
-    const char *error; /* first violation seen, NULL while all is well */
+    unsigned long long shrink_moves; /* same-alignment reallocs to a smaller size that moved */
+    const char *error;               /* first violation seen, NULL while all is well */
 };
 
 /* Heap over [mem, mem + bytes) split into nregions regions with gaps between

@@ -358,6 +358,75 @@ KH_TEST(heap_realloc_shrinks_in_place)
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 
+KH_TEST(heap_policy_shrink_moves_into_a_smaller_free_block)
+{
+    unsigned char *m = arena(1 << 16);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    unsigned char *hole = kheap_alloc(h, 200, 0), *g1 = kheap_alloc(h, 16, 0);
+    unsigned char *p = kheap_alloc(h, 3000, 0), *g2 = kheap_alloc(h, 16, 0);
+    KH_ASSERT(hole && g1 && p && g2);
+    kheap_free(h, hole); /* a 200-byte hole before p */
+    KH_ASSERT(kheap_set_policy(h, KHEAP_SHRINK_MOVES));
+    for (int i = 0; i < 3000; i++) p[i] = (unsigned char)(i * 5);
+    size_t nfree = stats(h).free_blocks;
+    unsigned char *q = kheap_realloc(h, p, 190, 0);
+    KH_ASSERT(q);
+    KH_CHECK(q == hole); /* moved into the smaller block, which it fills */
+    for (int i = 0; i < 190; i++) KH_CHECK(q[i] == (unsigned char)(i * 5));
+    /* p's block went back whole: one free block where p was, none at hole */
+    KH_CHECK_EQ(stats(h).free_blocks, nfree);
+    KH_CHECK(stats(h).largest_free_block >= 3000);
+    KH_CHECK_EQ(stats(h).allocations, 3);
+    /* No smaller block fits now: trims in place. */
+    unsigned char *r = kheap_realloc(h, q, 100, 0);
+    KH_CHECK(r == q);
+    for (int i = 0; i < 100; i++) KH_CHECK(r[i] == (unsigned char)(i * 5));
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+KH_TEST(heap_policy_shrink_moves_never_for_resize_or_large_alignment)
+{
+    unsigned char *m = arena(1 << 17);
+    kheap *h = kheap_init(m, 1 << 17);
+    KH_ASSERT(h);
+    unsigned char *hole = kheap_alloc(h, 500, 0), *g1 = kheap_alloc(h, 16, 0);
+    unsigned char *p = kheap_alloc(h, 3000, 0), *a = kheap_alloc(h, 3000, 256);
+    unsigned char *g2 = kheap_alloc(h, 16, 0);
+    KH_ASSERT(hole && g1 && p && a && g2);
+    kheap_free(h, hole);
+    KH_ASSERT(kheap_set_policy(h, KHEAP_SHRINK_MOVES));
+    KH_CHECK(kheap_resize(h, p, 100));            /* in place, always */
+    KH_CHECK(kheap_realloc(h, a, 100, 256) == a); /* keeps its alignment in place */
+    KH_CHECK_EQ(stats(h).allocations, 4);
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+KH_TEST(heap_set_policy_rejects_bad_input)
+{
+    unsigned char *m = arena(1 << 16);
+    kheap *h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    KH_CHECK(!kheap_set_policy(NULL, KHEAP_SHRINK_MOVES));
+    KH_CHECK(!kheap_set_policy(h, KHEAP_SHRINK_MOVES | 2u));
+    kh_test_reports_stop();
+    KH_CHECK_EQ(r.count, 2);
+    KH_CHECK_EQ(r.last_code, KH_EINVAL);
+    /* The refused call left the default: shrinking stays in place. */
+    unsigned char *hole = kheap_alloc(h, 200, 0), *g1 = kheap_alloc(h, 16, 0);
+    unsigned char *p = kheap_alloc(h, 3000, 0), *g2 = kheap_alloc(h, 16, 0);
+    KH_ASSERT(hole && g1 && p && g2);
+    kheap_free(h, hole);
+    KH_CHECK(kheap_realloc(h, p, 150, 0) == p);
+    /* 0 switches the policy off again. */
+    KH_CHECK(kheap_set_policy(h, KHEAP_SHRINK_MOVES));
+    KH_CHECK(kheap_set_policy(h, 0));
+    KH_CHECK(kheap_realloc(h, p, 100, 0) == p);
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
 KH_TEST(heap_realloc_grows_into_next_free_block)
 {
     unsigned char *m = arena(1 << 16);
@@ -640,12 +709,14 @@ KH_TEST(heap_grows_through_source_once_per_failure)
 
 static struct heap_model model;
 
-static void run_model(unsigned nregions, int adjacent, size_t ops, size_t bytes_cap)
+static void run_model_policy(unsigned nregions, int adjacent, size_t ops, size_t bytes_cap,
+                             unsigned policy)
 {
     size_t n;
     unsigned char *m = kh_test_arena(&n);
     if (n > bytes_cap) n = bytes_cap;
     KH_ASSERT(heap_model_init(&model, m, n, nregions, adjacent) == 0);
+    KH_ASSERT(kheap_set_policy(model.h, policy));
     for (size_t i = 0; i < ops && !model.error; i++) {
         uint64_t r = kh_test_rand();
         heap_model_step(&model, (uint32_t)r, (uint32_t)(r >> 32), (uint32_t)kh_test_rand());
@@ -654,6 +725,11 @@ static void run_model(unsigned nregions, int adjacent, size_t ops, size_t bytes_
     heap_model_finish(&model);
     if (model.error) kh_test_fail(__FILE__, __LINE__, model.error);
     KH_CHECK(model.ops >= ops);
+}
+
+static void run_model(unsigned nregions, int adjacent, size_t ops, size_t bytes_cap)
+{
+    run_model_policy(nregions, adjacent, ops, bytes_cap, 0);
 }
 
 KH_TEST(heap_model_one_region)
@@ -676,6 +752,16 @@ KH_TEST(heap_model_small_heap_near_full)
     /* 256 KiB: allocations fail often; failures must change nothing. */
     run_model(2, 0, kh_test_iters(250000), 256 << 10);
     KH_CHECK(model.failures > 0);
+    KH_CHECK_EQ(model.shrink_moves, 0); /* the default policy shrinks in place */
+}
+
+KH_TEST(heap_model_shrink_moves)
+{
+    /* The relocating-shrink policy under the same model, roomy and near full. */
+    run_model_policy(3, 1, kh_test_iters(150000), (size_t)-1, KHEAP_SHRINK_MOVES);
+    KH_CHECK(model.shrink_moves > 0);
+    run_model_policy(1, 0, kh_test_iters(150000), 256 << 10, KHEAP_SHRINK_MOVES);
+    KH_CHECK(model.failures > 0 && model.shrink_moves > 0);
 }
 
 /* ---- the heap behind the kh_allocator interface ---- */
