@@ -59,11 +59,14 @@ struct kheap {
 };
 
 /* Hot helpers are forced inline in speed builds; -Os builds keep one copy
- * of each for size. */
+ * of each for size. Side paths (large alignment, growth) stay out of line so
+ * the common path keeps few registers to save. */
 #if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
 #define HOT static inline __attribute__((always_inline))
+#define SIDE static __attribute__((noinline))
 #else
-#define HOT static
+#define HOT  static
+#define SIDE static
 #endif
 
 #if defined(__GNUC__)
@@ -268,17 +271,9 @@ HOT block *find(kheap *h, size_t size)
     return h->heads[(fl << SLL) | ffs32(bits)];
 }
 
-/* Allocate without growing. */
-HOT void *alloc_nogrow(kheap *h, size_t n, size_t align)
+/* Allocate a block of size bytes aligned to align > G, without growing. */
+SIDE void *alloc_aligned(kheap *h, size_t size, size_t align)
 {
-    size_t size = adjust(n);
-    if (!size || (align & (align - 1))) return NULL;
-    if (align <= G) {
-        block *b = find(h, size);
-        if (!b) return NULL;
-        list_remove(h, b);
-        return take(h, b, size);
-    }
 #if KH_HEAP_FULL
     /* Search with room for a leading gap of 0 or >= MIN_BLOCK bytes. */
     if (size > SIZE_MAX - MIN_BLOCK - align) return NULL;
@@ -297,12 +292,25 @@ HOT void *alloc_nogrow(kheap *h, size_t n, size_t align)
     }
     return take(h, b, size);
 #else
+    (void)h, (void)size, (void)align;
     return NULL;
 #endif
 }
 
+/* Allocate without growing. */
+HOT void *alloc_nogrow(kheap *h, size_t n, size_t align)
+{
+    size_t size = adjust(n);
+    if (!size || (align & (align - 1))) return NULL;
+    if (align > G) return alloc_aligned(h, size, align);
+    block *b = find(h, size);
+    if (!b) return NULL;
+    list_remove(h, b);
+    return take(h, b, size);
+}
+
 /* Out of memory: grow through the source once and retry once. */
-static void *alloc_grow(kheap *h, size_t n, size_t align, unsigned flags)
+SIDE void *alloc_grow(kheap *h, size_t n, size_t align, unsigned flags)
 {
     size_t size = adjust(n);
     if (!h->source.ops || (flags & (KH_GFP_ATOMIC | KH_GFP_NOGROW)) || !size ||
