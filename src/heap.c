@@ -62,7 +62,7 @@ struct kheap {
  * of each for size. Side paths (large alignment, growth) stay out of line so
  * the common path keeps few registers to save. */
 #if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
-#define HOT static inline __attribute__((always_inline))
+#define HOT  static inline __attribute__((always_inline))
 #define SIDE static __attribute__((noinline))
 #else
 #define HOT  static
