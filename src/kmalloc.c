@@ -84,6 +84,12 @@ static size_t tag_of(const void *p, size_t size, unsigned l, size_t kind)
 {
     size_t m = (size_t)(uintptr_t)p * (size_t)0x9e3779b97f4a7c15ull;
     m ^= size * (size_t)0xc2b2ae3d27d4eb4full;
+    /* l goes into the hash too, not only into the low bits: otherwise a
+     * corrupted l still matched, and kfree handed the wrong raw block
+     * (p - 2^l) to the allocator. An underflow by one byte hits exactly
+     * these bits on a big-endian CPU. l * odd constant keeps the lowest bit
+     * where two l differ (below bit 6), so the shift below cannot lose it. */
+    m ^= (size_t)l * (size_t)0x9e3779b97f4a7c15ull;
     return ((m ^ kind) << 6) | l;
 }
 
