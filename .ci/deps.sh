@@ -1,8 +1,8 @@
 #!/bin/sh
 # Install the Debian packages kheap's tests, demo and benchmarks use, when
 # missing. Needs root (CI runs as root); prints what it would install otherwise.
-pkgs="build-essential cmake pkg-config clang libclang-rt-14-dev valgrind gcc-multilib
-  qemu-system-arm qemu-system-misc gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-riscv64-unknown-elf
+pkgs="build-essential cmake pkg-config clang libclang-rt-14-dev lld valgrind gcc-multilib
+  qemu-system-arm qemu-system-misc qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-riscv64-unknown-elf
   libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev gnuplot python3-matplotlib"
 missing=""
 for p in $pkgs; do
