@@ -44,7 +44,7 @@ BE_CFLAGS = $(BE_ARCH) $(WARN) -O2 -g -ffreestanding -nostdinc \
 	-isystem $(shell $(BE_CC) -print-resource-dir 2>/dev/null)/include -isystem port/riscv/include \
 	-ffunction-sections -fdata-sections $(INC) -Iport/mips-linux-user \
 	-DKH_TEST_ARENA_BYTES=$(BE_ARENA) -DKH_BARE_TEST_SCALE=$(BE_SCALE)
-BE_LDFLAGS := -nostdlib -static -fuse-ld=lld -Wl,--gc-sections
+BE_LDFLAGS := -nostdlib -static --ld-path=$(BE_LD) -Wl,--gc-sections
 BE_PORT := port/mips-linux-user/start.S port/mips-linux-user/startup.c port/mips-linux-user/port.c \
 	port/mips-linux-user/div64.c port/mips-linux-user/test_main.c port/baremetal/mem.c
 
@@ -61,7 +61,7 @@ $(BB)/native.elf: $(BE_DEPS)
 	@echo "  build $@"
 	@$(BE_CC) $(BE_CFLAGS) $(BE_LDFLAGS) -o $@ $(BE_PORT) $(LIB_SRC) $(TEST_TARGET_SRC) $(BB)/test_list_bare.c
 
-$(BB)/emu.elf: $(BE_DEPS)
+$(BB)/emu.elf: $(BE_DEPS) mk/sync.mk
 	@mkdir -p $(@D)
 	@echo "  build $@"
 	@$(BE_CC) $(BE_CFLAGS) $(SYNC_EMU_DEFS) $(BE_LDFLAGS) -o $@ $(BE_PORT) $(LIB_SRC) $(TEST_TARGET_SRC) $(BB)/test_list_bare.c
