@@ -1,7 +1,8 @@
-/* Minimal <string.h> for freestanding RISC-V builds: the Debian
- * riscv64-unknown-elf toolchain ships no C library headers. kheap needs only
- * the four mem* functions; tests also use the str* ones. All are defined in
- * port/riscv/mem.c. Put this directory on the include path with -isystem. */
+/* Minimal <string.h> for freestanding RISC-V builds (and the big-endian
+ * MIPS32 test build): the Debian riscv64-unknown-elf toolchain ships no C
+ * library headers. kheap needs only the four mem* functions; tests also use
+ * the str* ones. All are defined in port/baremetal/mem.c. Put this directory
+ * on the include path with -isystem. */
 #ifndef KH_PORT_RISCV_STRING_H
 #define KH_PORT_RISCV_STRING_H
 
