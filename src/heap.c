@@ -628,43 +628,52 @@ void kheap_walk(const kheap *h, void (*fn)(void *block, size_t size, bool used, 
 int kheap_check(const kheap *h)
 {
     if (!h) return KH_EINVAL;
-    size_t total = 0, used = 0, nfree = 0, nused = 0, listed = 0;
+    /* Counters count down to 0 over the blocks. */
+    size_t total = h->total, used = h->used, nused = h->allocations, nfree = 0;
     for (const region *r = h->regions; r; r = r->next) {
-        const block *prev = NULL;
-        for (const block *b = first_block(r);; b = bnext(b)) {
-            if ((const char *)b + 2 * W > r->end) return KHEAP_CHECK_BLOCK;
-            size_t s = bsize(b);
-            bool pf = prev && (prev->size & F_FREE);
-            if (!(b->size & F_PREV_FREE) != !pf || (pf && b->prev_phys != prev))
+        const block *prev = NULL, *b = first_block(r), *end = end_marker(r->end);
+        for (size_t pf = 0;; pf = (prev->size & F_FREE) << 1) {
+            /* Every header lies inside the region; the walk ends exactly
+             * at the end marker (used, size 0). */
+            if (b > end) return KHEAP_CHECK_BLOCK;
+            if ((b->size & F_PREV_FREE) != pf || (pf && b->prev_phys != prev))
                 return KHEAP_CHECK_FLAGS;
-            if (!s) {
-                if (b->size & F_FREE) return KHEAP_CHECK_BLOCK;
+            if (b == end) {
+                if (b->size & ~F_PREV_FREE) return KHEAP_CHECK_BLOCK;
                 break;
             }
+            size_t s = bsize(b);
             if (s < MIN_BLOCK || s > h->max_block) return KHEAP_CHECK_BLOCK;
             if (b->size & F_FREE) {
                 if (pf && bsize(prev) + s <= h->max_block) return KHEAP_CHECK_ADJ;
                 nfree++;
             } else {
-                used += s;
-                nused++;
+                used -= s;
+                nused--;
             }
-            total += s;
+            total -= s;
             prev = b;
+            b = bnext(b);
         }
     }
+    if (total | used | nused || nfree != h->free_blocks) return KHEAP_CHECK_STATS;
+    /* Every listed block is free and in its class, the back links match, no
+     * list is longer than the free blocks (no cycles), every free block is
+     * listed; the bitmaps are exactly the non-empty lists. */
+    uint32_t flm = 0, slm = 0;
     for (unsigned c = 0; c < h->nfl * SL; c++) {
-        if (!((h->sl[c >> SLL] >> (c & (SL - 1))) & 1) != !h->heads[c]) return KHEAP_CHECK_BITMAP;
         const block *p = NULL;
         for (const block *b = h->heads[c]; b; p = b, b = b->next_free)
-            if (!(b->size & F_FREE) || class_of(bsize(b)) != c || b->prev_free != p ||
-                ++listed > nfree)
+            if (!(b->size & F_FREE) || class_of(bsize(b)) != c || b->prev_free != p || !nfree--)
                 return KHEAP_CHECK_LIST;
+        if (p) slm |= 1u << (c & (SL - 1));
+        if ((c & (SL - 1)) == SL - 1) {
+            if (h->sl[c >> SLL] != slm) return KHEAP_CHECK_BITMAP;
+            if (slm) flm |= 1u << (c >> SLL);
+            slm = 0;
+        }
     }
-    for (unsigned fl = 0; fl < 32; fl++)
-        if (!((h->fl_bitmap >> fl) & 1) != !(fl < h->nfl && h->sl[fl])) return KHEAP_CHECK_BITMAP;
-    if (listed != nfree || total != h->total || used != h->used || nfree != h->free_blocks ||
-        nused != h->allocations)
-        return KHEAP_CHECK_STATS;
+    if (h->fl_bitmap != flm) return KHEAP_CHECK_BITMAP;
+    if (nfree) return KHEAP_CHECK_STATS;
     return 0;
 }
