@@ -491,9 +491,15 @@ static unsigned nfl_for(size_t max_block)
     return n > 32 ? 32 : n;
 }
 
+/* Control block bytes for nfl first-level classes. */
+static size_t ctl_bytes(unsigned nfl)
+{
+    return sizeof(kheap) + nfl * (SL * sizeof(block *) + sizeof(uint32_t));
+}
+
 size_t kheap_control_bytes(size_t max_block)
 {
-    return sizeof(kheap) + nfl_for(max_block) * (SL * sizeof(block *) + sizeof(uint32_t));
+    return ctl_bytes(nfl_for(max_block));
 }
 
 kheap *kheap_init_ex(void *mem, size_t bytes, size_t max_block)
@@ -501,15 +507,15 @@ kheap *kheap_init_ex(void *mem, size_t bytes, size_t max_block)
     kheap *h = (kheap *)region_at(mem);
     size_t skip = (size_t)((char *)h - (char *)mem);
     if (!mem || bytes < skip) return NULL;
-    if (max_block < bytes) max_block = bytes;
-    size_t ctl = kheap_control_bytes(max_block);
+    unsigned nfl = nfl_for(max_block < bytes ? bytes : max_block);
+    size_t ctl = ctl_bytes(nfl);
     if (bytes - skip < ctl) return NULL;
     memset(h, 0, ctl);
-    h->nfl = nfl_for(max_block);
-    h->sl = (uint32_t *)(h->heads + h->nfl * SL);
+    h->nfl = nfl;
+    h->sl = (uint32_t *)(h->heads + nfl * SL);
     /* The biggest block whose class index stays below nfl (cannot wrap:
      * nfl is at most 26 on 32-bit targets and 32 on 64-bit ones). */
-    h->max_block = (((size_t)1 << (h->nfl + SLL - 1)) - 1) * G;
+    h->max_block = (((size_t)1 << (nfl + SLL - 1)) - 1) * G;
     h->given = skip + ctl;
     return kheap_add_region(h, (char *)h + ctl, bytes - skip - ctl) ? h : NULL;
 }
@@ -523,7 +529,8 @@ bool kheap_add_region(kheap *h, void *mem, size_t bytes)
 {
     if (!h || !mem || bytes < 4 * MIN_BLOCK || bytes > UINTPTR_MAX - (uintptr_t)mem) return false;
     char *m = mem, *e = m + bytes;
-    if (m < (char *)h + kheap_control_bytes(h->max_block) && e > (char *)h) return false;
+    /* The control block ends where sl[] ends. */
+    if (m < (char *)(h->sl + h->nfl) && e > (char *)h) return false;
     region *after = NULL, *before = NULL, **before_link = NULL;
     for (region **l = &h->regions; *l; l = &(*l)->next) {
         region *r = *l;
@@ -534,43 +541,44 @@ bool kheap_add_region(kheap *h, void *mem, size_t bytes)
     /* [first, last) becomes free blocks: from the end marker of the region
      * we extend (or our own first block) to the first block of the region
      * that follows (or our own end marker). */
-    region *nr = (region *)(((uintptr_t)m + W - 1) & ~(uintptr_t)(W - 1));
+    region *nr = region_at(m);
     block *first = after ? end_marker(after->end) : first_block(nr);
     block *last = before ? first_block(region_at(before->start)) : end_marker(e);
     if ((uintptr_t)last < (uintptr_t)first + MIN_BLOCK) return false;
-    size_t flags = after ? (first->size & F_PREV_FREE) : 0;
-    if (!before) last->size = 0; /* end marker: used, size 0 */
     if (before) {
         *before_link = before->next;
         h->nregions--;
-    }
-    if (after) {
-        after->end = before ? before->end : e;
+        e = before->end;
     } else {
+        last->size = 0; /* end marker: used, size 0 */
+    }
+    if (!after) {
+        first->size = 0; /* no previous block */
         nr->start = m;
-        nr->end = before ? before->end : e;
         nr->next = h->regions;
-        h->regions = nr;
+        h->regions = after = nr;
         h->nregions++;
     }
+    after->end = e;
     h->given += bytes;
-    /* Carve the span into blocks no bigger than max_block and release them. */
+    /* Carve the span into blocks no bigger than max_block and release them;
+     * each piece keeps the prev-free flag its header already has. */
     size_t span = (size_t)((char *)last - (char *)first);
+    h->total += span;
     while (span) {
         size_t piece = span;
         if (piece > h->max_block) {
             piece = h->max_block;
             if (span - piece < MIN_BLOCK) piece -= MIN_BLOCK;
         }
-        first->size = piece | flags;
-        h->total += piece;
+        first->size = piece | (first->size & F_PREV_FREE);
+        span -= piece;
         /* The next piece's header is still raw memory: make it look used
          * so release() does not merge with garbage. */
-        if (span > piece) ((block *)((char *)first + piece))->size = 0;
+        block *n = (block *)((char *)first + piece);
+        if (span) n->size = 0;
         release(h, first);
-        flags = F_PREV_FREE;
-        span -= piece;
-        first = (block *)((char *)first + piece);
+        first = n;
     }
     return true;
 }
