@@ -60,13 +60,21 @@ struct kheap {
 
 /* Hot helpers are forced inline in speed builds; -Os builds keep one copy
  * of each for size. Side paths (large alignment, growth) stay out of line so
- * the common path keeps few registers to save. */
+ * the common path keeps few registers to save. SHARED helpers are inlined in
+ * speed builds and kept as one out-of-line copy at -Os, where gcc would
+ * otherwise inline them into each caller. */
 #if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
-#define HOT  static inline __attribute__((always_inline))
-#define SIDE static __attribute__((noinline))
+#define HOT    static inline __attribute__((always_inline))
+#define SIDE   static __attribute__((noinline))
+#define SHARED HOT
+#elif defined(__GNUC__)
+#define HOT    static
+#define SIDE   static
+#define SHARED static __attribute__((noinline))
 #else
-#define HOT  static
-#define SIDE static
+#define HOT    static
+#define SIDE   static
+#define SHARED static
 #endif
 
 #if defined(__GNUC__)
@@ -378,14 +386,19 @@ HOT block *owned(const kheap *h, const void *ptr)
     return b;
 }
 
+/* Give used block b back: kheap_free after the checks. */
+SHARED void free_block(kheap *h, block *b)
+{
+    h->allocations--;
+    h->used -= bsize(b);
+    release(h, b);
+}
+
 void kheap_free(kheap *h, void *ptr)
 {
     if (!h || !ptr) return;
     block *b = owned(h, ptr);
-    if (!b) return;
-    h->allocations--;
-    h->used -= bsize(b);
-    release(h, b);
+    if (b) free_block(h, b);
 }
 
 size_t kheap_usable_size(const kheap *h, const void *ptr)
@@ -394,18 +407,6 @@ size_t kheap_usable_size(const kheap *h, const void *ptr)
     const block *b = owned(h, ptr);
     return b ? bsize(b) - W : 0;
 }
-
-#if KH_HEAP_FULL
-/* Give used block b (payload ptr) back after its first copy bytes went to np. */
-static void *moved(kheap *h, block *b, void *ptr, void *np, size_t copy)
-{
-    memcpy(np, ptr, copy);
-    h->allocations--;
-    h->used -= bsize(b);
-    release(h, b);
-    return np;
-}
-#endif
 
 /* realloc, or with may_move false the in-place-only resize. */
 static void *resize(kheap *h, void *ptr, size_t n, size_t align, bool may_move)
@@ -416,6 +417,9 @@ static void *resize(kheap *h, void *ptr, size_t n, size_t align, bool may_move)
     if (!b || !size || (align & (align - 1))) return NULL;
     if (align < G) align = G;
     size_t have = bsize(b);
+#if KH_HEAP_FULL
+    void *np;
+#endif
     if (!((uintptr_t)ptr & (align - 1))) {
         if (size <= have) {
 #if KH_HEAP_FULL
@@ -425,7 +429,8 @@ static void *resize(kheap *h, void *ptr, size_t n, size_t align, bool may_move)
             if (may_move && (h->policy & KHEAP_SHRINK_MOVES) && align == G) s = find(h, size);
             if (s && bsize(s) < have) {
                 list_remove(h, s);
-                return moved(h, b, ptr, take(h, s, size), n);
+                np = take(h, s, size);
+                goto copy; /* n <= have - W: copies n bytes */
             }
 #endif
             trim(h, b, size);
@@ -433,40 +438,41 @@ static void *resize(kheap *h, void *ptr, size_t n, size_t align, bool may_move)
         }
 #if KH_HEAP_FULL
         /* Grow into the next block, else also into the previous one. */
-        /* prev_phys is the previous block's last word: read it only when
-         * that block is free, else it is its owner's data. */
-        block *nx = bnext(b), *pv = (b->size & F_PREV_FREE) ? b->prev_phys : NULL;
-        size_t next_free = (nx->size & F_FREE) ? bsize(nx) : 0;
-        size_t prev_free = pv ? bsize(pv) : 0;
-        size_t add;
-        if (have + next_free >= size && size <= h->max_block) {
-            list_remove(h, nx);
-            add = next_free;
-        } else if (may_move && prev_free && prev_free + have + next_free >= size &&
-                   prev_free + have + next_free <= h->max_block &&
-                   !((uintptr_t)payload(pv) & (align - 1))) {
-            list_remove(h, pv);
-            if (next_free) list_remove(h, nx);
-            memmove(payload(pv), ptr, have - W);
-            pv->size = have | (pv->size & F_PREV_FREE);
-            b = pv;
-            ptr = payload(pv);
-            add = prev_free + next_free;
-        } else {
-            goto move;
+        block *nx = bnext(b), *nb = b;
+        size_t add = (nx->size & F_FREE) ? bsize(nx) : 0;
+        if (have + add < size || size > h->max_block) {
+            /* prev_phys is the previous block's last word: read it only
+             * when that block is free, else it is its owner's data. */
+            block *pv = (b->size & F_PREV_FREE) ? b->prev_phys : NULL;
+            size_t prev_free = pv ? bsize(pv) : 0;
+            add += prev_free;
+            if (!may_move || !prev_free || have + add < size || have + add > h->max_block ||
+                ((uintptr_t)payload(pv) & (align - 1)))
+                goto move;
+            nb = pv;
         }
-        b->size += add;
-        bnext(b)->size &= ~F_PREV_FREE;
+        if (nx->size & F_FREE) list_remove(h, nx);
+        if (nb != b) {
+            list_remove(h, nb);
+            memmove(payload(nb), ptr, have - W);
+            ptr = payload(nb);
+        }
+        nb->size = (have + add) | (nb->size & F_PREV_FREE);
+        bnext(nb)->size &= ~F_PREV_FREE;
         if ((h->used += add) > h->peak_used) h->peak_used = h->used;
-        trim(h, b, size);
+        trim(h, nb, size);
         return ptr;
 #endif
     }
 #if KH_HEAP_FULL
 move:
     if (!may_move) return NULL;
-    void *np = kheap_alloc(h, n, align);
-    return np ? moved(h, b, ptr, np, have - W < n ? have - W : n) : NULL;
+    np = kheap_alloc(h, n, align);
+    if (!np) return NULL;
+copy:
+    memcpy(np, ptr, have - W < n ? have - W : n);
+    free_block(h, b);
+    return np;
 #else
     (void)may_move;
     return NULL;
