@@ -217,26 +217,20 @@ static void trim(kheap *h, block *b, size_t size)
 
 /* b was just taken off its list: its first size bytes become a used block,
  * the rest (when big enough) a free block. The rest cannot touch a free
- * block (b was coalesced) unless max_block kept them apart: then merge. */
+ * block (b was coalesced) unless max_block kept them apart: release() then
+ * merges them. */
 HOT void *take(kheap *h, block *b, size_t size)
 {
     size_t have = bsize(b);
-    block *n = (block *)((char *)b + have);
     b->size &= ~F_FREE;
     if (have - size >= MIN_BLOCK) {
         block *t = (block *)((char *)b + size);
         b->size -= have - size;
-        if (n->size & F_FREE) {
-            t->size = have - size;
-            release(h, t);
-        } else {
-            t->size = (have - size) | F_FREE;
-            n->prev_phys = t;
-            list_insert(h, t);
-        }
+        t->size = have - size;
+        release(h, t);
         have = size;
     } else {
-        n->size &= ~F_PREV_FREE;
+        bnext(b)->size &= ~F_PREV_FREE;
     }
     h->allocations++;
     if ((h->used += have) > h->peak_used) h->peak_used = h->used;
