@@ -415,6 +415,7 @@ static void *resize(kheap *h, void *ptr, size_t n, size_t align, bool may_move)
     void *np;
 #endif
     if (!((uintptr_t)ptr & (align - 1))) {
+        block *nb = b;
         if (size <= have) {
 #if KH_HEAP_FULL
             /* KHEAP_SHRINK_MOVES: a smaller free block that fits takes the
@@ -427,36 +428,38 @@ static void *resize(kheap *h, void *ptr, size_t n, size_t align, bool may_move)
                 goto copy; /* n <= have - W: copies n bytes */
             }
 #endif
-            trim(h, b, size);
-            return ptr;
-        }
+        } else {
 #if KH_HEAP_FULL
-        /* Grow into the next block, else also into the previous one. */
-        block *nx = bnext(b), *nb = b;
-        size_t add = (nx->size & F_FREE) ? bsize(nx) : 0;
-        if (have + add < size || size > h->max_block) {
-            /* prev_phys is the previous block's last word: read it only
-             * when that block is free, else it is its owner's data. */
-            block *pv = (b->size & F_PREV_FREE) ? b->prev_phys : NULL;
-            size_t prev_free = pv ? bsize(pv) : 0;
-            add += prev_free;
-            if (!may_move || !prev_free || have + add < size || have + add > h->max_block ||
-                ((uintptr_t)payload(pv) & (align - 1)))
-                goto move;
-            nb = pv;
+            /* Grow into the next block, else also into the previous one. */
+            block *nx = bnext(b);
+            size_t add = (nx->size & F_FREE) ? bsize(nx) : 0;
+            if (have + add < size || size > h->max_block) {
+                /* prev_phys is the previous block's last word: read it only
+                 * when that block is free, else it is its owner's data. */
+                block *pv = (b->size & F_PREV_FREE) ? b->prev_phys : NULL;
+                size_t prev_free = pv ? bsize(pv) : 0;
+                add += prev_free;
+                if (!may_move || !prev_free || have + add < size || have + add > h->max_block ||
+                    ((uintptr_t)payload(pv) & (align - 1)))
+                    goto move;
+                nb = pv;
+            }
+            if (nx->size & F_FREE) list_remove(h, nx);
+            if (nb != b) {
+                list_remove(h, nb);
+                memmove(payload(nb), ptr, have - W);
+                ptr = payload(nb);
+            }
+            nb->size = (have + add) | (nb->size & F_PREV_FREE);
+            bnext(nb)->size &= ~F_PREV_FREE;
+            if ((h->used += add) > h->peak_used) h->peak_used = h->used;
+#else
+            return NULL;
+#endif
         }
-        if (nx->size & F_FREE) list_remove(h, nx);
-        if (nb != b) {
-            list_remove(h, nb);
-            memmove(payload(nb), ptr, have - W);
-            ptr = payload(nb);
-        }
-        nb->size = (have + add) | (nb->size & F_PREV_FREE);
-        bnext(nb)->size &= ~F_PREV_FREE;
-        if ((h->used += add) > h->peak_used) h->peak_used = h->used;
+        /* Shrunk, or grown past size: the tail goes back. */
         trim(h, nb, size);
         return ptr;
-#endif
     }
 #if KH_HEAP_FULL
 move:
