@@ -546,7 +546,7 @@ bool kheap_add_region(kheap *h, void *mem, size_t bytes)
      * that follows (or our own end marker). */
     region *nr = region_at(m);
     block *first = after ? end_marker(after->end) : first_block(nr);
-    block *last = before ? first_block(region_at(before->start)) : end_marker(e);
+    block *last = before ? first_block(before) : end_marker(e);
     if ((uintptr_t)last < (uintptr_t)first + MIN_BLOCK) return false;
     if (before) {
         *before_link = before->next;
@@ -568,7 +568,7 @@ bool kheap_add_region(kheap *h, void *mem, size_t bytes)
      * each piece keeps the prev-free flag its header already has. */
     size_t span = (size_t)((char *)last - (char *)first);
     h->total += span;
-    while (span) {
+    do { /* span >= MIN_BLOCK to start with */
         size_t piece = span;
         if (piece > h->max_block) {
             piece = h->max_block;
@@ -582,7 +582,7 @@ bool kheap_add_region(kheap *h, void *mem, size_t bytes)
         if (span) n->size = 0;
         release(h, first);
         first = n;
-    }
+    } while (span);
     return true;
 }
 
