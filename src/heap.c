@@ -500,7 +500,7 @@ bool kheap_resize(kheap *h, void *ptr, size_t n)
 }
 
 /* First-level classes needed for blocks up to max_block bytes. */
-static unsigned nfl_for(size_t max_block)
+SHARED unsigned nfl_for(size_t max_block)
 {
     size_t u = max_block / G;
     unsigned n = u < SL ? 1 : log2_floor(u) - SLL + 2;
