@@ -312,11 +312,11 @@ SIDE void *alloc_aligned(kheap *h, size_t size, size_t align)
 #endif
 }
 
-/* Allocate without growing. */
-HOT void *alloc_nogrow(kheap *h, size_t n, size_t align)
+/* Allocate a block of size bytes (from adjust()) aligned to align, without
+ * growing. */
+HOT void *alloc_block(kheap *h, size_t size, size_t align)
 {
-    size_t size = adjust(n);
-    if (!size || (align & (align - 1))) return NULL;
+    if (align & (align - 1)) return NULL;
     if (align > G) return alloc_aligned(h, size, align);
     block *b = find(h, size);
     if (!b) return NULL;
@@ -325,11 +325,10 @@ HOT void *alloc_nogrow(kheap *h, size_t n, size_t align)
 }
 
 /* Out of memory: grow through the source once and retry once. */
-SIDE void *alloc_grow(kheap *h, size_t n, size_t align, unsigned flags)
+SIDE void *alloc_grow(kheap *h, size_t size, size_t align, unsigned flags)
 {
-    size_t size = adjust(n);
-    if (!h->source.ops || (flags & (KH_GFP_ATOMIC | KH_GFP_NOGROW)) || !size ||
-        align > SIZE_MAX / 4 || size > SIZE_MAX / 2 - align)
+    if (!h->source.ops || (flags & (KH_GFP_ATOMIC | KH_GFP_NOGROW)) || align > SIZE_MAX / 4 ||
+        size > SIZE_MAX / 2 - align)
         return NULL;
     /* Enough for the block, its alignment slack and a region's overhead. */
     size_t got = 0;
@@ -339,14 +338,15 @@ SIDE void *alloc_grow(kheap *h, size_t n, size_t align, unsigned flags)
         if (h->source.ops->release) h->source.ops->release(h->source.ctx, mem, got);
         return NULL;
     }
-    return alloc_nogrow(h, n, align);
+    return alloc_block(h, size, align);
 }
 
 void *kheap_alloc_flags(kheap *h, size_t n, size_t align, unsigned flags)
 {
-    if (!h) return NULL;
-    void *p = alloc_nogrow(h, n, align);
-    if (!p) p = alloc_grow(h, n, align, flags);
+    size_t size = adjust(n);
+    if (!h || !size) return NULL;
+    void *p = alloc_block(h, size, align);
+    if (!p) p = alloc_grow(h, size, align, flags);
     if (p && (flags & KH_GFP_ZERO)) memset(p, 0, n);
     return p;
 }
@@ -357,8 +357,10 @@ void *kheap_alloc(kheap *h, size_t n, size_t align)
     return kheap_alloc_flags(h, n, align, 0);
 #else
     /* Speed builds: the common path without the flags tests. */
-    void *p = h ? alloc_nogrow(h, n, align) : NULL;
-    return p || !h ? p : alloc_grow(h, n, align, 0);
+    size_t size = adjust(n);
+    if (!h || !size) return NULL;
+    void *p = alloc_block(h, size, align);
+    return p ? p : alloc_grow(h, size, align, 0);
 #endif
 }
 
