@@ -278,7 +278,7 @@ HOT block *find(kheap *h, size_t size)
     if (fl >= h->nfl) return NULL;
     uint32_t bits = h->sl[fl] & (~0u << (c & (SL - 1)));
     if (!bits) {
-        uint32_t fls = fl + 1 < 32 ? h->fl_bitmap & (~0u << (fl + 1)) : 0;
+        uint32_t fls = h->fl_bitmap & ((~0u << fl) << 1); /* fl may be 31 */
         if (!fls) return NULL;
         fl = ffs32(fls);
         bits = h->sl[fl];
