@@ -187,19 +187,16 @@ HOT void list_remove(kheap *h, block *b)
 /* Mark b (not counted as used) free, merge with free neighbours, list it. */
 HOT void release(kheap *h, block *b)
 {
-    size_t size = bsize(b);
-    block *n = (block *)((char *)b + size);
-    if (b->size & F_PREV_FREE) {
-        block *p = b->prev_phys;
-        if (bsize(p) + size <= h->max_block) {
-            list_remove(h, p);
-            size += bsize(p);
-            b = p;
-        }
+    size_t size = bsize(b), s;
+    if ((b->size & F_PREV_FREE) && (s = bsize(b->prev_phys) + size) <= h->max_block) {
+        b = b->prev_phys;
+        list_remove(h, b);
+        size = s;
     }
-    if ((n->size & F_FREE) && size + bsize(n) <= h->max_block) {
+    block *n = (block *)((char *)b + size);
+    if ((n->size & F_FREE) && (s = size + bsize(n)) <= h->max_block) {
         list_remove(h, n);
-        size += bsize(n);
+        size = s;
         n = (block *)((char *)b + size);
     }
     b->size = size | F_FREE | (b->size & F_PREV_FREE);
