@@ -366,9 +366,11 @@ void *kheap_zalloc(kheap *h, size_t n, size_t align)
     return kheap_alloc_flags(h, n, align, KH_GFP_ZERO);
 }
 
-/* The used block behind ptr, or NULL (reported) when ptr is not one. */
+/* The used block behind ptr, or NULL when ptr is not one (reported, except
+ * for a NULL h or ptr). */
 HOT block *owned(const kheap *h, const void *ptr)
 {
+    if (!h || !ptr) return NULL; /* not reported */
     block *b = from_payload(ptr);
 #if KH_CONFIG_CHECKS
     const region *r = h->regions;
@@ -386,8 +388,6 @@ HOT block *owned(const kheap *h, const void *ptr)
         kh_report(KH_ECORRUPT, "kheap: block header corrupt", ptr);
         return NULL;
     }
-#else
-    (void)h;
 #endif
     return b;
 }
@@ -402,14 +402,12 @@ SHARED void free_block(kheap *h, block *b)
 
 void kheap_free(kheap *h, void *ptr)
 {
-    if (!h || !ptr) return;
     block *b = owned(h, ptr);
     if (b) free_block(h, b);
 }
 
 size_t kheap_usable_size(const kheap *h, const void *ptr)
 {
-    if (!h || !ptr) return 0;
     const block *b = owned(h, ptr);
     return b ? bsize(b) - W : 0;
 }
@@ -417,8 +415,7 @@ size_t kheap_usable_size(const kheap *h, const void *ptr)
 /* realloc, or with may_move false the in-place-only resize. */
 static void *resize(kheap *h, void *ptr, size_t n, size_t align, bool may_move)
 {
-    if (!h) return NULL;
-    block *b = owned(h, ptr);
+    block *b = owned(h, ptr); /* NULL for a NULL h */
     size_t size = adjust(n);
     if (!b || !size || (align & (align - 1))) return NULL;
     if (align < G) align = G;
