@@ -283,17 +283,21 @@ HOT block *find(kheap *h, size_t size)
     return h->heads[(fl << SLL) | ffs32(bits)];
 }
 
-/* Allocate a block of size bytes aligned to align > G, without growing. */
-SIDE void *alloc_aligned(kheap *h, size_t size, size_t align)
+/* Allocate a block of size bytes (from adjust()) aligned to align (a power
+ * of two), without growing. */
+HOT void *alloc_search(kheap *h, size_t size, size_t align)
 {
-#if KH_HEAP_FULL
-    /* Search with room for a leading gap of 0 or >= MIN_BLOCK bytes. */
-    if (size > SIZE_MAX - MIN_BLOCK - align) return NULL;
-    block *b = find(h, size + MIN_BLOCK + align - G);
+    size_t want = size;
+    if (align > G) {
+        /* Search with room for a leading gap of 0 or >= MIN_BLOCK bytes. */
+        if (!KH_HEAP_FULL || size > SIZE_MAX - MIN_BLOCK - align) return NULL;
+        want = size + MIN_BLOCK + align - G;
+    }
+    block *b = find(h, want);
     if (!b) return NULL;
     list_remove(h, b);
     uintptr_t p = (uintptr_t)payload(b);
-    if (p & (align - 1)) {
+    if (align > G && (p & (align - 1))) {
         /* The gap goes back to the heap as a free block. */
         uintptr_t a = (p + MIN_BLOCK + align - 1) & ~(uintptr_t)(align - 1);
         block *ab = from_payload((void *)a);
@@ -303,22 +307,22 @@ SIDE void *alloc_aligned(kheap *h, size_t size, size_t align)
         b = ab;
     }
     return take(h, b, size);
-#else
-    (void)h, (void)size, (void)align;
-    return NULL;
-#endif
 }
 
-/* Allocate a block of size bytes (from adjust()) aligned to align, without
- * growing. */
+/* The large-alignment search, out of line in speed builds. */
+SIDE void *alloc_aligned(kheap *h, size_t size, size_t align)
+{
+    return alloc_search(h, size, align);
+}
+
+/* alloc_search after the alignment check. Speed builds keep alignments
+ * above G out of line, so the common path saves fewer registers; size builds
+ * share one search. */
 HOT void *alloc_block(kheap *h, size_t size, size_t align)
 {
     if (align & (align - 1)) return NULL;
-    if (align > G) return alloc_aligned(h, size, align);
-    block *b = find(h, size);
-    if (!b) return NULL;
-    list_remove(h, b);
-    return take(h, b, size);
+    if (!SIZE_BUILD && align > G) return alloc_aligned(h, size, align);
+    return alloc_search(h, size, align);
 }
 
 /* Out of memory: grow through the source once and retry once. */
