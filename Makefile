@@ -72,13 +72,14 @@ test-valgrind: $(BUILD)/plain/kh_tests
 	valgrind -q --error-exitcode=99 --leak-check=full $(BUILD)/plain/kh_tests --scale 20 $(VALGRIND_FILTERS)
 
 # The whole suite again with the misuse checks compiled out
-# (KH_CONFIG_CHECKS=0): every documented rule must hold in both builds. Tests
+# (KH_CONFIG_CHECKS=0) and at -Os, which also runs the size build's code paths
+# (SIZE_BUILD in src/heap.c): every documented rule must hold in both. Tests
 # assert checked-build reports only under #if KH_CONFIG_CHECKS; the heap's
 # refusal tests (heap_checked_*) need the checks and are left out, and the
 # litmus tests run in the plain, emulated and TSan steps already.
 $(BUILD)/nochecks/kh_tests: $(ALL_TEST_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -O2 -g $(INC) $(HOSTED_DEFS) -DKH_CONFIG_CHECKS=0 -o $@ $(sort $(LIB_SRC) $(HOSTED_SRC) $(TEST_SRC)) $(BUILD)/test_list_hosted.c $(HOST_LIBS)
+	$(CC) $(WARN) -Os -g $(INC) $(HOSTED_DEFS) -DKH_CONFIG_CHECKS=0 -o $@ $(sort $(LIB_SRC) $(HOSTED_SRC) $(TEST_SRC)) $(BUILD)/test_list_hosted.c $(HOST_LIBS)
 
 test-nochecks: $(BUILD)/nochecks/kh_tests
 	$(BUILD)/nochecks/kh_tests -heap_checked_ -atomic_litmus

@@ -328,8 +328,10 @@ HOT void *alloc_block(kheap *h, size_t size, size_t align)
 /* Out of memory: grow through the source once and retry once. */
 SIDE void *alloc_grow(kheap *h, size_t size, size_t align, unsigned flags)
 {
-    if (!h->source.ops || (flags & (KH_GFP_ATOMIC | KH_GFP_NOGROW)) || align > SIZE_MAX / 4 ||
-        size > SIZE_MAX / 2 - align)
+    /* A request that cannot succeed (bad alignment, absurd size) must not
+     * take memory from the source: the region would stay in the heap. */
+    if (!h->source.ops || (flags & (KH_GFP_ATOMIC | KH_GFP_NOGROW)) || (align & (align - 1)) ||
+        align > SIZE_MAX / 4 || size > SIZE_MAX / 2 - align)
         return NULL;
     /* Enough for the block, its alignment slack and a region's overhead. */
     size_t got = 0;
@@ -465,13 +467,15 @@ static void *resize(kheap *h, void *ptr, size_t n, size_t align, bool may_move)
             }
             nb->size = (have + add) | (nb->size & F_PREV_FREE);
             bnext(nb)->size &= ~F_PREV_FREE;
-            if ((h->used += add) > h->peak_used) h->peak_used = h->used;
+            h->used += add;
 #else
             return NULL;
 #endif
         }
-        /* Shrunk, or grown past size: the tail goes back. */
+        /* Shrunk, or grown past size: the tail goes back, then the peak
+         * sees what the block really keeps. */
         trim(h, nb, size);
+        if (h->used > h->peak_used) h->peak_used = h->used;
         return ptr;
     }
 #if KH_HEAP_FULL

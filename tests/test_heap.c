@@ -441,6 +441,15 @@ KH_TEST(heap_realloc_grows_into_next_free_block)
     for (int i = 0; i < 100; i++) KH_CHECK(p[i] == 7);
     KH_CHECK(kheap_usable_size(h, p) >= 550);
     KH_CHECK_EQ(kheap_check(h), 0);
+    /* Growing into the rest of a fresh heap: the peak counts what the block
+     * keeps, not the whole free block it took before the tail went back. */
+    h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    p = kheap_alloc(h, 16, 0);
+    KH_ASSERT(p);
+    KH_CHECK(kheap_realloc(h, p, 100, 0) == p);
+    KH_CHECK_EQ(stats(h).peak_used_bytes, stats(h).used_bytes);
+    KH_CHECK_EQ(kheap_check(h), 0);
 }
 
 KH_TEST(heap_realloc_grows_into_previous_free_block)
@@ -692,10 +701,14 @@ KH_TEST(heap_grows_through_source_once_per_failure)
     KH_ASSERT(p);
     KH_CHECK_EQ(ts.calls, 1);
     KH_CHECK_EQ(stats(h).regions, 2);
-    /* Atomic and no-grow requests never call the source. */
+    /* Atomic and no-grow requests never call the source, nor does one that
+     * cannot succeed (bad alignment): the heap keeps the regions it has. */
     KH_CHECK(kheap_alloc_flags(h, 100000, 0, KH_GFP_ATOMIC) == NULL);
     KH_CHECK(kheap_alloc_flags(h, 100000, 0, KH_GFP_NOGROW) == NULL);
+    KH_CHECK(kheap_alloc(h, 100000, 48) == NULL);
+    KH_CHECK(kheap_realloc(h, p, 100000, 48) == NULL);
     KH_CHECK_EQ(ts.calls, 1);
+    KH_CHECK_EQ(stats(h).regions, 2);
     /* Beyond the source's limit: one call, clean failure. */
     KH_CHECK(kheap_alloc(h, 500000, 0) == NULL);
     KH_CHECK_EQ(ts.calls, 2);
