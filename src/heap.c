@@ -68,7 +68,7 @@ struct kheap {
 #else
 #define SIZE_BUILD 0
 #endif
-#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
+#if defined(__GNUC__) && !SIZE_BUILD
 #define HOT    static inline __attribute__((always_inline))
 #define SIDE   static __attribute__((noinline))
 #define SHARED HOT
@@ -315,12 +315,11 @@ SIDE void *alloc_aligned(kheap *h, size_t size, size_t align)
     return alloc_search(h, size, align);
 }
 
-/* alloc_search after the alignment check. Speed builds keep alignments
- * above G out of line, so the common path saves fewer registers; size builds
- * share one search. */
+/* alloc_search for a valid alignment. Speed builds keep alignments above G
+ * out of line, so the common path saves fewer registers; size builds share
+ * one search. */
 HOT void *alloc_block(kheap *h, size_t size, size_t align)
 {
-    if (align & (align - 1)) return NULL;
     if (!SIZE_BUILD && align > G) return alloc_aligned(h, size, align);
     return alloc_search(h, size, align);
 }
@@ -328,10 +327,10 @@ HOT void *alloc_block(kheap *h, size_t size, size_t align)
 /* Out of memory: grow through the source once and retry once. */
 SIDE void *alloc_grow(kheap *h, size_t size, size_t align, unsigned flags)
 {
-    /* A request that cannot succeed (bad alignment, absurd size) must not
-     * take memory from the source: the region would stay in the heap. */
-    if (!h->source.ops || (flags & (KH_GFP_ATOMIC | KH_GFP_NOGROW)) || (align & (align - 1)) ||
-        align > SIZE_MAX / 4 || size > SIZE_MAX / 2 - align)
+    /* An absurd size must not take memory from the source: the region
+     * would stay in the heap. */
+    if (!h->source.ops || (flags & (KH_GFP_ATOMIC | KH_GFP_NOGROW)) || align > SIZE_MAX / 4 ||
+        size > SIZE_MAX / 2 - align)
         return NULL;
     /* Enough for the block, its alignment slack and a region's overhead. */
     size_t got = 0;
@@ -344,10 +343,12 @@ SIDE void *alloc_grow(kheap *h, size_t size, size_t align, unsigned flags)
     return alloc_block(h, size, align);
 }
 
+/* Requests are validated here, once: a bad alignment never reaches the
+ * search or the source. */
 void *kheap_alloc_flags(kheap *h, size_t n, size_t align, unsigned flags)
 {
     size_t size = adjust(n);
-    if (!h || !size) return NULL;
+    if (!h || !size || (align & (align - 1))) return NULL;
     void *p = alloc_block(h, size, align);
     if (!p) p = alloc_grow(h, size, align, flags);
     if (p && (flags & KH_GFP_ZERO)) memset(p, 0, n);
@@ -356,12 +357,12 @@ void *kheap_alloc_flags(kheap *h, size_t n, size_t align, unsigned flags)
 
 void *kheap_alloc(kheap *h, size_t n, size_t align)
 {
-#ifdef __OPTIMIZE_SIZE__
+#if SIZE_BUILD
     return kheap_alloc_flags(h, n, align, 0);
 #else
     /* Speed builds: the common path without the flags tests. */
     size_t size = adjust(n);
-    if (!h || !size) return NULL;
+    if (!h || !size || (align & (align - 1))) return NULL;
     void *p = alloc_block(h, size, align);
     return p ? p : alloc_grow(h, size, align, 0);
 #endif
