@@ -19,6 +19,14 @@ static unsigned char *arena(size_t want)
     return n >= want ? m : NULL;
 }
 
+/* A heap over the first bytes of the test arena; NULL when the arena (on a
+ * small target) is too small. */
+static kheap *fresh_heap(size_t bytes)
+{
+    unsigned char *m = arena(bytes);
+    return m ? kheap_init(m, bytes) : NULL;
+}
+
 static struct kheap_stats stats(const kheap *h)
 {
     struct kheap_stats s;
@@ -87,8 +95,7 @@ KH_TEST(heap_independent_heaps)
 
 KH_TEST(heap_alloc_default_alignment_and_size0)
 {
-    unsigned char *m = arena(1 << 16);
-    kheap *h = kheap_init(m, 1 << 16);
+    kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
     void *p[64];
     for (int i = 0; i < 64; i++) {
@@ -129,8 +136,7 @@ KH_TEST(heap_alloc_every_power_of_two_alignment)
 
 KH_TEST(heap_alloc_rejects_non_power_of_two_alignment)
 {
-    unsigned char *m = arena(1 << 16);
-    kheap *h = kheap_init(m, 1 << 16);
+    kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
     struct kheap_stats before = stats(h);
     size_t bad[] = {3, 5, 6, 12, 24, 48, 100, 1000, 4097, SIZE_MAX};
@@ -150,8 +156,7 @@ KH_TEST(heap_alloc_rejects_non_power_of_two_alignment)
 
 KH_TEST(heap_overflowing_sizes_fail_cleanly)
 {
-    unsigned char *m = arena(1 << 16);
-    kheap *h = kheap_init(m, 1 << 16);
+    kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
     void *keep = kheap_alloc(h, 100, 0);
     KH_ASSERT(keep);
@@ -181,8 +186,7 @@ KH_TEST(heap_overflowing_sizes_fail_cleanly)
 
 KH_TEST(heap_out_of_memory_returns_null_and_recovers)
 {
-    unsigned char *m = arena(1 << 16);
-    kheap *h = kheap_init(m, 1 << 16);
+    kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
     void *p[4096];
     size_t n = 0;
@@ -198,8 +202,7 @@ KH_TEST(heap_out_of_memory_returns_null_and_recovers)
 
 KH_TEST(heap_zalloc_zeroes)
 {
-    unsigned char *m = arena(1 << 16);
-    kheap *h = kheap_init(m, 1 << 16);
+    kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
     unsigned char *p = kheap_alloc(h, 4000, 0);
     KH_ASSERT(p);
@@ -216,8 +219,7 @@ KH_TEST(heap_zalloc_zeroes)
 
 KH_TEST(heap_free_null_is_noop)
 {
-    unsigned char *m = arena(1 << 16);
-    kheap *h = kheap_init(m, 1 << 16);
+    kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
     struct kheap_stats before = stats(h);
     kheap_free(h, NULL);
@@ -228,8 +230,7 @@ KH_TEST(heap_free_null_is_noop)
 
 KH_TEST(heap_free_coalesces_immediately)
 {
-    unsigned char *m = arena(1 << 16);
-    kheap *h = kheap_init(m, 1 << 16);
+    kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
     void *a = kheap_alloc(h, 200, 0), *b = kheap_alloc(h, 200, 0), *c = kheap_alloc(h, 200, 0);
     void *d = kheap_alloc(h, 200, 0);
@@ -277,8 +278,7 @@ KH_TEST(heap_checked_free_reports_misuse_and_changes_nothing)
 
 KH_TEST(heap_check_detects_corruption)
 {
-    unsigned char *m = arena(1 << 16);
-    kheap *h = kheap_init(m, 1 << 16);
+    kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
     size_t *p = kheap_alloc(h, 64, 0);
     size_t *q = kheap_alloc(h, 64, 0);
@@ -303,8 +303,7 @@ KH_TEST(heap_check_detects_corruption)
 
 KH_TEST(heap_checked_free_of_corrupt_header_is_refused)
 {
-    unsigned char *m = arena(1 << 16);
-    kheap *h = kheap_init(m, 1 << 16);
+    kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
     size_t *p = kheap_alloc(h, 64, 0);
     void *q = kheap_alloc(h, 64, 0);
@@ -330,8 +329,7 @@ KH_TEST(heap_checked_free_of_corrupt_header_is_refused)
 
 KH_TEST(heap_realloc_null_allocates)
 {
-    unsigned char *m = arena(1 << 16);
-    kheap *h = kheap_init(m, 1 << 16);
+    kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
     void *p = kheap_realloc(h, NULL, 100, 256);
     KH_ASSERT(p);
@@ -341,8 +339,7 @@ KH_TEST(heap_realloc_null_allocates)
 
 KH_TEST(heap_realloc_shrinks_in_place)
 {
-    unsigned char *m = arena(1 << 16);
-    kheap *h = kheap_init(m, 1 << 16);
+    kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
     unsigned char *p = kheap_alloc(h, 1000, 0), *guard = kheap_alloc(h, 16, 0);
     KH_ASSERT(p && guard);
@@ -358,15 +355,25 @@ KH_TEST(heap_realloc_shrinks_in_place)
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 
+/* Layout for the shrink-policy tests: [hole: 200 free] [16] [p: 3000] [16]
+ * [rest free]. Returns p (NULL if the heap is too small); *hole is where the
+ * free 200-byte block starts. */
+static unsigned char *hole_before_block(kheap *h, unsigned char **hole)
+{
+    *hole = kheap_alloc(h, 200, 0);
+    unsigned char *g1 = kheap_alloc(h, 16, 0), *p = kheap_alloc(h, 3000, 0);
+    unsigned char *g2 = kheap_alloc(h, 16, 0);
+    if (!*hole || !g1 || !p || !g2) return NULL;
+    kheap_free(h, *hole);
+    return p;
+}
+
 KH_TEST(heap_policy_shrink_moves_into_a_smaller_free_block)
 {
-    unsigned char *m = arena(1 << 16);
-    kheap *h = kheap_init(m, 1 << 16);
+    kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
-    unsigned char *hole = kheap_alloc(h, 200, 0), *g1 = kheap_alloc(h, 16, 0);
-    unsigned char *p = kheap_alloc(h, 3000, 0), *g2 = kheap_alloc(h, 16, 0);
-    KH_ASSERT(hole && g1 && p && g2);
-    kheap_free(h, hole); /* a 200-byte hole before p */
+    unsigned char *hole, *p = hole_before_block(h, &hole);
+    KH_ASSERT(p);
     KH_ASSERT(kheap_set_policy(h, KHEAP_SHRINK_MOVES));
     for (int i = 0; i < 3000; i++) p[i] = (unsigned char)(i * 5);
     size_t nfree = stats(h).free_blocks;
@@ -387,8 +394,7 @@ KH_TEST(heap_policy_shrink_moves_into_a_smaller_free_block)
 
 KH_TEST(heap_policy_shrink_moves_never_for_resize_or_large_alignment)
 {
-    unsigned char *m = arena(1 << 17);
-    kheap *h = kheap_init(m, 1 << 17);
+    kheap *h = fresh_heap(1 << 17);
     KH_ASSERT(h);
     unsigned char *hole = kheap_alloc(h, 500, 0), *g1 = kheap_alloc(h, 16, 0);
     unsigned char *p = kheap_alloc(h, 3000, 0), *a = kheap_alloc(h, 3000, 256);
@@ -404,8 +410,7 @@ KH_TEST(heap_policy_shrink_moves_never_for_resize_or_large_alignment)
 
 KH_TEST(heap_set_policy_rejects_bad_input)
 {
-    unsigned char *m = arena(1 << 16);
-    kheap *h = kheap_init(m, 1 << 16);
+    kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
     struct kh_test_reports r;
     kh_test_reports_start(&r);
@@ -415,10 +420,8 @@ KH_TEST(heap_set_policy_rejects_bad_input)
     KH_CHECK_EQ(r.count, 2);
     KH_CHECK_EQ(r.last_code, KH_EINVAL);
     /* The refused call left the default: shrinking stays in place. */
-    unsigned char *hole = kheap_alloc(h, 200, 0), *g1 = kheap_alloc(h, 16, 0);
-    unsigned char *p = kheap_alloc(h, 3000, 0), *g2 = kheap_alloc(h, 16, 0);
-    KH_ASSERT(hole && g1 && p && g2);
-    kheap_free(h, hole);
+    unsigned char *hole, *p = hole_before_block(h, &hole);
+    KH_ASSERT(p);
     KH_CHECK(kheap_realloc(h, p, 150, 0) == p);
     /* 0 switches the policy off again. */
     KH_CHECK(kheap_set_policy(h, KHEAP_SHRINK_MOVES));
@@ -454,8 +457,7 @@ KH_TEST(heap_realloc_grows_into_next_free_block)
 
 KH_TEST(heap_realloc_grows_into_previous_free_block)
 {
-    unsigned char *m = arena(1 << 16);
-    kheap *h = kheap_init(m, 1 << 16);
+    kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
     unsigned char *a = kheap_alloc(h, 500, 0), *p = kheap_alloc(h, 100, 0);
     unsigned char *guard = kheap_alloc(h, 16, 0);
@@ -473,8 +475,7 @@ KH_TEST(heap_realloc_grows_into_previous_free_block)
 
 KH_TEST(heap_realloc_move_keeps_alignment)
 {
-    unsigned char *m = arena(1 << 18);
-    kheap *h = kheap_init(m, 1 << 18);
+    kheap *h = fresh_heap(1 << 18);
     KH_ASSERT(h);
     unsigned char *p = kheap_alloc(h, 100, 4096);
     unsigned char *block = kheap_alloc(h, 16, 0); /* pins p's end */
@@ -498,8 +499,7 @@ KH_TEST(heap_realloc_move_keeps_alignment)
 
 KH_TEST(heap_resize_is_in_place_only)
 {
-    unsigned char *m = arena(1 << 16);
-    kheap *h = kheap_init(m, 1 << 16);
+    kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
     unsigned char *a = kheap_alloc(h, 300, 0), *p = kheap_alloc(h, 100, 0);
     unsigned char *mid = kheap_alloc(h, 400, 0), *guard = kheap_alloc(h, 16, 0);
@@ -523,8 +523,7 @@ KH_TEST(heap_resize_is_in_place_only)
 
 KH_TEST(heap_realloc_failure_keeps_old_block)
 {
-    unsigned char *m = arena(1 << 16);
-    kheap *h = kheap_init(m, 1 << 16);
+    kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
     unsigned char *p = kheap_alloc(h, 300, 0);
     KH_ASSERT(p);
@@ -643,8 +642,7 @@ static void walk_sum(void *block, size_t size, bool used, void *ctx)
 
 KH_TEST(heap_stats_and_walk_agree)
 {
-    unsigned char *m = arena(1 << 18);
-    kheap *h = kheap_init(m, 1 << 18);
+    kheap *h = fresh_heap(1 << 18);
     KH_ASSERT(h);
     void *p[50];
     for (int i = 0; i < 50; i++) p[i] = kheap_alloc(h, (size_t)(i * 97 + 1), 0);
@@ -791,8 +789,7 @@ static size_t heap_in_use(void *ctx)
 
 KH_TEST(heap_seed_tests)
 {
-    unsigned char *m = arena(KH_SEED_HEAP_SIZE);
-    kheap *h = kheap_init(m, KH_SEED_HEAP_SIZE);
+    kheap *h = fresh_heap(KH_SEED_HEAP_SIZE);
     KH_ASSERT(h);
     kh_seed_check_all(kheap_allocator(h), KH_SEED_HEAP_SIZE);
     KH_CHECK_EQ(kheap_check(h), 0);
@@ -822,8 +819,7 @@ KH_TEST(heap_interface_model)
 
 KH_TEST(heap_interface_fault_injection)
 {
-    unsigned char *m = arena(1u << 18);
-    kheap *h = kheap_init(m, 1u << 18);
+    kheap *h = fresh_heap(1u << 18);
     KH_ASSERT(h);
     struct kh_model_fault_config c = {.in_use = heap_in_use, .ctx = h};
     c.model.a = kheap_allocator(h);
