@@ -42,14 +42,14 @@ endif
 BE_ARCH := --target=mips-linux-gnu -march=mips32r2 -fno-pic -mno-abicalls -mno-gpopt
 BE_CFLAGS = $(BE_ARCH) $(WARN) -O2 -g -ffreestanding -nostdinc \
 	-isystem $(shell $(BE_CC) -print-resource-dir 2>/dev/null)/include -isystem port/riscv/include \
-	-ffunction-sections -fdata-sections $(INC) -Iport/mips-linux-user \
+	-ffunction-sections -fdata-sections $(INC) -Iport/mips-linux-user -Iport/baremetal \
 	-DKH_TEST_ARENA_BYTES=$(BE_ARENA) -DKH_BARE_TEST_SCALE=$(BE_SCALE)
 BE_LDFLAGS := -nostdlib -static --ld-path=$(BE_LD) -Wl,--gc-sections
 BE_PORT := port/mips-linux-user/start.S port/mips-linux-user/startup.c port/mips-linux-user/port.c \
-	port/mips-linux-user/div64.c port/mips-linux-user/test_main.c port/baremetal/mem.c
+	port/mips-linux-user/div64.c port/baremetal/test_main.c port/baremetal/mem.c
 
 BE_DEPS = $(LIB_SRC) $(TEST_TARGET_SRC) $(BB)/test_list_bare.c $(BE_PORT) port/riscv/include/string.h \
-	$(wildcard include/kheap/*.h src/internal/*.h tests/*.h port/mips-linux-user/*.h) mk/bigendian.mk
+	$(wildcard include/kheap/*.h src/internal/*.h tests/*.h port/baremetal/*) mk/bigendian.mk
 
 # The on-target table: KH_TEST_HOSTED_ONLY tests left out.
 $(BB)/test_list_bare.c: $(TEST_FILES) tests/gen_test_list.sh

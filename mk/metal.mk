@@ -37,7 +37,7 @@ endif
 # Flags shared by every bare-metal build. -fno-tree-loop-distribute-patterns
 # keeps GCC from turning the port's memcpy/memset loops into calls to themselves.
 BARE_CFLAGS := $(WARN) -O2 -g -ffreestanding -fno-tree-loop-distribute-patterns \
-	-ffunction-sections -fdata-sections $(INC) -Iexamples/common
+	-ffunction-sections -fdata-sections $(INC) -Iexamples/common -Iport/baremetal
 BARE_LDFLAGS := -nostdlib -nostartfiles -Wl,--gc-sections -Wl,--no-warn-rwx-segments
 
 CM3_ARCH := -mcpu=cortex-m3 -mthumb
@@ -70,7 +70,7 @@ $(MB)/cm3-tests.elf: $(METAL_DEPS)
 	@mkdir -p $(@D)
 	@echo "  build $@"
 	@$(ARM_CC) $(CM3_ARCH) $(BARE_CFLAGS) -Iport/cortex-m3 $(TEST_BARE_DEFS) $(BARE_LDFLAGS) \
-	  $(call CM3_LD,mps2-an385) -o $@ $(CM3_PORT) port/cortex-m3/test_main.c $(TEST_BARE_SRC) -lgcc
+	  $(call CM3_LD,mps2-an385) -o $@ $(CM3_PORT) port/baremetal/test_main.c $(TEST_BARE_SRC) -lgcc
 
 $(MB)/cm3-demo.elf: $(METAL_DEPS)
 	@mkdir -p $(@D)
@@ -82,13 +82,13 @@ $(MB)/rv64-tests.elf: $(METAL_DEPS)
 	@mkdir -p $(@D)
 	@echo "  build $@"
 	@$(RV_CC) $(RV64_ARCH) $(BARE_CFLAGS) $(RV_TEST_WFLAGS) $(RV_INC) $(TEST_BARE_DEFS) $(BARE_LDFLAGS) $(RV_LD) \
-	  -o $@ $(RV_PORT) port/riscv/test_main.c $(TEST_BARE_SRC) -lgcc
+	  -o $@ $(RV_PORT) port/baremetal/test_main.c $(TEST_BARE_SRC) -lgcc
 
 $(MB)/rv32-tests.elf: $(METAL_DEPS)
 	@mkdir -p $(@D)
 	@echo "  build $@"
 	@$(RV_CC) $(RV32_ARCH) $(BARE_CFLAGS) $(RV_TEST_WFLAGS) $(RV_INC) $(TEST_BARE_DEFS) $(BARE_LDFLAGS) $(RV_LD) \
-	  -o $@ $(RV_PORT) port/riscv/test_main.c $(TEST_BARE_SRC) -lgcc
+	  -o $@ $(RV_PORT) port/baremetal/test_main.c $(TEST_BARE_SRC) -lgcc
 
 # Two harts, one heap, one spin lock (needs kheap/spinlock.h).
 SMP_SRC = port/riscv/smp_test.c src/heap.c src/error.c src/fmt.c src/atomic.c src/spinlock.c

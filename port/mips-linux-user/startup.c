@@ -3,6 +3,11 @@
  * a signal, which the test step sees as a non-zero status. */
 #include "kh_bare.h"
 
+/* Catch a build for the wrong byte order: the point of this port. */
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__
+#error "port/mips-linux-user is for big-endian MIPS (clang --target=mips-linux-gnu)"
+#endif
+
 /* o32 system call numbers (Linux base 4000). */
 #define NR_write      4004
 #define NR_exit_group 4246
