@@ -8,6 +8,7 @@
 
 #include "kheap/config.h"
 #include "kheap/error.h"
+#include "kheap/port.h"
 
 /* Header just below each block: [size][tag]. */
 #define H ((size_t)KH_ALIGN_DEFAULT)
@@ -22,10 +23,13 @@ static bool g_ready;
 static kh_oom_handler_fn g_oom;
 static void *g_oom_ctx;
 static bool g_oom_atomic;
-/* Slow-path state only: touched on failures, never on the fast path. */
-static kh_atomic_t g_in_oom;
+/* Slow-path state only: touched on failures, never on the fast path. The
+ * context running the OOM handler (NULL: none), and how many handler runs
+ * have finished, so a context that waited knows one ended. */
+static kh_atomic_ptr_t g_oom_owner;
+static kh_atomic_t g_oom_done;
 /* Statistics counters (kernel atomics: 32-bit, they wrap after 2^32). */
-static kh_atomic_t g_failures, g_oom_calls, g_oom_retries;
+static kh_atomic_t g_failures, g_oom_calls, g_oom_retries, g_oom_waits;
 
 int kh_kmalloc_init(kh_allocator a)
 {
@@ -38,6 +42,7 @@ int kh_kmalloc_init(kh_allocator a)
     kh_atomic_set(&g_failures, 0);
     kh_atomic_set(&g_oom_calls, 0);
     kh_atomic_set(&g_oom_retries, 0);
+    kh_atomic_set(&g_oom_waits, 0);
     g_ready = true;
     return KH_OK;
 }
@@ -69,6 +74,7 @@ void kh_kmalloc_stats(struct kh_kmalloc_stats *out)
     out->failures = (unsigned)kh_atomic_read(&g_failures);
     out->oom_calls = (unsigned)kh_atomic_read(&g_oom_calls);
     out->oom_retries = (unsigned)kh_atomic_read(&g_oom_retries);
+    out->oom_waits = (unsigned)kh_atomic_read(&g_oom_waits);
 }
 
 /* ---- header ---- */
@@ -156,6 +162,35 @@ static void *attempt(size_t bytes, size_t a, unsigned flags)
     return g_alloc.ops->alloc(g_alloc.ctx, bytes, a, flags & ~KH_GFP_ZERO);
 }
 
+/* After a failure: run the OOM handler and retry once if it asks. One
+ * context runs the handler at a time. The context already running it (a
+ * kmalloc inside the handler, or an interrupt on its CPU) does not re-enter
+ * it; another context waits for the run to end and retries once, as the
+ * memory it reclaimed may serve this request too; an atomic request never
+ * waits. */
+static void *reclaim_retry(kh_oom_handler_fn fn, size_t bytes, size_t a, size_t size, size_t align,
+                           unsigned flags)
+{
+    void *me = (void *)(uintptr_t)kh_port_context_id();
+    int done = kh_atomic_read_acquire(&g_oom_done);
+    void *owner = kh_atomic_ptr_cmpxchg(&g_oom_owner, NULL, me);
+    if (!owner) {
+        kh_atomic_inc(&g_oom_calls);
+        int r = fn(size, align ? align : KH_ALIGN_DEFAULT, flags, g_oom_ctx);
+        /* Owner first: a context that saw us as the owner read the count
+         * before this increment, so its wait ends. */
+        kh_atomic_ptr_set_release(&g_oom_owner, NULL);
+        kh_atomic_fetch_inc_release(&g_oom_done);
+        if (r != KH_OOM_RETRY) return NULL;
+        kh_atomic_inc(&g_oom_retries);
+        return attempt(bytes, a, flags);
+    }
+    if (owner == me || (flags & KH_GFP_ATOMIC)) return NULL;
+    kh_atomic_inc(&g_oom_waits);
+    while (kh_atomic_read_acquire(&g_oom_done) == done) kh_port_cpu_relax();
+    return attempt(bytes, a, flags);
+}
+
 /* Allocate bytes aligned to a; on failure let the OOM handler reclaim and
  * ask for exactly one retry. size/align are the caller's, for the handler. */
 static void *alloc_raw(size_t bytes, size_t a, size_t size, size_t align, unsigned flags)
@@ -163,15 +198,8 @@ static void *alloc_raw(size_t bytes, size_t a, size_t size, size_t align, unsign
     void *raw = attempt(bytes, a, flags);
     if (raw) return raw;
     kh_oom_handler_fn fn = g_oom;
-    if (fn && (!(flags & KH_GFP_ATOMIC) || g_oom_atomic) && kh_atomic_xchg(&g_in_oom, 1) == 0) {
-        kh_atomic_inc(&g_oom_calls);
-        int r = fn(size, align ? align : KH_ALIGN_DEFAULT, flags, g_oom_ctx);
-        kh_atomic_set_release(&g_in_oom, 0);
-        if (r == KH_OOM_RETRY) {
-            kh_atomic_inc(&g_oom_retries);
-            raw = attempt(bytes, a, flags);
-        }
-    }
+    if (fn && (!(flags & KH_GFP_ATOMIC) || g_oom_atomic))
+        raw = reclaim_retry(fn, bytes, a, size, align, flags);
     if (!raw) warn(flags, KH_ENOMEM, "kmalloc: out of memory");
     return raw;
 }

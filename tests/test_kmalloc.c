@@ -741,3 +741,148 @@ KH_TEST(kmalloc_oom_handler_shrinks_a_locked_front_end)
     km_down();
     kh_locked_destroy(&l);
 }
+
+/* ---- OOM handler across threads (hosted: two threads stand in for CPUs) ---- */
+
+#if KH_TEST_HOSTED
+#include <sched.h>
+#include <time.h>
+
+struct oom_race {
+    kh_atomic_t in_handler, calls, other_done, saw_other;
+    void *reserve;
+    unsigned other_flags;
+    void *mine, *other;
+};
+static struct oom_race race;
+
+/* Spin (yielding) until *flag is set or `secs` pass: bounded, so a guard
+ * that makes the other thread wait for us fails the test instead of
+ * hanging it. */
+static bool wait_flag(kh_atomic_t *flag, int secs)
+{
+    time_t end = time(NULL) + secs;
+    while (!kh_atomic_read_acquire(flag)) {
+        if (time(NULL) > end) return false;
+        sched_yield();
+    }
+    return true;
+}
+
+/* The handler holds its run open until the other thread has either started
+ * waiting for it (oom_waits) or come back (other_done), then frees the
+ * reserve and asks for a retry. */
+static int race_handler(size_t size, size_t align, unsigned flags, void *ctx)
+{
+    (void)size, (void)align, (void)flags, (void)ctx;
+    kh_atomic_inc(&race.calls);
+    kh_atomic_set_release(&race.in_handler, 1);
+    time_t end = time(NULL) + 10;
+    for (;;) {
+        struct kh_kmalloc_stats st;
+        kh_kmalloc_stats(&st);
+        if (st.oom_waits || kh_atomic_read_acquire(&race.other_done)) break;
+        if (time(NULL) > end) break;
+        sched_yield();
+    }
+    kh_atomic_set(&race.saw_other, 1);
+    kfree(race.reserve);
+    race.reserve = NULL;
+    return KH_OOM_RETRY;
+}
+
+static void *race_first(void *arg)
+{
+    (void)arg;
+    race.mine = kmalloc(32 * 1024, __GFP_NOWARN);
+    return NULL;
+}
+
+static void *race_second(void *arg)
+{
+    (void)arg;
+    race.other = kmalloc(32 * 1024, race.other_flags | __GFP_NOWARN);
+    kh_atomic_set_release(&race.other_done, 1);
+    return NULL;
+}
+
+/* Boot over a locked front end, keep a 96 KiB reserve and fill the rest,
+ * then let two threads fail at once: the first runs the handler. */
+static void oom_race_run(struct kh_locked *l, unsigned other_flags, void **fill, size_t cap,
+                         size_t *nfill)
+{
+    static kh_spinlock_t lock = KH_SPINLOCK_INIT;
+    memset(&race, 0, sizeof(race));
+    race.other_flags = other_flags;
+    KH_ASSERT_EQ(km_boot(512 * 1024), 0);
+    kh_kmalloc_shutdown();
+    KH_ASSERT_EQ(kh_locked_init(l, kh_kmem_allocator(&km_front), &lock, &kh_spin_lock_ops), 0);
+    KH_ASSERT_EQ(kh_kmalloc_init(kh_locked_allocator(l)), 0);
+    race.reserve = kmalloc(96 * 1024, 0);
+    KH_ASSERT(race.reserve);
+    size_t n = 0;
+    while (n < cap && (fill[n] = kmalloc(4096, __GFP_NOWARN)) != NULL) n++;
+    KH_ASSERT(n > 0 && n < cap);
+    *nfill = n;
+    KH_CHECK(kmalloc(32 * 1024, __GFP_NOWARN) == NULL); /* really full */
+    kh_kmalloc_set_oom_handler(race_handler, NULL, true);
+    pthread_t a, b;
+    KH_ASSERT_EQ(pthread_create(&a, NULL, race_first, NULL), 0);
+    KH_CHECK(wait_flag(&race.in_handler, 10));
+    KH_ASSERT_EQ(pthread_create(&b, NULL, race_second, NULL), 0);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+}
+
+static void oom_race_end(struct kh_locked *l, void **fill, size_t n)
+{
+    kfree(race.mine);
+    kfree(race.other);
+    for (size_t i = 0; i < n; i++) kfree(fill[i]);
+    KH_CHECK(km_all_free());
+    km_down();
+    kh_locked_destroy(l);
+}
+#endif
+
+KH_TEST_HOSTED_ONLY(kmalloc_oom_other_cpu_waits_for_the_handler_then_retries)
+{
+#if KH_TEST_HOSTED
+    static struct kh_locked l;
+    static void *fill[256];
+    size_t n = 0;
+    oom_race_run(&l, 0, fill, 256, &n);
+    struct kh_kmalloc_stats st;
+    kh_kmalloc_stats(&st);
+    /* One handler run served both: the second thread waited for it instead
+     * of failing, then retried into the reclaimed reserve. */
+    KH_CHECK_EQ(kh_atomic_read(&race.calls), 1);
+    KH_CHECK_EQ(st.oom_calls, 1);
+    KH_CHECK_EQ(st.oom_waits, 1);
+    KH_CHECK_EQ(st.oom_retries, 1);
+    KH_CHECK(race.mine != NULL);
+    KH_CHECK(race.other != NULL);
+    KH_CHECK(race.mine != race.other);
+    oom_race_end(&l, fill, n);
+#endif
+}
+
+KH_TEST_HOSTED_ONLY(kmalloc_oom_atomic_request_never_waits_for_the_handler)
+{
+#if KH_TEST_HOSTED
+    static struct kh_locked l;
+    static void *fill[256];
+    size_t n = 0;
+    oom_race_run(&l, GFP_ATOMIC, fill, 256, &n);
+    struct kh_kmalloc_stats st;
+    kh_kmalloc_stats(&st);
+    /* The atomic request came back (NULL) while the handler still ran: it
+     * neither waited nor ran the handler a second time. */
+    KH_CHECK(kh_atomic_read(&race.other_done));
+    KH_CHECK(race.other == NULL);
+    KH_CHECK_EQ(st.oom_waits, 0);
+    KH_CHECK_EQ(kh_atomic_read(&race.calls), 1);
+    KH_CHECK(race.mine != NULL);
+    oom_race_end(&l, fill, n);
+#endif
+}

@@ -43,8 +43,14 @@
  *             wraps), KH_EINVAL (bad flags or alignment). Before reporting
  *             an out-of-memory failure the OOM handler, when set, is called
  *             once with (size, align, flags); if it returns KH_OOM_RETRY the
- *             allocation is tried exactly once more. A failure inside the
- *             handler (it may kmalloc) does not call the handler again.
+ *             allocation is tried exactly once more. One context runs the
+ *             handler at a time (contexts as kh_port_context_id tells
+ *             them apart: CPUs or threads). A failure in the context
+ *             already running it (the handler may kmalloc; an interrupt on
+ *             its CPU) does not call it again. A non-atomic failure in
+ *             another context waits for that run to end (spinning with
+ *             kh_port_cpu_relax, like a spin lock) and then tries exactly
+ *             once more; an atomic one fails without waiting.
  *             Nothing aborts, nothing loops.
  *
  * Misuse      Checked builds: kfree/ksize/krealloc of a pointer whose header
@@ -112,6 +118,8 @@ struct kh_kmalloc_stats {
     size_t live_blocks, live_bytes; /* requested bytes, headers excluded */
     size_t failures;                /* calls that returned NULL */
     size_t oom_calls, oom_retries;  /* handler calls; retries it asked for */
+    size_t oom_waits;               /* failures that waited for another
+                                       context's handler run, then retried */
 };
 void kh_kmalloc_stats(struct kh_kmalloc_stats *out);
 

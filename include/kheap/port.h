@@ -29,12 +29,15 @@ void kh_port_irq_restore(unsigned long flags);
  * waiter does not burn a whole time slice while the holder is preempted. */
 void kh_port_cpu_relax(void);
 
-/* A nonzero id of the running execution context (thread, or CPU in a kernel),
- * recorded as the owner of a spin lock in debug builds. Only needed when
- * KH_CONFIG_SPINLOCK_DEBUG is 1 (kheap/spinlock.h). A single-core port
- * without threads returns a constant (1): then taking a lock from an
- * interrupt handler that interrupted its holder is reported as recursion,
- * which is exactly the deadlock it is. Hosted: the address of a thread-local. */
+/* A nonzero id of the running execution context (thread, or CPU in a kernel).
+ * Spin locks record it as the owner in debug builds (KH_CONFIG_SPINLOCK_DEBUG,
+ * kheap/spinlock.h); kmalloc uses it to tell a failure inside its own OOM
+ * handler (same id: no second call) from one elsewhere (waits for the
+ * handler; kheap/kmalloc.h). An interrupt handler must get the id of the
+ * context it interrupted, as a CPU id does. A single-core port without
+ * threads returns a constant (1): then taking a lock from an interrupt
+ * handler that interrupted its holder is reported as recursion, which is
+ * exactly the deadlock it is. Hosted: the address of a thread-local. */
 unsigned long kh_port_context_id(void);
 
 #endif /* KHEAP_PORT_H */
