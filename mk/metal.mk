@@ -4,7 +4,8 @@
 #   make demo-hosted  the demo as a host program
 #   make demo-riscv   the demo on RISC-V rv64 in QEMU
 #   make test-qemu    test suite + demos on Cortex-M3, rv64 and rv32 in QEMU,
-#                     and two rv64 harts sharing a spin-locked heap
+#                     two rv64 harts sharing a spin-locked heap, and the sync
+#                     tests on a Cortex-M0 (ARMv6-M: no exclusive loads)
 #   make size         .text/.data/.bss per module -> docs/SIZE.md
 
 ARM_CC   ?= arm-none-eabi-gcc
@@ -72,6 +73,22 @@ $(MB)/cm3-tests.elf: $(METAL_DEPS)
 	@$(ARM_CC) $(CM3_ARCH) $(BARE_CFLAGS) -Iport/cortex-m3 $(TEST_BARE_DEFS) $(BARE_LDFLAGS) \
 	  $(call CM3_LD,mps2-an385) -o $@ $(CM3_PORT) port/baremetal/test_main.c $(TEST_BARE_SRC) -lgcc
 
+# Cortex-M0 on the micro:bit board (16 KiB RAM): the tests of the sync layer,
+# whose ARMv6-M atomics mask interrupts instead of using exclusive loads.
+CM0_ARCH := -mcpu=cortex-m0 -mthumb
+CM0_TEST_FILES := tests/test_atomic.c tests/test_spinlock.c tests/test_refcount.c
+
+$(MB)/test_list_cm0.c: $(CM0_TEST_FILES) tests/gen_test_list.sh
+	@mkdir -p $(@D)
+	@sh tests/gen_test_list.sh $(CM0_TEST_FILES) > $@
+
+$(MB)/cm0-sync-tests.elf: $(METAL_DEPS) $(MB)/test_list_cm0.c
+	@mkdir -p $(@D)
+	@echo "  build $@"
+	@$(ARM_CC) $(CM0_ARCH) $(BARE_CFLAGS) -Iport/cortex-m3 -DKH_TEST_ARENA_BYTES=1024 \
+	  -DKH_BARE_TEST_SCALE=$(METAL_SCALE) $(BARE_LDFLAGS) $(call CM3_LD,microbit) -o $@ $(CM3_PORT) \
+	  port/baremetal/test_main.c $(LIB_SRC) tests/kh_test.c $(CM0_TEST_FILES) $(MB)/test_list_cm0.c -lgcc
+
 $(MB)/cm3-demo.elf: $(METAL_DEPS)
 	@mkdir -p $(@D)
 	@echo "  build $@"
@@ -107,6 +124,7 @@ $(MB)/rv64-demo.elf: $(METAL_DEPS)
 
 QEMU_CM3_DEMO = $(QEMU_ARM) -cpu cortex-m3 -machine lm3s6965evb -nographic -semihosting-config enable=on,target=native -kernel
 QEMU_CM3_TESTS = $(QEMU_ARM) -cpu cortex-m3 -machine mps2-an385 -nographic -semihosting-config enable=on,target=native -kernel
+QEMU_CM0_TESTS = $(QEMU_ARM) -machine microbit -nographic -semihosting-config enable=on,target=native -kernel
 QEMU_RV64_CMD = $(QEMU_RV64) -M virt -bios none -nographic -kernel
 QEMU_RV32_CMD = $(QEMU_RV32) -M virt -bios none -nographic -kernel
 # Multi-threaded TCG: the two harts run on two host threads at once.
@@ -134,7 +152,7 @@ if [ $$rc -ne 0 ]; then bad=1; \
 endef
 
 metal-elves: $(MB)/cm3-tests.elf $(MB)/cm3-demo.elf $(MB)/rv64-tests.elf $(MB)/rv32-tests.elf \
-	$(MB)/rv64-demo.elf $(MB)/rv64-smp.elf
+	$(MB)/rv64-demo.elf $(MB)/rv64-smp.elf $(MB)/cm0-sync-tests.elf
 
 test-qemu: metal-elves
 	@bad=0; \
@@ -144,6 +162,7 @@ test-qemu: metal-elves
 	$(call qemu_run,rv64-tests,$(QEMU_RV64_CMD) $(MB)/rv64-tests.elf); $(call suite_check,rv64-tests); \
 	$(call qemu_run,rv32-tests,$(QEMU_RV32_CMD) $(MB)/rv32-tests.elf); $(call suite_check,rv32-tests); \
 	$(call qemu_run,rv64-smp,$(QEMU_RV64_SMP) $(MB)/rv64-smp.elf); $(call suite_check,rv64-smp); \
+	$(call qemu_run,cm0-sync-tests,$(QEMU_CM0_TESTS) $(MB)/cm0-sync-tests.elf); $(call suite_check,cm0-sync-tests); \
 	exit $$bad
 
 test-qemu-missing:

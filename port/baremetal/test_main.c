@@ -5,7 +5,9 @@
 #include "kh_test.h"
 #include "kheap/atomic.h"
 
-#if defined(__arm__)
+#if defined(__arm__) && defined(__ARM_ARCH_6M__)
+#define KH_BARE_TARGET "Cortex-M0 (ARMv6-M)"
+#elif defined(__arm__)
 #define KH_BARE_TARGET "Cortex-M3"
 #elif defined(__riscv)
 #define KH_BARE_TARGET (__riscv_xlen == 64 ? "RISC-V rv64" : "RISC-V rv32")

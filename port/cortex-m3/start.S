@@ -1,8 +1,10 @@
-/* Cortex-M3 vector table. The core loads the initial stack pointer from word
+/* Cortex-M vector table. The core loads the initial stack pointer from word
  * 0 and jumps to the reset handler in word 1; every fault goes to one handler
- * that reports and exits, so a crash ends the QEMU run instead of hanging. */
+ * that reports and exits, so a crash ends the QEMU run instead of hanging.
+ * Assembled as ARMv6-M so the same file starts a Cortex-M0 (the M3-only
+ * fault vectors are reserved words there). */
     .syntax unified
-    .cpu cortex-m3
+    .cpu cortex-m0
     .thumb
 
     .section .vectors, "a", %progbits
@@ -42,9 +44,11 @@ kh_cm3_semihost:
     .type kh_cm3_fault, %function
     .thumb_func
 kh_cm3_fault:
-    tst lr, #4
-    ite eq
-    mrseq r0, msp
-    mrsne r0, psp
-    b kh_cm3_fault_report
+    movs r1, #4
+    mov r2, lr
+    mrs r0, msp
+    tst r2, r1
+    beq 1f
+    mrs r0, psp
+1:  b kh_cm3_fault_report
     .size kh_cm3_fault, . - kh_cm3_fault
