@@ -50,7 +50,9 @@
  *             its CPU) does not call it again. A non-atomic failure in
  *             another context waits for that run to end (spinning with
  *             kh_port_cpu_relax, like a spin lock) and then tries exactly
- *             once more; an atomic one fails without waiting.
+ *             once more; an atomic one fails without waiting. So, as
+ *             with reclaim in Linux, a caller that holds a lock the
+ *             handler takes must allocate with KH_GFP_ATOMIC.
  *             Nothing aborts, nothing loops.
  *
  * Misuse      Checked builds: kfree/ksize/krealloc of a pointer whose header
