@@ -425,15 +425,20 @@ static void *resize(kheap *h, void *ptr, size_t n, size_t align, bool may_move)
     block *b = owned(h, ptr); /* NULL for a NULL h */
     size_t size = adjust(n);
     if (!b || !size || (align & (align - 1))) return NULL;
+#if !KH_HEAP_FULL
+    /* Minimal build: only within the block, at alignments every block has
+     * (up to G); anything else leaves the block as it is. */
+    (void)may_move;
+    if (align > G || size > bsize(b)) return NULL;
+    trim(h, b, size);
+    return ptr;
+#else
     if (align < G) align = G;
     size_t have = bsize(b);
-#if KH_HEAP_FULL
     void *np;
-#endif
     if (!((uintptr_t)ptr & (align - 1))) {
         block *nb = b;
         if (size <= have) {
-#if KH_HEAP_FULL
             /* KHEAP_SHRINK_MOVES: a smaller free block that fits takes the
              * data, so this one goes back whole and can coalesce. */
             block *s = NULL;
@@ -443,9 +448,7 @@ static void *resize(kheap *h, void *ptr, size_t n, size_t align, bool may_move)
                 np = take(h, s, size);
                 goto copy; /* n <= have - W: copies n bytes */
             }
-#endif
         } else {
-#if KH_HEAP_FULL
             /* Grow into the next block, else also into the previous one. */
             block *nx = bnext(b);
             size_t add = (nx->size & F_FREE) ? bsize(nx) : 0;
@@ -469,9 +472,6 @@ static void *resize(kheap *h, void *ptr, size_t n, size_t align, bool may_move)
             nb->size = (have + add) | (nb->size & F_PREV_FREE);
             bnext(nb)->size &= ~F_PREV_FREE;
             h->used += add;
-#else
-            return NULL;
-#endif
         }
         /* Shrunk, or grown past size: the tail goes back, then the peak
          * sees what the block really keeps. */
@@ -479,7 +479,6 @@ static void *resize(kheap *h, void *ptr, size_t n, size_t align, bool may_move)
         if (h->used > h->peak_used) h->peak_used = h->used;
         return ptr;
     }
-#if KH_HEAP_FULL
 move:
     if (!may_move) return NULL;
     np = kheap_alloc(h, n, align);
@@ -488,9 +487,6 @@ copy:
     memcpy(np, ptr, have - W < n ? have - W : n);
     free_block(h, b);
     return np;
-#else
-    (void)may_move;
-    return NULL;
 #endif
 }
 
