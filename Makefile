@@ -24,9 +24,9 @@ HOST_LIBS  := -lpthread -lm
 HOSTED_DEFS := -DKH_TEST_HOSTED=1 -D_GNU_SOURCE
 
 # Test steps run in this order by `make test` (tests/run_all.sh sums them).
-TEST_STEPS := test-plain test-asan test-valgrind test-nochecks test-compile test-cmake
+TEST_STEPS := test-plain test-asan test-valgrind test-nochecks test-minimal test-compile test-cmake
 
-.PHONY: all lib test demo bench deps clean format test-cmake test-nochecks $(TEST_STEPS)
+.PHONY: all lib test demo bench deps clean format test-cmake test-nochecks test-minimal $(TEST_STEPS)
 
 all: lib $(BUILD)/plain/kh_tests
 
@@ -83,6 +83,41 @@ $(BUILD)/nochecks/kh_tests: $(ALL_TEST_DEPS)
 
 test-nochecks: $(BUILD)/nochecks/kh_tests
 	$(BUILD)/nochecks/kh_tests -heap_checked_ -atomic_litmus
+
+# The whole suite over the minimal core heap (-DKH_HEAP_FULL=0, no checks,
+# -Os: the smallest build, docs/SIZE.md). The heap's own tests and its shadow
+# model assert the minimal build's rules (#if !KH_HEAP_FULL in tests/):
+# alignments above the default and kheap_realloc beyond the block return NULL
+# and change nothing, kheap_set_policy refuses. Every other module runs over
+# the minimal heap too, except the tests below that need from it what the
+# minimal build does not have, plus the steps test-nochecks leaves out.
+# Alignment above the default (over-aligned objects, 64-byte blocks):
+MINIMAL_SKIP := box_align_and_bad_input rc_alignment_and_init arc_count_clone_release_drop_once \
+	list_owning_typed_and_aligned vec_overaligned_elements \
+	locked_every_call_holds_the_lock_and_restores_state locked_mt_pthread_heap
+# The fixed-block allocator over the heap: each class block is aligned to its size.
+MINIMAL_SKIP += fixed_blocks_are_reused_per_class fixed_every_class_and_alignment \
+	fixed_large_requests_go_to_backing fixed_resize_within_class fixed_misuse_is_reported \
+	fixed_seed_tests fixed_model fixed_fault_injection fixed_backing_faults_lose_nothing \
+	locked_mt_spin_fixed
+# Slab caches and kmalloc's kh_kmem front end with the heap as page source:
+# slabs are aligned to the slab size.
+MINIMAL_SKIP += slab_create_rejects_bad_config slab_geometry_and_lists \
+	slab_ctor_runs_once_per_object_and_survives_free slab_misuse_is_reported_and_refused \
+	slab_backing_failure_is_clean slab_cache_allocator_model_and_faults slab_kmem_routes_by_class \
+	slab_kmem_destroy_rules slab_kmem_seed_tests slab_kmem_model \
+	slab_kmem_reclaims_its_empty_slabs_before_failing slab_slabs_from_a_heap_pack_without_gaps \
+	slab_kmem_max_class_sends_bigger_requests_to_large \
+	kmalloc_boot_sequence_and_second_init kmalloc_sizes_and_alignment kmalloc_every_flag \
+	kmalloc_overflow_is_checked kmalloc_krealloc_rules kmalloc_oom_handler_retry_and_give_up \
+	kmalloc_oom_handler_reclaims_by_shrinking_slabs kmalloc_seed_tests_and_model \
+	kmalloc_grows_through_mmap_source_to_its_limit kmalloc_oom_handler_shrinks_a_locked_front_end
+$(BUILD)/minimal/kh_tests: $(ALL_TEST_DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -Os -g $(INC) $(HOSTED_DEFS) -DKH_HEAP_FULL=0 -DKH_CONFIG_CHECKS=0 -o $@ $(sort $(LIB_SRC) $(HOSTED_SRC) $(TEST_SRC)) $(BUILD)/test_list_hosted.c $(HOST_LIBS)
+
+test-minimal: $(BUILD)/minimal/kh_tests
+	$(BUILD)/minimal/kh_tests -heap_checked_ -atomic_litmus $(addprefix -,$(MINIMAL_SKIP))
 
 # Every library source compiles warning-free with gcc and clang, 64- and
 # 32-bit, and freestanding with no configuration.

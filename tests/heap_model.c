@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "kheap/config.h"
+
 #define PAT 64
 
 static void fail(struct heap_model *m, const char *why)
@@ -160,6 +162,19 @@ void heap_model_step(struct heap_model *m, uint32_t op, uint32_t a, uint32_t b)
     if (m->nlive == 0 || (op < 7 && m->nlive < HEAP_MODEL_MAX_LIVE)) {
         if (m->nlive >= HEAP_MODEL_MAX_LIVE) return;
         size_t size = pick_size(m, b), align = pick_align(a);
+        if (!KH_HEAP_FULL && align > KH_ALIGN_DEFAULT) {
+            /* The minimal build has no alignments above the default: NULL
+             * and the heap unchanged. Then the same request at the default
+             * alignment, so the heap fills up as the full build's does. */
+            kheap_stats(m->h, &before);
+            if ((op == 1 ? kheap_zalloc(m->h, size, align) : kheap_alloc(m->h, size, align)))
+                fail(m, "minimal build allocated an alignment above the default");
+            kheap_stats(m->h, &after);
+            if (memcmp(&before, &after, sizeof(before)) != 0)
+                fail(m, "refused alloc changed the heap");
+            m->refused++;
+            align = 0;
+        }
         kheap_stats(m->h, &before);
         unsigned char *p =
             op == 1 ? kheap_zalloc(m->h, size, align) : kheap_alloc(m->h, size, align);
@@ -194,10 +209,22 @@ void heap_model_step(struct heap_model *m, uint32_t op, uint32_t a, uint32_t b)
     /* realloc: up or down, sometimes to a new alignment */
     size_t size = op == 12 ? blk.size / 2 : pick_size(m, b);
     size_t align = op == 14 ? pick_align(a >> 8) : blk.align;
+    /* The minimal build resizes only within the block (size up to the usable
+     * size) and at alignments up to the default: in place, never failing.
+     * Anything else it refuses (NULL, nothing changed; checked below). */
+    int fits = size <= kheap_usable_size(m->h, blk.p) && align <= KH_ALIGN_DEFAULT;
     kheap_stats(m->h, &before);
     unsigned char *p = kheap_realloc(m->h, blk.p, size, align);
+    if (!KH_HEAP_FULL && fits && p != blk.p) fail(m, "minimal build: in-block realloc moved");
+    if (!KH_HEAP_FULL && !fits) {
+        if (p) fail(m, "minimal build: realloc beyond the block did not return NULL");
+        kheap_stats(m->h, &after);
+        if (memcmp(&before, &after, sizeof(before)) != 0)
+            fail(m, "refused realloc changed the heap");
+        m->refused++;
+    }
     if (!p) {
-        m->failures++;
+        if (KH_HEAP_FULL || fits) m->failures++; /* out of memory, not a refusal */
         kheap_stats(m->h, &after);
         if (after.allocations != before.allocations || after.used_bytes != before.used_bytes)
             fail(m, "failed realloc changed the heap");

@@ -5,7 +5,14 @@
  * fill seed) sorted by address and checks after every operation: alignment,
  * bounds (inside one of the regions handed to the heap), no overlap with the
  * neighbours, contents intact (first and last 64 bytes carry a pattern), and
- * that a failed operation changed nothing. */
+ * that a failed operation changed nothing.
+ *
+ * In a KH_HEAP_FULL=0 build it checks the minimal heap's rules instead of
+ * the features it lacks: an alignment above KH_ALIGN_DEFAULT returns NULL
+ * and changes nothing (the driver then asks again at the default alignment);
+ * kheap_realloc within the block (size <= kheap_usable_size, alignment up to
+ * the default) stays in place, and any other kheap_realloc returns NULL,
+ * changing nothing and leaving the old block intact. */
 #ifndef KH_HEAP_MODEL_H
 #define KH_HEAP_MODEL_H
 
@@ -33,6 +40,7 @@ struct heap_model {
     size_t max_size; /* largest request the driver makes */
     uint32_t next_seed;
     unsigned long long ops, failures;
+    unsigned long long refused;      /* minimal build: calls it must refuse (and did) */
     unsigned long long shrink_moves; /* same-alignment reallocs to a smaller size that moved */
     const char *error;               /* first violation seen, NULL while all is well */
 };

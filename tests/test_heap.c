@@ -5,12 +5,18 @@
 #include "alloc_model.h"
 #include "heap_model.h"
 #include "kh_test.h"
+#include "kheap/config.h"
 #include "kheap/error.h"
 #include "kheap/heap.h"
 #include "seed_tests.h"
 
 #define G KH_ALIGN_DEFAULT
 #define W sizeof(size_t)
+
+/* Tests of realloc growth, alignments above G and the shrink policy assert,
+ * under #if !KH_HEAP_FULL, what the minimal build documents instead (make
+ * test-minimal): such calls return NULL (set_policy false) and change
+ * nothing. */
 
 static unsigned char *arena(size_t want)
 {
@@ -119,6 +125,19 @@ KH_TEST(heap_alloc_every_power_of_two_alignment)
     KH_ASSERT(h);
     size_t max_align = n / 4; /* 16 MiB hosted: well past the 1 MiB promise */
     for (size_t a = 1; a && a <= max_align; a <<= 1) {
+#if !KH_HEAP_FULL
+        if (a > G) {
+            /* Minimal build: NULL from every entry, and the heap unchanged. */
+            struct kheap_stats before = stats(h);
+            KH_CHECK(kheap_alloc(h, 24, a) == NULL);
+            KH_CHECK(kheap_zalloc(h, 24, a) == NULL);
+            KH_CHECK(kheap_alloc_flags(h, a / 2 + 3, a, 0) == NULL);
+            KH_CHECK(kheap_realloc(h, NULL, 24, a) == NULL);
+            struct kheap_stats after = stats(h);
+            KH_CHECK(memcmp(&before, &after, sizeof(before)) == 0);
+            continue;
+        }
+#endif
         void *p = kheap_alloc(h, 24, a);
         KH_ASSERT(p);
         KH_CHECK((uintptr_t)p % a == 0);
@@ -208,7 +227,12 @@ KH_TEST(heap_zalloc_zeroes)
     KH_ASSERT(p);
     memset(p, 0xff, 4000);
     kheap_free(h, p);
+#if KH_HEAP_FULL
     unsigned char *z = kheap_zalloc(h, 4000, 64);
+#else
+    KH_CHECK(kheap_zalloc(h, 4000, 64) == NULL); /* alignment above G */
+    unsigned char *z = kheap_zalloc(h, 4000, 0);
+#endif
     KH_ASSERT(z);
     int nonzero = 0;
     for (int i = 0; i < 4000; i++) nonzero += z[i] != 0;
@@ -331,9 +355,18 @@ KH_TEST(heap_realloc_null_allocates)
 {
     kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
+#if KH_HEAP_FULL
     void *p = kheap_realloc(h, NULL, 100, 256);
     KH_ASSERT(p);
     KH_CHECK((uintptr_t)p % 256 == 0);
+#else
+    KH_CHECK(kheap_realloc(h, NULL, 100, 256) == NULL); /* alignment above G */
+    KH_CHECK_EQ(stats(h).allocations, 0);
+    void *p = kheap_realloc(h, NULL, 100, G);
+    KH_ASSERT(p);
+    KH_CHECK((uintptr_t)p % G == 0);
+    KH_CHECK(kheap_usable_size(h, p) >= 100);
+#endif
     KH_CHECK_EQ(stats(h).allocations, 1);
 }
 
@@ -368,12 +401,36 @@ static unsigned char *hole_before_block(kheap *h, unsigned char **hole)
     return p;
 }
 
+#if !KH_HEAP_FULL
+/* kheap_set_policy(h, policy) refuses, reporting KH_EINVAL once: the only
+ * answer for a nonzero policy in the minimal build. */
+static bool policy_refused(kheap *h, unsigned policy)
+{
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    bool ok = kheap_set_policy(h, policy);
+    kh_test_reports_stop();
+    return !ok && r.count == 1 && r.last_code == KH_EINVAL;
+}
+#endif
+
 KH_TEST(heap_policy_shrink_moves_into_a_smaller_free_block)
 {
     kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
     unsigned char *hole, *p = hole_before_block(h, &hole);
     KH_ASSERT(p);
+#if !KH_HEAP_FULL
+    /* Minimal build: no policy, so the shrink stays in place. */
+    KH_CHECK(policy_refused(h, KHEAP_SHRINK_MOVES));
+    for (int i = 0; i < 3000; i++) p[i] = (unsigned char)(i * 5);
+    size_t nfree0 = stats(h).free_blocks;
+    KH_CHECK(kheap_realloc(h, p, 190, 0) == p);
+    for (int i = 0; i < 190; i++) KH_CHECK(p[i] == (unsigned char)(i * 5));
+    KH_CHECK_EQ(stats(h).free_blocks, nfree0 + 1); /* the hole, the trimmed tail */
+    KH_CHECK_EQ(kheap_check(h), 0);
+    (void)hole;
+#else
     KH_ASSERT(kheap_set_policy(h, KHEAP_SHRINK_MOVES));
     for (int i = 0; i < 3000; i++) p[i] = (unsigned char)(i * 5);
     size_t nfree = stats(h).free_blocks;
@@ -390,12 +447,29 @@ KH_TEST(heap_policy_shrink_moves_into_a_smaller_free_block)
     KH_CHECK(r == q);
     for (int i = 0; i < 100; i++) KH_CHECK(r[i] == (unsigned char)(i * 5));
     KH_CHECK_EQ(kheap_check(h), 0);
+#endif
 }
 
 KH_TEST(heap_policy_shrink_moves_never_for_resize_or_large_alignment)
 {
     kheap *h = fresh_heap(1 << 17);
     KH_ASSERT(h);
+#if !KH_HEAP_FULL
+    /* Minimal build: no policy and no alignment above G; resize and realloc
+     * shrink in place. */
+    unsigned char *hole = kheap_alloc(h, 500, 0), *g1 = kheap_alloc(h, 16, 0);
+    unsigned char *p = kheap_alloc(h, 3000, 0), *a = kheap_alloc(h, 3000, 0);
+    unsigned char *g2 = kheap_alloc(h, 16, 0);
+    KH_ASSERT(hole && g1 && p && a && g2);
+    KH_CHECK(kheap_alloc(h, 3000, 256) == NULL);
+    kheap_free(h, hole);
+    KH_CHECK(policy_refused(h, KHEAP_SHRINK_MOVES));
+    KH_CHECK(kheap_resize(h, p, 100));
+    KH_CHECK(kheap_realloc(h, a, 100, 0) == a);
+    KH_CHECK(kheap_realloc(h, a, 50, 256) == NULL); /* alignment above G */
+    KH_CHECK_EQ(stats(h).allocations, 4);
+    KH_CHECK_EQ(kheap_check(h), 0);
+#else
     unsigned char *hole = kheap_alloc(h, 500, 0), *g1 = kheap_alloc(h, 16, 0);
     unsigned char *p = kheap_alloc(h, 3000, 0), *a = kheap_alloc(h, 3000, 256);
     unsigned char *g2 = kheap_alloc(h, 16, 0);
@@ -406,6 +480,7 @@ KH_TEST(heap_policy_shrink_moves_never_for_resize_or_large_alignment)
     KH_CHECK(kheap_realloc(h, a, 100, 256) == a); /* keeps its alignment in place */
     KH_CHECK_EQ(stats(h).allocations, 4);
     KH_CHECK_EQ(kheap_check(h), 0);
+#endif
 }
 
 KH_TEST(heap_set_policy_rejects_bad_input)
@@ -424,11 +499,38 @@ KH_TEST(heap_set_policy_rejects_bad_input)
     KH_ASSERT(p);
     KH_CHECK(kheap_realloc(h, p, 150, 0) == p);
     /* 0 switches the policy off again. */
+#if KH_HEAP_FULL
     KH_CHECK(kheap_set_policy(h, KHEAP_SHRINK_MOVES));
+#else
+    KH_CHECK(policy_refused(h, KHEAP_SHRINK_MOVES)); /* no policy in the minimal build */
+#endif
     KH_CHECK(kheap_set_policy(h, 0));
     KH_CHECK(kheap_realloc(h, p, 100, 0) == p);
     KH_CHECK_EQ(kheap_check(h), 0);
 }
+
+#if !KH_HEAP_FULL
+static uint32_t bytes_hash(const unsigned char *p, size_t n)
+{
+    uint32_t x = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < n; i++) x = (x ^ p[i]) * 16777619u;
+    return x;
+}
+
+/* Minimal build: kheap_realloc (or with in_place kheap_resize) of p beyond
+ * its block returns NULL (false) and changes nothing: the statistics, p's
+ * usable size and every usable byte stay as they were; the heap checks. */
+static bool refused(kheap *h, unsigned char *p, size_t size, size_t align, bool in_place)
+{
+    struct kheap_stats before = stats(h), after;
+    size_t usable = kheap_usable_size(h, p);
+    uint32_t sum = bytes_hash(p, usable);
+    bool failed = in_place ? !kheap_resize(h, p, size) : kheap_realloc(h, p, size, align) == NULL;
+    after = stats(h);
+    return failed && usable > 0 && memcmp(&before, &after, sizeof(before)) == 0 &&
+           kheap_usable_size(h, p) == usable && bytes_hash(p, usable) == sum && kheap_check(h) == 0;
+}
+#endif
 
 KH_TEST(heap_realloc_grows_into_next_free_block)
 {
@@ -440,6 +542,22 @@ KH_TEST(heap_realloc_grows_into_next_free_block)
     KH_ASSERT(p && mid && guard);
     memset(p, 7, 100);
     kheap_free(h, mid);
+#if !KH_HEAP_FULL
+    /* Minimal build: no growth, not even into a free neighbour. Up to the
+     * usable size the block stays where it is; the old block stays valid. */
+    KH_CHECK(refused(h, p, 550, 0, false));
+    KH_CHECK(refused(h, p, kheap_usable_size(h, p) + 1, 0, false));
+    KH_CHECK(kheap_realloc(h, p, kheap_usable_size(h, p), 0) == p);
+    for (int i = 0; i < 100; i++) KH_CHECK(p[i] == 7);
+    kheap_free(h, p);
+    KH_CHECK_EQ(stats(h).allocations, 1);
+    KH_CHECK_EQ(kheap_check(h), 0);
+    h = kheap_init(m, 1 << 16);
+    KH_ASSERT(h);
+    p = kheap_alloc(h, 16, 0);
+    KH_ASSERT(p);
+    KH_CHECK(refused(h, p, 100, 0, false)); /* the rest of a fresh heap: still no */
+#else
     KH_CHECK(kheap_realloc(h, p, 550, 0) == p);
     for (int i = 0; i < 100; i++) KH_CHECK(p[i] == 7);
     KH_CHECK(kheap_usable_size(h, p) >= 550);
@@ -453,6 +571,7 @@ KH_TEST(heap_realloc_grows_into_next_free_block)
     KH_CHECK(kheap_realloc(h, p, 100, 0) == p);
     KH_CHECK_EQ(stats(h).peak_used_bytes, stats(h).used_bytes);
     KH_CHECK_EQ(kheap_check(h), 0);
+#endif
 }
 
 KH_TEST(heap_realloc_grows_into_previous_free_block)
@@ -466,17 +585,42 @@ KH_TEST(heap_realloc_grows_into_previous_free_block)
     KH_ASSERT(rest);
     for (int i = 0; i < 100; i++) p[i] = (unsigned char)(i * 3);
     kheap_free(h, a);
+#if !KH_HEAP_FULL
+    KH_CHECK(refused(h, p, 550, 0, false)); /* minimal build: no growth */
+    for (int i = 0; i < 100; i++) KH_CHECK(p[i] == (unsigned char)(i * 3));
+    kheap_free(h, p); /* still a valid block: merges with a's */
+    KH_CHECK_EQ(stats(h).allocations, 2);
+    KH_CHECK_EQ(kheap_check(h), 0);
+#else
     unsigned char *q = kheap_realloc(h, p, 550, 0);
     KH_ASSERT(q);
     KH_CHECK(q == a); /* moved down into the freed neighbour */
     for (int i = 0; i < 100; i++) KH_CHECK(q[i] == (unsigned char)(i * 3));
     KH_CHECK_EQ(kheap_check(h), 0);
+#endif
 }
 
 KH_TEST(heap_realloc_move_keeps_alignment)
 {
     kheap *h = fresh_heap(1 << 18);
     KH_ASSERT(h);
+#if !KH_HEAP_FULL
+    /* Minimal build: no alignment above G, so nothing to keep or move to;
+     * every such request returns NULL and leaves the block as it was. */
+    KH_CHECK(kheap_alloc(h, 100, 4096) == NULL);
+    unsigned char *r = kheap_alloc(h, 40, 0);
+    KH_ASSERT(r);
+    memset(r, 9, 40);
+    for (size_t a = 2 * G; a <= 131072; a <<= 1) {
+        KH_CHECK(refused(h, r, 40, a, false));
+        KH_CHECK(refused(h, r, 20000, a, false));
+    }
+    KH_CHECK(refused(h, r, 20000, G, false)); /* growth */
+    KH_CHECK(kheap_realloc(h, r, 20, G) == r);
+    for (int i = 0; i < 20; i++) KH_CHECK(r[i] == 9);
+    KH_CHECK_EQ(stats(h).allocations, 1);
+    KH_CHECK_EQ(kheap_check(h), 0);
+#else
     unsigned char *p = kheap_alloc(h, 100, 4096);
     unsigned char *block = kheap_alloc(h, 16, 0); /* pins p's end */
     KH_ASSERT(p && block);
@@ -495,6 +639,7 @@ KH_TEST(heap_realloc_move_keeps_alignment)
     KH_CHECK((uintptr_t)s % big == 0);
     for (int i = 0; i < 40; i++) KH_CHECK(s[i] == 9);
     KH_CHECK_EQ(kheap_check(h), 0);
+#endif
 }
 
 KH_TEST(heap_resize_is_in_place_only)
@@ -507,8 +652,13 @@ KH_TEST(heap_resize_is_in_place_only)
     memset(p, 0x42, 100);
     KH_CHECK(!kheap_resize(h, p, 200)); /* next block used: no */
     kheap_free(h, mid);
+#if KH_HEAP_FULL
     KH_CHECK(kheap_resize(h, p, 450)); /* grows into the freed neighbour */
     KH_CHECK(kheap_usable_size(h, p) >= 450);
+#else
+    KH_CHECK(refused(h, p, 450, 0, true));                 /* minimal build: no growth */
+    KH_CHECK(kheap_resize(h, p, kheap_usable_size(h, p))); /* within the block */
+#endif
     KH_CHECK(!kheap_resize(h, p, 5000)); /* not enough room after it */
     kheap_free(h, a);
     KH_CHECK(!kheap_resize(h, p, 700)); /* free space before it is not used */
@@ -727,7 +877,12 @@ static void run_model_policy(unsigned nregions, int adjacent, size_t ops, size_t
     unsigned char *m = kh_test_arena(&n);
     if (n > bytes_cap) n = bytes_cap;
     KH_ASSERT(heap_model_init(&model, m, n, nregions, adjacent) == 0);
+#if KH_HEAP_FULL
     KH_ASSERT(kheap_set_policy(model.h, policy));
+#else
+    /* Minimal build: any policy is refused; the model runs with none. */
+    KH_ASSERT(policy ? policy_refused(model.h, policy) : kheap_set_policy(model.h, 0));
+#endif
     for (size_t i = 0; i < ops && !model.error; i++) {
         uint64_t r = kh_test_rand();
         heap_model_step(&model, (uint32_t)r, (uint32_t)(r >> 32), (uint32_t)kh_test_rand());
@@ -736,6 +891,9 @@ static void run_model_policy(unsigned nregions, int adjacent, size_t ops, size_t
     heap_model_finish(&model);
     if (model.error) kh_test_fail(__FILE__, __LINE__, model.error);
     KH_CHECK(model.ops >= ops);
+    /* The minimal build's refusals (large alignments, realloc beyond the
+     * block) were exercised, and checked by the model. */
+    KH_CHECK(KH_HEAP_FULL ? model.refused == 0 : model.refused > 0);
 }
 
 static void run_model(unsigned nregions, int adjacent, size_t ops, size_t bytes_cap)
@@ -770,12 +928,17 @@ KH_TEST(heap_model_shrink_moves)
 {
     /* The relocating-shrink policy under the same model, roomy and near full. */
     run_model_policy(3, 1, kh_test_iters(150000), (size_t)-1, KHEAP_SHRINK_MOVES);
-    KH_CHECK(model.shrink_moves > 0);
+    KH_CHECK(KH_HEAP_FULL ? model.shrink_moves > 0 : model.shrink_moves == 0);
     run_model_policy(1, 0, kh_test_iters(150000), 256 << 10, KHEAP_SHRINK_MOVES);
-    KH_CHECK(model.failures > 0 && model.shrink_moves > 0);
+    KH_CHECK(model.failures > 0);
+    /* The minimal build refused the policy: nothing moves on a shrink. */
+    KH_CHECK(KH_HEAP_FULL ? model.shrink_moves > 0 : model.shrink_moves == 0);
 }
 
 /* ---- the heap behind the kh_allocator interface ---- */
+
+/* log2(G): the largest alignment the minimal build's models ask for. */
+#define G_LOG2 (G == 16 ? 4u : G == 8 ? 3u : 2u)
 
 static int heap_check_cb(void *ctx)
 {
@@ -806,7 +969,7 @@ KH_TEST(heap_interface_model)
     struct kh_model_config c = {.a = kheap_allocator(h),
                                 .ops = kh_test_iters(50000),
                                 .max_size = 8192,
-                                .max_align_log2 = 12,
+                                .max_align_log2 = KH_HEAP_FULL ? 12 : G_LOG2,
                                 .may_fail = true,
                                 .check = heap_check_cb,
                                 .check_ctx = h,
@@ -825,7 +988,7 @@ KH_TEST(heap_interface_fault_injection)
     c.model.a = kheap_allocator(h);
     c.model.ops = 200;
     c.model.max_size = 1024;
-    c.model.max_align_log2 = 8;
+    c.model.max_align_log2 = KH_HEAP_FULL ? 8 : G_LOG2;
     c.model.check = heap_check_cb;
     c.model.check_ctx = h;
     c.model.check_every = 10;
