@@ -112,6 +112,10 @@ MINIMAL_SKIP += slab_create_rejects_bad_config slab_geometry_and_lists \
 	kmalloc_overflow_is_checked kmalloc_krealloc_rules kmalloc_oom_handler_retry_and_give_up \
 	kmalloc_oom_handler_reclaims_by_shrinking_slabs kmalloc_seed_tests_and_model \
 	kmalloc_grows_through_mmap_source_to_its_limit kmalloc_oom_handler_shrinks_a_locked_front_end
+# Growth through a memory source (the minimal heap refuses kheap_set_source;
+# heap_grows_through_source_once_per_failure checks that).
+MINIMAL_SKIP += sources_static_grows_the_core_heap_to_its_limit \
+	sources_mmap_grows_the_core_heap_to_its_limit
 $(BUILD)/minimal/kh_tests: $(ALL_TEST_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -Os -g $(INC) $(HOSTED_DEFS) -DKH_HEAP_FULL=0 -DKH_CONFIG_CHECKS=0 -o $@ $(sort $(LIB_SRC) $(HOSTED_SRC) $(TEST_SRC)) $(BUILD)/test_list_hosted.c $(HOST_LIBS)

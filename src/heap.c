@@ -49,11 +49,15 @@ struct kheap {
     uint32_t nfl;     /* first-level classes */
     size_t max_block; /* largest block size the index holds */
     region *regions;
+#if KH_HEAP_FULL
     struct kh_source source;
+#endif
     size_t total, used, peak_used, free_blocks, allocations, nregions;
-    size_t given;    /* bytes handed to the heap, control block included */
+    size_t given; /* bytes handed to the heap, control block included */
+#if KH_HEAP_FULL
     unsigned policy; /* KHEAP_SHRINK_MOVES */
-    uint32_t *sl;    /* second-level bitmaps, nfl words, after heads[] */
+#endif
+    uint32_t *sl; /* second-level bitmaps, nfl words, after heads[] */
     /* followed by: block *heads[nfl * SL]; uint32_t sl[nfl]; */
     block *heads[];
 };
@@ -288,16 +292,16 @@ HOT block *find(kheap *h, size_t size)
 HOT void *alloc_search(kheap *h, size_t size, size_t align)
 {
     size_t want = size;
-    if (align > G) {
+    if (KH_HEAP_FULL && align > G) { /* the minimal build refused it already */
         /* Search with room for a leading gap of 0 or >= MIN_BLOCK bytes. */
-        if (!KH_HEAP_FULL || size > SIZE_MAX - MIN_BLOCK - align) return NULL;
+        if (size > SIZE_MAX - MIN_BLOCK - align) return NULL;
         want = size + MIN_BLOCK + align - G;
     }
     block *b = find(h, want);
     if (!b) return NULL;
     list_remove(h, b);
     uintptr_t p = (uintptr_t)payload(b);
-    if (align > G && (p & (align - 1))) {
+    if (KH_HEAP_FULL && align > G && (p & (align - 1))) {
         /* The gap goes back to the heap as a free block. */
         uintptr_t a = (p + MIN_BLOCK + align - 1) & ~(uintptr_t)(align - 1);
         block *ab = from_payload((void *)a);
@@ -324,6 +328,7 @@ HOT void *alloc_block(kheap *h, size_t size, size_t align)
     return alloc_search(h, size, align);
 }
 
+#if KH_HEAP_FULL
 /* Out of memory: grow through the source once and retry once. */
 SIDE void *alloc_grow(kheap *h, size_t size, size_t align, unsigned flags)
 {
@@ -342,13 +347,21 @@ SIDE void *alloc_grow(kheap *h, size_t size, size_t align, unsigned flags)
     }
     return alloc_block(h, size, align);
 }
+#else
+/* The minimal build has no sources: out of memory is final. */
+static void *alloc_grow(kheap *h, size_t size, size_t align, unsigned flags)
+{
+    (void)h, (void)size, (void)align, (void)flags;
+    return NULL;
+}
+#endif
 
-/* Requests are validated here, once: a bad alignment never reaches the
- * search or the source. */
+/* Requests are validated here, once: a bad alignment (in the minimal build
+ * also one above G) never reaches the search or the source. */
 void *kheap_alloc_flags(kheap *h, size_t n, size_t align, unsigned flags)
 {
     size_t size = adjust(n);
-    if (!h || !size || (align & (align - 1))) return NULL;
+    if (!h || !size || (align & (align - 1)) || (!KH_HEAP_FULL && align > G)) return NULL;
     void *p = alloc_block(h, size, align);
     if (!p) p = alloc_grow(h, size, align, flags);
     if (p && (flags & KH_GFP_ZERO)) memset(p, 0, n);
@@ -362,7 +375,7 @@ void *kheap_alloc(kheap *h, size_t n, size_t align)
 #else
     /* Speed builds: the common path without the flags tests. */
     size_t size = adjust(n);
-    if (!h || !size || (align & (align - 1))) return NULL;
+    if (!h || !size || (align & (align - 1)) || (!KH_HEAP_FULL && align > G)) return NULL;
     void *p = alloc_block(h, size, align);
     return p ? p : alloc_grow(h, size, align, 0);
 #endif
@@ -606,13 +619,21 @@ bool kheap_set_policy(kheap *h, unsigned policy)
         kh_report(KH_EINVAL, "kheap: unknown or unsupported policy", h);
         return false;
     }
+#if KH_HEAP_FULL
     h->policy = policy;
+#endif
     return true;
 }
 
 void kheap_set_source(kheap *h, const struct kh_source *src)
 {
+#if KH_HEAP_FULL
     if (h) h->source = src ? *src : (struct kh_source){0};
+#else
+    /* No growth in the minimal build: attaching a source is refused (and
+     * no source stays attached); detaching is a no-op. */
+    if (src) kh_report(KH_EINVAL, "kheap: no memory sources in a KH_HEAP_FULL=0 build", h);
+#endif
 }
 
 void kheap_stats(const kheap *h, struct kheap_stats *out)

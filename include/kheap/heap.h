@@ -49,7 +49,7 @@
  *             not overflow (tested up to 1 MiB and beyond); a non-power-of-two
  *             returns NULL. Alignments above G cost up to align + 2G bytes of
  *             search slack; the leading gap goes back to the heap as a free
- *             block.
+ *             block. The minimal build accepts alignments up to G only.
  *
  * Failure     Every function that can fail reports it: NULL or false. No
  *             function aborts, loops unboundedly or writes outside the regions
@@ -63,6 +63,22 @@
  *             header overwritten (KH_ECORRUPT). The error is reported through
  *             kh_report() (kheap/error.h) and the call does nothing (returns
  *             NULL / 0). Unchecked builds trust the caller.
+ *
+ * Minimal     -DKH_HEAP_FULL=0 (kheap/config.h) is the smallest build
+ * build       (docs/SIZE.md). Init, regions, alloc, free, usable size,
+ *             stats, check and walk work as described here; what tiny
+ *             firmware seldom needs is left out, and asking for it fails
+ *             cleanly instead:
+ *              - alignments above G: every call asking for one (kheap_alloc,
+ *                kheap_alloc_flags, kheap_zalloc, kheap_realloc) returns NULL
+ *                and changes nothing;
+ *              - kheap_realloc and kheap_resize work within the block only:
+ *                to a size up to kheap_usable_size(ptr) they trim in place
+ *                and never fail; beyond it they return NULL (false) and the
+ *                block is untouched. No growth, no moving;
+ *              - kheap_set_policy refuses every policy and kheap_set_source
+ *                every source (both report KH_EINVAL): running out of memory
+ *                is final; add memory with kheap_add_region.
  *
  * Threads     None of these functions lock. Wrap the heap in the locked
  *             allocator (kheap/locked.h) or hold your own lock. Independent
@@ -115,7 +131,8 @@ bool kheap_add_region(kheap *h, void *mem, size_t bytes);
 
 /* Allocate size bytes aligned to align (0 = KH_ALIGN_DEFAULT, else a power
  * of two). size 0 returns a unique minimum block. NULL when out of memory,
- * align is not a power of two, or the request overflows. O(1). */
+ * align is not a power of two (or, with KH_HEAP_FULL=0, above
+ * KH_ALIGN_DEFAULT), or the request overflows. O(1). */
 void *kheap_alloc(kheap *h, size_t size, size_t align);
 
 /* kheap_alloc with KH_GFP_* flags: KH_GFP_ZERO zeroes, KH_GFP_ATOMIC and
@@ -136,14 +153,17 @@ void *kheap_zalloc(kheap *h, size_t size, size_t align);
  *  - A ptr not aligned to align is moved to an aligned block.
  *  - On failure returns NULL and the old block is untouched and still valid.
  *  - size 0 shrinks to a minimum block (it does not free).
- * O(1) plus the copy. With KH_HEAP_FULL=0 only NULL ptr, shrink and default
- * alignment are supported; anything else returns NULL. */
+ * O(1) plus the copy. With KH_HEAP_FULL=0: ptr NULL allocates; otherwise
+ * only a size up to kheap_usable_size(ptr) with align up to KH_ALIGN_DEFAULT
+ * is done (in place, never failing); anything else returns NULL and the old
+ * block is untouched. */
 void *kheap_realloc(kheap *h, void *ptr, size_t size, size_t align);
 
 /* Resize the block at ptr to size bytes IN PLACE: shrink (the tail goes back
  * to the heap), or grow into a following free block. Returns true when the
  * block now holds size bytes at the same address, false (block untouched)
- * otherwise; never moves data. The kh_allocator adapter's resize. O(1). */
+ * otherwise; never moves data. The kh_allocator adapter's resize. O(1).
+ * With KH_HEAP_FULL=0 it never grows: true only up to kheap_usable_size. */
 bool kheap_resize(kheap *h, void *ptr, size_t size);
 
 /* Free ptr. NULL does nothing. Coalesces with free neighbours at once. O(1).
@@ -193,7 +213,10 @@ bool kheap_set_policy(kheap *h, unsigned policy);
 
 /* Attach a source of more memory (NULL detaches). When an allocation fails,
  * the heap asks src->ops->grow() once for enough bytes, adds them as a region
- * and retries once. The source struct is copied. */
+ * and retries once. The source struct is copied. O(1).
+ * With KH_HEAP_FULL=0 the heap never grows: a non-NULL src is refused,
+ * reported as KH_EINVAL through kh_report() (kheap/error.h), and nothing is
+ * attached, so a failing allocation just returns NULL; NULL does nothing. */
 void kheap_set_source(kheap *h, const struct kh_source *src);
 
 /* Bytes of control block kheap_init_ex(mem, bytes, max_block) will use,
