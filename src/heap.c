@@ -265,14 +265,15 @@ HOT block *find(kheap *h, size_t size)
     if (size > h->max_block) return NULL;
     size_t u = size / G;
     unsigned c = class_of_units(u);
-    block *b;
     if (u >= SL) {
         /* Inexact class: a few of its own blocks first (best fit keeps big
          * blocks whole), then round up to the next class boundary so that
-         * any block found there fits. */
-        b = h->heads[c];
+         * any block found there fits. (#if: a scan of 0 compiles cleanly.) */
+#if KH_HEAP_FALLBACK_SCAN > 0
+        block *b = h->heads[c];
         for (unsigned i = 0; b && i < KH_HEAP_FALLBACK_SCAN; i++, b = b->next_free)
             if (bsize(b) >= size) return b;
+#endif
         c = class_of_units(u + ((size_t)1 << (log2_floor(u) - SLL)) - 1);
     }
     unsigned fl = c >> SLL;

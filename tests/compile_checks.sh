@@ -51,6 +51,7 @@ check "clang -m64 -O2" build_set clang64 clang -O2
 check "gcc -m32 -ffreestanding -O2" build_set gcc32 gcc -m32 -ffreestanding -O2 $(nolibc gcc)
 check "clang -m32 -ffreestanding -O2" build_set clang32 clang -m32 -ffreestanding -O2
 check "gcc -O0 -DKH_CONFIG_CHECKS=0 -DKH_HEAP_FULL=0" build_set min gcc -O0 -DKH_CONFIG_CHECKS=0 -DKH_HEAP_FULL=0
+check "gcc -O2 -DKH_HEAP_FALLBACK_SCAN=0" build_set noscan gcc -O2 -DKH_HEAP_FALLBACK_SCAN=0
 
 if command -v arm-none-eabi-gcc > /dev/null; then
   check "arm-none-eabi cortex-m3 -Os freestanding" build_set cm3 arm-none-eabi-gcc \
