@@ -36,12 +36,15 @@ for f in src/*.c; do
   tot_c=$((tot_c + $1)); tot_r=$((tot_r + $4))
 done
 
-# The core heap's smallest build: no realloc, no large alignments, no checks.
+# The core heap's smallest build: no realloc growth, no large alignments, no
+# growth sources, no checks.
 $CM3 $W $MIN -Iinclude -Isrc -c src/heap.c -o "$dir/min/heap-cm3.o"
 $RV $W $MIN -Iinclude -Isrc -c src/heap.c -o "$dir/min/heap-rv.o"
 set -- $(sz arm-none-eabi-size "$dir/min/heap-cm3.o") $(sz riscv64-unknown-elf-size "$dir/min/heap-rv.o")
 minrow="| heap, minimal (\`$MIN\`) | $1 | $2 | $3 | $4 | $5 | $6 |"
 heap_min=$1
+$CM3 $W $MIN -DKH_HEAP_FALLBACK_SCAN=0 -Iinclude -Isrc -c src/heap.c -o "$dir/min/heap-noscan.o"
+heap_min_noscan=$(sz arm-none-eabi-size "$dir/min/heap-noscan.o" | cut -d' ' -f1)
 
 text_of() { # module -> Cortex-M3 .text, or "-" when the module does not exist
   if [ -f "$dir/cm3/$1.o" ]; then sz arm-none-eabi-size "$dir/cm3/$1.o" | cut -d' ' -f1; else echo -; fi
@@ -117,6 +120,13 @@ funcs() { # object
   echo "an invariant checker (\`kheap_check\`), a block walker (\`kheap_walk\`), growth"
   echo "sources and, in checked builds, pointer validation; a program that does not"
   echo "call them drops them with \`-ffunction-sections -Wl,--gc-sections\`."
+  echo
+  echo "The minimal build (\`-DKH_HEAP_FULL=0\`, kheap/config.h) leaves out alignments"
+  echo "above the default, realloc growth and moves, growth through a memory source"
+  echo "and placement policies; each is refused cleanly (NULL, or KH_EINVAL reported),"
+  echo "as kheap/heap.h (\"Minimal build\") states and \`make test-minimal\` checks."
+  echo "Leaving out the fallback scan as well (\`-DKH_HEAP_FALLBACK_SCAN=0\`) saves"
+  echo "$((heap_min - heap_min_noscan)) B more, at the cost of fit (kheap/config.h)."
   echo
   echo "## Where heap.c's bytes go (Cortex-M3, -Os, per function)"
   echo

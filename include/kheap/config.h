@@ -26,16 +26,25 @@
 #define KH_HEAP_SL_LOG2 4
 #endif
 
-/* Core heap: 1 keeps kheap_realloc and alignments above the default. 0 drops
- * both (kheap_realloc then only allocates, frees or shrinks in place; larger
- * alignments return NULL) for the smallest code, near o1heap's. */
+/* Core heap: 1 is everything kheap/heap.h describes. 0 is the minimal build,
+ * for the smallest code (docs/SIZE.md; `make test-minimal` runs the suite on
+ * it). It drops, and refuses cleanly:
+ *   - alignments above KH_ALIGN_DEFAULT: such requests return NULL;
+ *   - realloc growth and moves: kheap_realloc/kheap_resize only resize within
+ *     the block (up to kheap_usable_size), else NULL/false, block untouched;
+ *   - growth through a memory source: kheap_set_source reports KH_EINVAL and
+ *     attaches nothing (add memory with kheap_add_region);
+ *   - placement policies: kheap_set_policy refuses any nonzero policy.
+ * heap.h, "Minimal build", states the rules. */
 #ifndef KH_HEAP_FULL
 #define KH_HEAP_FULL 1
 #endif
 
 /* Core heap: when the guaranteed-fit search finds nothing, look at up to this
  * many blocks of the request's own size class before failing. Bounded, so
- * allocation stays O(1); it turns near-full failures into successes. */
+ * allocation stays O(1); it turns near-full failures into successes. 0 turns
+ * it off (36 B less on Cortex-M3), but then a request for a free block's
+ * whole size, e.g. kheap_stats' largest_free_block, can fail. */
 #ifndef KH_HEAP_FALLBACK_SCAN
 #define KH_HEAP_FALLBACK_SCAN 8
 #endif
