@@ -111,7 +111,8 @@ MINIMAL_SKIP += slab_create_rejects_bad_config slab_geometry_and_lists \
 	kmalloc_boot_sequence_and_second_init kmalloc_sizes_and_alignment kmalloc_every_flag \
 	kmalloc_overflow_is_checked kmalloc_krealloc_rules kmalloc_oom_handler_retry_and_give_up \
 	kmalloc_oom_handler_reclaims_by_shrinking_slabs kmalloc_seed_tests_and_model \
-	kmalloc_grows_through_mmap_source_to_its_limit kmalloc_oom_handler_shrinks_a_locked_front_end
+	kmalloc_grows_through_mmap_source_to_its_limit kmalloc_oom_handler_shrinks_a_locked_front_end \
+	kmalloc_copy_helpers
 # Growth through a memory source (the minimal heap refuses kheap_set_source;
 # heap_grows_through_source_once_per_failure checks that).
 MINIMAL_SKIP += sources_static_grows_the_core_heap_to_its_limit \

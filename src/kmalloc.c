@@ -261,6 +261,52 @@ void kfree(void *ptr)
     g_alloc.ops->free(g_alloc.ctx, (unsigned char *)ptr - a, size + a, a);
 }
 
+void kfree_sensitive(void *ptr)
+{
+    if (!ptr) return;
+    size_t n = ksize(ptr); /* 0 for a bad pointer: kfree reports it */
+#if defined(__GNUC__)
+    memset(ptr, 0, n);
+    /* The zeroes are "read" here, so the memset is not a dead store. */
+    __asm__ volatile("" : : "r"(ptr) : "memory");
+#else
+    for (volatile unsigned char *v = ptr; n--;) v[n] = 0;
+#endif
+    kfree(ptr);
+}
+
+void *kmemdup(const void *src, size_t len, unsigned flags)
+{
+    if (!src && len) {
+        warn(flags, KH_EINVAL, "kmemdup: NULL source");
+        return NULL;
+    }
+    void *p = kmalloc(len, flags & ~KH_GFP_ZERO);
+    if (p && len) memcpy(p, src, len);
+    return p;
+}
+
+char *kstrndup(const char *s, size_t max, unsigned flags)
+{
+    if (!s) return NULL;
+    size_t n = 0;
+    while (n < max && s[n]) n++;
+    if (n == SIZE_MAX) {
+        warn(flags, KH_EOVERFLOW, "kstrndup: length overflows");
+        return NULL;
+    }
+    char *p = kmalloc(n + 1, flags & ~KH_GFP_ZERO);
+    if (!p) return NULL;
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+char *kstrdup(const char *s, unsigned flags)
+{
+    return kstrndup(s, SIZE_MAX, flags);
+}
+
 size_t ksize(const void *ptr)
 {
     if (!ptr || !g_ready) return 0;

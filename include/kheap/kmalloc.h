@@ -1,5 +1,6 @@
 /* kheap global kernel-style API: kmalloc, kzalloc, kcalloc, kmalloc_array,
- * krealloc, kfree, ksize, kmalloc_aligned, and the OOM handler.
+ * krealloc, kfree, ksize, kmalloc_aligned, the copy helpers (kmemdup,
+ * kstrdup, kstrndup), kfree_sensitive, and the OOM handler.
  *
  * DATASHEET
  *
@@ -112,6 +113,17 @@ void *krealloc(void *ptr, size_t size, unsigned flags);
 /* krealloc for n elements of size bytes, overflow-checked. */
 void *krealloc_array(void *ptr, size_t n, size_t size, unsigned flags);
 void kfree(void *ptr);
+/* kfree after zeroing the block's ksize bytes (keys, passwords), in a way
+ * the compiler may not drop as a dead store. NULL does nothing. */
+void kfree_sensitive(void *ptr);
+/* A kmalloc'd copy of len bytes at src (len 0: a valid empty block). src
+ * NULL with len > 0: NULL, reported as KH_EINVAL. */
+void *kmemdup(const void *src, size_t len, unsigned flags);
+/* A kmalloc'd copy of the string s, NUL included; NULL for a NULL s (not
+ * reported, as in Linux). */
+char *kstrdup(const char *s, unsigned flags);
+/* The same for at most max characters of s, always NUL-terminated. */
+char *kstrndup(const char *s, size_t max, unsigned flags);
 /* Bytes usable at ptr (the size asked for); 0 for NULL or a bad pointer. */
 size_t ksize(const void *ptr);
 
