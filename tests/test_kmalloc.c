@@ -820,6 +820,9 @@ struct oom_race {
     void *reserve;
     unsigned other_flags;
     void *mine, *other;
+    struct kh_locked l;
+    void *fill[256];
+    size_t nfill;
 };
 static struct oom_race race;
 
@@ -874,23 +877,25 @@ static void *race_second(void *arg)
 }
 
 /* Boot over a locked front end, keep a 96 KiB reserve and fill the rest,
- * then let two threads fail at once: the first runs the handler. */
-static void oom_race_run(struct kh_locked *l, unsigned other_flags, void **fill, size_t cap,
-                         size_t *nfill)
+ * then let two threads fail at once: the first runs the handler. The
+ * kmalloc counters afterwards go to *st. */
+static void oom_race_run(unsigned other_flags, struct kh_kmalloc_stats *st)
 {
     static kh_spinlock_t lock = KH_SPINLOCK_INIT;
     memset(&race, 0, sizeof(race));
+    memset(st, 0, sizeof(*st));
     race.other_flags = other_flags;
     KH_ASSERT_EQ(km_boot(512 * 1024), 0);
     kh_kmalloc_shutdown();
-    KH_ASSERT_EQ(kh_locked_init(l, kh_kmem_allocator(&km_front), &lock, &kh_spin_lock_ops), 0);
-    KH_ASSERT_EQ(kh_kmalloc_init(kh_locked_allocator(l)), 0);
+    KH_ASSERT_EQ(kh_locked_init(&race.l, kh_kmem_allocator(&km_front), &lock, &kh_spin_lock_ops),
+                 0);
+    KH_ASSERT_EQ(kh_kmalloc_init(kh_locked_allocator(&race.l)), 0);
     race.reserve = kmalloc(96 * 1024, 0);
     KH_ASSERT(race.reserve);
-    size_t n = 0;
-    while (n < cap && (fill[n] = kmalloc(4096, __GFP_NOWARN)) != NULL) n++;
+    size_t n = 0, cap = sizeof(race.fill) / sizeof(race.fill[0]);
+    while (n < cap && (race.fill[n] = kmalloc(4096, __GFP_NOWARN)) != NULL) n++;
     KH_ASSERT(n > 0 && n < cap);
-    *nfill = n;
+    race.nfill = n;
     KH_CHECK(kmalloc(32 * 1024, __GFP_NOWARN) == NULL); /* really full */
     kh_kmalloc_set_oom_handler(race_handler, NULL, true);
     pthread_t a, b;
@@ -899,28 +904,25 @@ static void oom_race_run(struct kh_locked *l, unsigned other_flags, void **fill,
     KH_ASSERT_EQ(pthread_create(&b, NULL, race_second, NULL), 0);
     pthread_join(a, NULL);
     pthread_join(b, NULL);
+    kh_kmalloc_stats(st);
 }
 
-static void oom_race_end(struct kh_locked *l, void **fill, size_t n)
+static void oom_race_end(void)
 {
     kfree(race.mine);
     kfree(race.other);
-    for (size_t i = 0; i < n; i++) kfree(fill[i]);
+    for (size_t i = 0; i < race.nfill; i++) kfree(race.fill[i]);
     KH_CHECK(km_all_free());
     km_down();
-    kh_locked_destroy(l);
+    kh_locked_destroy(&race.l);
 }
 #endif
 
 KH_TEST_HOSTED_ONLY(kmalloc_oom_other_cpu_waits_for_the_handler_then_retries)
 {
 #if KH_TEST_HOSTED
-    static struct kh_locked l;
-    static void *fill[256];
-    size_t n = 0;
-    oom_race_run(&l, 0, fill, 256, &n);
     struct kh_kmalloc_stats st;
-    kh_kmalloc_stats(&st);
+    oom_race_run(0, &st);
     /* One handler run served both: the second thread waited for it instead
      * of failing, then retried into the reclaimed reserve. */
     KH_CHECK_EQ(kh_atomic_read(&race.calls), 1);
@@ -930,19 +932,15 @@ KH_TEST_HOSTED_ONLY(kmalloc_oom_other_cpu_waits_for_the_handler_then_retries)
     KH_CHECK(race.mine != NULL);
     KH_CHECK(race.other != NULL);
     KH_CHECK(race.mine != race.other);
-    oom_race_end(&l, fill, n);
+    oom_race_end();
 #endif
 }
 
 KH_TEST_HOSTED_ONLY(kmalloc_oom_atomic_request_never_waits_for_the_handler)
 {
 #if KH_TEST_HOSTED
-    static struct kh_locked l;
-    static void *fill[256];
-    size_t n = 0;
-    oom_race_run(&l, GFP_ATOMIC, fill, 256, &n);
     struct kh_kmalloc_stats st;
-    kh_kmalloc_stats(&st);
+    oom_race_run(GFP_ATOMIC, &st);
     /* The atomic request came back (NULL) while the handler still ran: it
      * neither waited nor ran the handler a second time. */
     KH_CHECK(kh_atomic_read(&race.other_done));
@@ -950,6 +948,6 @@ KH_TEST_HOSTED_ONLY(kmalloc_oom_atomic_request_never_waits_for_the_handler)
     KH_CHECK_EQ(st.oom_waits, 0);
     KH_CHECK_EQ(kh_atomic_read(&race.calls), 1);
     KH_CHECK(race.mine != NULL);
-    oom_race_end(&l, fill, n);
+    oom_race_end();
 #endif
 }
