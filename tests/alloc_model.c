@@ -13,6 +13,9 @@ struct blk {
 static struct blk live[KH_MODEL_MAX_LIVE];
 static size_t nlive;
 static uint64_t rng;
+/* Script mode (cfg->script set): draws read bytes from here instead. */
+static const uint8_t *script;
+static size_t script_len, script_pos;
 
 static uint64_t next_rand(void)
 {
@@ -22,9 +25,36 @@ static uint64_t next_rand(void)
     return z ^ (z >> 31);
 }
 
+/* The next `bytes` script bytes, little-endian; 0 past the end. */
+static uint64_t script_take(unsigned bytes)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < bytes && script_pos < script_len; i++)
+        v |= (uint64_t)script[script_pos++] << (8 * i);
+    return v;
+}
+
+/* A draw in [0, n): one next_rand() (exactly as before scripts existed, so
+ * seeded runs keep their sequence), or the fewest script bytes that can
+ * express n - 1. */
 static size_t below(size_t n)
 {
-    return n ? (size_t)(next_rand() % n) : 0;
+    if (!n) return 0;
+    if (!script) return (size_t)(next_rand() % n);
+    unsigned bytes = 1;
+    while (bytes < 8 && ((uint64_t)(n - 1) >> (8 * bytes)) != 0) bytes++;
+    return (size_t)(script_take(bytes) % n);
+}
+
+/* A fill pattern: one next_rand(), or one script byte. */
+static unsigned char rand_byte(void)
+{
+    return script ? (unsigned char)script_take(1) : (unsigned char)next_rand();
+}
+
+static bool script_done(void)
+{
+    return script && script_pos >= script_len;
 }
 
 static void fill(struct blk *b, size_t from)
@@ -117,7 +147,7 @@ static const char *op_alloc(struct run *r)
     b->p = p;
     b->size = size;
     b->align = align;
-    b->pat = (unsigned char)next_rand();
+    b->pat = rand_byte();
     fill(b, 0);
     return NULL;
 }
@@ -186,7 +216,7 @@ static void run_sequence(struct run *r)
     size_t op;
     r->max_size = c->max_size ? c->max_size : 1024;
     nlive = 0;
-    for (op = 0; op < c->ops && !e; op++) {
+    for (op = 0; op < c->ops && !e && !script_done(); op++) {
         unsigned long long fb = r->fault ? r->fault->failures : 0;
         size_t w = below(100);
         if (nlive == 0 || (w < 45 && nlive < max_live))
@@ -222,14 +252,24 @@ static void run_sequence(struct run *r)
 
 static uint64_t pick_seed(const struct kh_model_config *c)
 {
+    if (c->script) return 0; /* unused: draws come from the script */
     return c->seed ? c->seed : kh_test_rand() | 1;
+}
+
+/* Before each sequence: the PRNG from seed, or the script from its start. */
+static void start_draws(const struct kh_model_config *c, uint64_t seed)
+{
+    rng = seed;
+    script = c->script;
+    script_len = c->script ? c->script_len : 0;
+    script_pos = 0;
 }
 
 struct kh_model_result kh_model_run(const struct kh_model_config *cfg)
 {
     struct kh_model_result res = {0};
     struct run r = {cfg, cfg->a, NULL, &res, 0};
-    rng = pick_seed(cfg);
+    start_draws(cfg, pick_seed(cfg));
     run_sequence(&r);
     return res;
 }
@@ -244,7 +284,7 @@ struct kh_model_result kh_model_fault_run(const struct kh_model_fault_config *cf
         kh_fault_init(&f, cfg->model.a);
         kh_fault_fail_nth(&f, k);
         struct run r = {&cfg->model, kh_fault_allocator(&f), &f, &res, 0};
-        rng = seed;
+        start_draws(&cfg->model, seed);
         res.fault_runs++;
         run_sequence(&r);
         if (!res.error && f.live_blocks != 0) res.error = "fault wrapper counts leaked blocks";

@@ -59,6 +59,19 @@ struct kh_model_config {
     int (*check)(void *check_ctx);
     void *check_ctx;
     size_t check_every;
+    /* Optional byte source (fuzzing): when script is set, every random draw
+     * (operation, block index, size, alignment, fill pattern) takes the next
+     * bytes of the script instead of the seeded PRNG, and seed is unused. A
+     * draw in [0, n) reads the fewest bytes that can hold n - 1 (1 byte for
+     * n <= 256, 2 for n <= 65536, ...), little-endian, modulo n; a fill
+     * pattern reads 1 byte. The run stops cleanly when the script is used up
+     * (or after ops operations, whichever comes first): a draw that runs past
+     * the end reads zero bytes, the operation in progress completes, then
+     * everything is freed and the final checks run as usual. Fault runs
+     * replay the script from its start for every k. script NULL: the PRNG,
+     * exactly as before. */
+    const uint8_t *script;
+    size_t script_len;
 };
 
 struct kh_model_result {
