@@ -30,6 +30,23 @@ static kh_atomic_ptr_t g_oom_owner;
 static kh_atomic_t g_oom_done;
 /* Statistics counters (kernel atomics: 32-bit, they wrap after 2^32). */
 static kh_atomic_t g_failures, g_oom_calls, g_oom_retries, g_oom_waits;
+/* Live blocks and their requested bytes: relaxed adds on every successful
+ * allocation, krealloc and kfree. The byte count is 64-bit where size_t is
+ * (and 64-bit atomics exist), so it cannot wrap before size_t would. */
+static kh_atomic_t g_live_blocks;
+#if SIZE_MAX > UINT32_MAX && KH_ATOMIC64_MODE != KH_ATOMIC64_NONE
+static kh_atomic64_t g_live_bytes;
+#define live_bytes_add(n) kh_atomic64_add((int64_t)(n), &g_live_bytes)
+#define live_bytes_sub(n) kh_atomic64_sub((int64_t)(n), &g_live_bytes)
+#define live_bytes_set(n) kh_atomic64_set(&g_live_bytes, (int64_t)(n))
+#define live_bytes_read() ((size_t)kh_atomic64_read(&g_live_bytes))
+#else
+static kh_atomic_t g_live_bytes;
+#define live_bytes_add(n) kh_atomic_add((int)(unsigned)(n), &g_live_bytes)
+#define live_bytes_sub(n) kh_atomic_sub((int)(unsigned)(n), &g_live_bytes)
+#define live_bytes_set(n) kh_atomic_set(&g_live_bytes, (int)(n))
+#define live_bytes_read() ((size_t)(unsigned)kh_atomic_read(&g_live_bytes))
+#endif
 
 int kh_kmalloc_init(kh_allocator a)
 {
@@ -43,6 +60,8 @@ int kh_kmalloc_init(kh_allocator a)
     kh_atomic_set(&g_oom_calls, 0);
     kh_atomic_set(&g_oom_retries, 0);
     kh_atomic_set(&g_oom_waits, 0);
+    kh_atomic_set(&g_live_blocks, 0);
+    live_bytes_set(0);
     g_ready = true;
     return KH_OK;
 }
@@ -75,6 +94,8 @@ void kh_kmalloc_stats(struct kh_kmalloc_stats *out)
     out->oom_calls = (unsigned)kh_atomic_read(&g_oom_calls);
     out->oom_retries = (unsigned)kh_atomic_read(&g_oom_retries);
     out->oom_waits = (unsigned)kh_atomic_read(&g_oom_waits);
+    out->live_blocks = (unsigned)kh_atomic_read(&g_live_blocks);
+    out->live_bytes = live_bytes_read();
 }
 
 /* ---- header ---- */
@@ -216,6 +237,8 @@ void *kmalloc_aligned(size_t size, size_t align, unsigned flags)
     if (!raw) return NULL;
     unsigned char *p = raw + a;
     header_put(p, size, log2_of(a));
+    kh_atomic_inc(&g_live_blocks);
+    live_bytes_add(size);
     if (flags & KH_GFP_ZERO) memset(p, 0, size);
     return p;
 }
@@ -258,6 +281,8 @@ void kfree(void *ptr)
     if (!header_get(ptr, &size, &l, "kfree: not a kmalloc block")) return;
     size_t a = (size_t)1 << l;
     header_mark_freed(ptr, l);
+    kh_atomic_dec(&g_live_blocks);
+    live_bytes_sub(size);
     g_alloc.ops->free(g_alloc.ctx, (unsigned char *)ptr - a, size + a, a);
 }
 
@@ -339,6 +364,10 @@ void *krealloc(void *ptr, size_t size, unsigned flags)
         header_mark_freed(ptr, l);
         g_alloc.ops->free(g_alloc.ctx, raw, old + a, a);
     }
+    if (size >= old)
+        live_bytes_add(size - old);
+    else
+        live_bytes_sub(old - size);
     if ((flags & KH_GFP_ZERO) && size > old) memset(p + old, 0, size - old);
     return p;
 }

@@ -306,6 +306,72 @@ KH_TEST(kmalloc_krealloc_rules)
     km_down();
 }
 
+/* kh_kmalloc_stats counts live blocks and their requested bytes through
+ * every call that allocates, resizes or frees (found by fuzz/fuzz_alloc.c:
+ * both fields used to stay 0). */
+static void km_live(size_t *blocks, size_t *bytes)
+{
+    struct kh_kmalloc_stats st;
+    kh_kmalloc_stats(&st);
+    *blocks = st.live_blocks;
+    *bytes = st.live_bytes;
+}
+
+KH_TEST(kmalloc_stats_count_live_blocks_and_bytes)
+{
+    KH_ASSERT_EQ(km_boot(2 << 20), 0);
+    size_t nb, by;
+    km_live(&nb, &by);
+    KH_CHECK_EQ(nb, 0);
+    KH_CHECK_EQ(by, 0);
+    unsigned char *a = kmalloc(100, 0), *b = kzalloc(7, 0), *c = kmalloc_aligned(300, 256, 0);
+    unsigned char *d = kcalloc(3, 10, 0), *e = kmalloc(0, 0);
+    KH_ASSERT(a && b && c && d && e);
+    km_live(&nb, &by);
+    KH_CHECK_EQ(nb, 5);
+    KH_CHECK_EQ(by, 100 + 7 + 300 + 30);
+    /* krealloc in place, moved, shrunk, and failed. */
+    a = krealloc(a, 110, 0);
+    KH_ASSERT(a);
+    b = krealloc(b, 9000, 0);
+    KH_ASSERT(b);
+    c = krealloc(c, 10, 0);
+    KH_ASSERT(c);
+    KH_CHECK(krealloc(d, 64 << 20, KH_GFP_NOWARN) == NULL);
+    KH_CHECK(kmalloc(64 << 20, KH_GFP_NOWARN) == NULL);
+    km_live(&nb, &by);
+    KH_CHECK_EQ(nb, 5);
+    KH_CHECK_EQ(by, 110 + 9000 + 10 + 30);
+    /* krealloc(NULL) allocates; kfree(NULL) and bad frees change nothing. */
+    unsigned char *f = krealloc(NULL, 40, 0);
+    KH_ASSERT(f);
+    kfree(NULL);
+    km_live(&nb, &by);
+    KH_CHECK_EQ(nb, 6);
+    KH_CHECK_EQ(by, 110 + 9000 + 10 + 30 + 40);
+    kfree(a);
+    kfree(b);
+    kfree(c);
+    kfree(d);
+    kfree(e);
+#if KH_CONFIG_CHECKS
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    kfree(e); /* double free: reported (EDOUBLE or EFAULT) and ignored */
+    KH_CHECK_EQ(r.count, 1);
+    kh_test_reports_stop();
+#endif
+    km_live(&nb, &by);
+    KH_CHECK_EQ(nb, 1);
+    KH_CHECK_EQ(by, 40);
+    kfree(f);
+    km_live(&nb, &by);
+    KH_CHECK_EQ(nb, 0);
+    KH_CHECK_EQ(by, 0);
+    KH_CHECK(km_all_free());
+    km_down();
+}
+
 KH_TEST(kmalloc_misuse_is_reported)
 {
     KH_ASSERT_EQ(km_boot(1 << 20), 0);
