@@ -155,10 +155,10 @@ void kh_bump_free(struct kh_bump *b, void *ptr, size_t size)
     BUMP_LIVE(b, );
 #if KH_CONFIG_CHECKS
     if (bad_block(b, ptr, size)) return;
-#else
-    (void)size;
 #endif
-    if (ptr == b->last) {
+    /* The most recent block ends at top. The size tells it apart from a
+     * size-0 block at the same address (allocated just before it). */
+    if (ptr == b->last && (char *)ptr + size == b->top) {
         b->top = b->last_top;
         b->last = NULL;
     }
@@ -170,11 +170,9 @@ bool kh_bump_resize(struct kh_bump *b, void *ptr, size_t old_size, size_t new_si
     if (!ptr) return false;
 #if KH_CONFIG_CHECKS
     if (bad_block(b, ptr, old_size)) return false;
-#else
-    (void)old_size;
 #endif
     char *p = ptr;
-    if (p == b->last) {
+    if (p == b->last && p + old_size == b->top) { /* as in kh_bump_free */
         if (new_size > (size_t)(b->end - p)) return false;
         b->top = p + new_size;
         return true;

@@ -121,6 +121,38 @@ KH_TEST(bump_free_rewinds_only_the_last_block)
     kh_bump_destroy(&b);
 }
 
+/* A size-0 block may share its address with the next block. Freeing or
+ * growing the size-0 one must not act on the next one, which is the most
+ * recent (found by fuzz/fuzz_alloc.c: the free rewound over the live next
+ * block, and the resize grew into it). */
+KH_TEST(bump_zero_size_block_is_not_the_next_block)
+{
+    size_t n;
+    unsigned char *mem = arena(&n);
+    struct kh_bump b;
+    kh_bump_init(&b, mem, 4096);
+    unsigned char *z = kh_bump_alloc(&b, 0, 0);
+    unsigned char *x = kh_bump_alloc(&b, 32, 0);
+    KH_ASSERT(z && x);
+    KH_ASSERT(z == x);      /* size 0 does not move top */
+    kh_bump_free(&b, z, 0); /* z is not the most recent block: nothing */
+    unsigned char *y = kh_bump_alloc(&b, 32, 0);
+    KH_CHECK(y == x + 32); /* x is still allocated */
+    /* Growing z in place would grow over y: refused (not the last block). */
+    unsigned char *z2 = kh_bump_alloc(&b, 0, 0);
+    unsigned char *x2 = kh_bump_alloc(&b, 16, 0);
+    KH_ASSERT(z2 == x2);
+    KH_CHECK(!kh_bump_resize(&b, z2, 0, 8));
+    KH_CHECK(kh_bump_alloc(&b, 1, 1) == x2 + 16);
+    /* The most recent block itself still rewinds and resizes. */
+    unsigned char *w = kh_bump_alloc(&b, 40, 0);
+    KH_ASSERT(w);
+    KH_CHECK(kh_bump_resize(&b, w, 40, 80));
+    kh_bump_free(&b, w, 80);
+    KH_CHECK(kh_bump_alloc(&b, 40, 0) == w);
+    kh_bump_destroy(&b);
+}
+
 KH_TEST(bump_misuse_is_reported)
 {
     size_t n;

@@ -46,7 +46,10 @@
  * Alignment   align 0 = KH_ALIGN_DEFAULT; any power of two; anything else and
  *             any size/align whose arithmetic would overflow returns NULL.
  *             size 0 returns an aligned pointer that may equal the next one,
- *             or NULL when the chunk is full.
+ *             or NULL when the chunk is full. Free and resize tell such a
+ *             pair apart by the size passed (the most recent block ends at
+ *             top), so freeing or growing the size-0 block never touches
+ *             the block after it.
  *
  * Misuse      Checked builds (KH_CONFIG_CHECKS) report through kh_report():
  *             use of an object that is not initialized or was destroyed
@@ -137,7 +140,9 @@ void *kh_bump_alloc(struct kh_bump *b, size_t size, size_t align);
 void *kh_bump_alloc_flags(struct kh_bump *b, size_t size, size_t align, unsigned flags);
 
 /* Rewind over ptr when it is the most recent block; otherwise nothing (see
- * Free above). size is only used by checked builds. NULL does nothing. */
+ * Free above). size must be the block's size: the most recent block is the
+ * one that starts at ptr and ends at top, which tells it apart from a size-0
+ * block at the same address. NULL does nothing. */
 void kh_bump_free(struct kh_bump *b, void *ptr, size_t size);
 
 /* In-place resize (see Resize above). */
