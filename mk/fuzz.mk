@@ -1,23 +1,60 @@
-# Fuzzing the core heap with libFuzzer (clang + libclang-rt-14-dev).
-#   make fuzz FUZZ_SECONDS=600   run for a given time (default 60 s)
-#   test-fuzz (in make test)    a short run (20 s) so the target never rots
-FUZZ_SECONDS ?= 60
-FUZZ_CORPUS  := $(BUILD)/fuzz/corpus_heap
+# Fuzzing with libFuzzer (clang + libclang-rt-14-dev). Two targets:
+#   fuzz_heap   the core heap's shadow model (tests/heap_model.c)
+#   fuzz_alloc  the allocator family through the alloc model's script mode
+#               (tests/alloc_model.c): llist, fixed, slab cache, kh_kmem,
+#               locked wrapper, bump, kheap_allocator, and the global kmalloc
+#               API (see fuzz/fuzz_alloc.c)
+#   make fuzz FUZZ_SECONDS=600   run every target for FUZZ_SECONDS each, one
+#                                after the other (default 60 s each)
+#   make fuzz FUZZ_TARGETS=alloc just one of them
+#   test-fuzz (in make test)     a short run of each (FUZZ_TEST_SECONDS, 15 s
+#                                each, 30 s in all) so the targets never rot
+# Each target keeps its corpus in $(BUILD)/fuzz/corpus_<target>; a crash is
+# written to $(BUILD)/fuzz/<target>-crash-<hash>; the last run's output is in
+# $(BUILD)/fuzz/last_<target>.log.
+FUZZ_SECONDS      ?= 60
+FUZZ_TEST_SECONDS ?= 15
+FUZZ_TARGETS      ?= heap alloc
+FUZZ_CFLAGS := $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(INC)
+FUZZ_HDRS   := $(wildcard include/kheap/*.h src/internal/*.h tests/*.h)
 
-$(BUILD)/fuzz/fuzz_heap: fuzz/fuzz_heap.c tests/heap_model.c $(LIB_SRC) $(wildcard include/kheap/*.h tests/*.h)
+# What fuzz_alloc links: the allocators, their sources and locks, and the
+# hosted port (pthread lock ops, context ids for the spin lock and kmalloc).
+FUZZ_ALLOC_SRC := fuzz/fuzz_alloc.c tests/alloc_model.c \
+	$(addprefix src/,alloc.c atomic.c bump.c error.c fixed.c heap.c heap_allocator.c \
+	  kmalloc.c llist.c locked.c slab.c source_static.c spinlock.c) \
+	port/hosted/lock_pthread.c port/hosted/port_hosted.c
+
+$(BUILD)/fuzz/fuzz_heap: fuzz/fuzz_heap.c tests/heap_model.c $(LIB_SRC) $(FUZZ_HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	  $(INC) -o $@ fuzz/fuzz_heap.c tests/heap_model.c src/heap.c src/error.c
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_heap.c tests/heap_model.c src/heap.c src/error.c
+
+$(BUILD)/fuzz/fuzz_alloc: $(FUZZ_ALLOC_SRC) $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -D_GNU_SOURCE -o $@ $(FUZZ_ALLOC_SRC) -lpthread
+
+# $(call fuzz_each,seconds,extra libFuzzer flags): run every target in
+# FUZZ_TARGETS, print its last lines and "fuzz: no crash (...)" or the crash;
+# fail when any target crashed (after running them all).
+define fuzz_each
+	@rc=0; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD)/fuzz/corpus_$$t; \
+	  echo "fuzz_$$t: $(1) s"; \
+	  $(BUILD)/fuzz/fuzz_$$t -max_total_time=$(1) -max_len=4096 $(2) \
+	    -artifact_prefix=$(BUILD)/fuzz/$$t- $(BUILD)/fuzz/corpus_$$t \
+	    > $(BUILD)/fuzz/last_$$t.log 2>&1; r=$$?; \
+	  tail -n 3 $(BUILD)/fuzz/last_$$t.log; \
+	  if [ $$r -eq 0 ]; then echo "fuzz: no crash (fuzz_$$t)"; \
+	  else grep -m1 -A5 'ERROR\|violation\|^fuzz_alloc \[' $(BUILD)/fuzz/last_$$t.log; \
+	    rc=$$r; fi; \
+	done; exit $$rc
+endef
 
 .PHONY: fuzz test-fuzz
-fuzz: $(BUILD)/fuzz/fuzz_heap
-	@mkdir -p $(FUZZ_CORPUS)
-	$(BUILD)/fuzz/fuzz_heap -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(FUZZ_CORPUS)
+fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
+	$(call fuzz_each,$(FUZZ_SECONDS),)
 
-test-fuzz: $(BUILD)/fuzz/fuzz_heap
-	@mkdir -p $(FUZZ_CORPUS)
-	@$(BUILD)/fuzz/fuzz_heap -max_total_time=20 -max_len=4096 -seed=1 $(FUZZ_CORPUS) \
-	  > $(BUILD)/fuzz/last.log 2>&1; rc=$$?; tail -n 3 $(BUILD)/fuzz/last.log; \
-	  [ $$rc -eq 0 ] && echo "fuzz: no crash" || { grep -m1 -A5 'ERROR\|violation' $(BUILD)/fuzz/last.log; exit $$rc; }
+test-fuzz: $(addprefix $(BUILD)/fuzz/fuzz_,$(FUZZ_TARGETS))
+	$(call fuzz_each,$(FUZZ_TEST_SECONDS),-seed=1)
 
 TEST_STEPS += test-fuzz
