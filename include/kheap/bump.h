@@ -63,8 +63,8 @@
  *
  * Size        Cortex-M3 -Os, linked with -ffunction-sections --gc-sections:
  *             kh_bump_alloc alone 141 B (default, checked build);
- *             kh_bump_init + kh_bump_alloc + kh_bump_free 148 B with
- *             KH_CONFIG_CHECKS=0, 377 B checked (the free check walks the
+ *             kh_bump_init + kh_bump_alloc + kh_bump_free 156 B with
+ *             KH_CONFIG_CHECKS=0, 385 B checked (the free check walks the
  *             chunks). The growth path is reached only through a pointer
  *             that kh_bump_set_source installs, so it is not linked unless
  *             a source is attached.
