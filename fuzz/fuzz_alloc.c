@@ -14,9 +14,10 @@
  *   backing allocator optional random failure injection below the allocator
  *   under test. Everything else is consumed by the model's draws (see
  *   struct kh_model_config.script) or by the kmalloc interpreter
- *   (run_kmalloc: kmalloc, kzalloc, kmalloc_aligned, kcalloc, overflowing
- *   kmalloc_array, krealloc, kfree, ksize with random KH_GFP_* flags, an
- *   optional OOM handler that reclaims).
+ *   (run_kmalloc: kmalloc, kzalloc, kmalloc_aligned, kcalloc, kmemdup,
+ *   kstrndup, overflowing kmalloc_array, krealloc, kfree, kfree_sensitive,
+ *   ksize with random KH_GFP_* flags, an optional OOM handler that
+ *   reclaims).
  *
  * Reproduce a crash: build/fuzz/fuzz_alloc build/fuzz/alloc-crash-<hash>
  *
@@ -607,7 +608,7 @@ static void km_alloc_op(unsigned kind)
     bool zero = flags & KH_GFP_ZERO, bad = flags & (1u << 9);
     int code = KH_ENOMEM;
     reports = 0;
-    switch (kind % 5) {
+    switch (kind % 7) {
     case 0:
         p = kmalloc(size, flags);
         break;
@@ -628,6 +629,41 @@ static void km_alloc_op(unsigned kind)
         p = kcalloc(m, size, flags);
         size *= m;
         zero = true;
+        break;
+    }
+    case 5: {
+        /* kmemdup of a live block's first bytes (kept from the OOM handler),
+         * or of a static buffer; the copy must match the source. */
+        static const unsigned char fixed_src[64] = "kmemdup source bytes";
+        const unsigned char *src = fixed_src;
+        if (kn) {
+            const struct kblk *sb = &kb[take(1) % kn];
+            src = sb->p;
+            if (size > sb->size) size = sb->size;
+        } else if (size > sizeof(fixed_src)) {
+            size = sizeof(fixed_src);
+        }
+        km_busy = (unsigned char *)src;
+        unsigned char copy[4096];
+        size_t chk = size < sizeof(copy) ? size : sizeof(copy);
+        memcpy(copy, src, chk);
+        p = kmemdup(src, size, flags);
+        km_busy = NULL;
+        if (p && memcmp(p, copy, chk) != 0) die("kmemdup copy differs from its source");
+        zero = false; /* kmemdup ignores KH_GFP_ZERO: the copy is the content */
+        break;
+    }
+    case 6: {
+        /* kstrndup of a string of take(1) characters, cut at max. */
+        static char str[257];
+        size_t len = take(1), max = take(1);
+        memset(str, 'k', len);
+        str[len] = 0;
+        p = (unsigned char *)kstrndup(str, max, flags);
+        size = (len < max ? len : max) + 1;
+        if (p && (p[size - 1] != 0 || memchr(p, 0, size - 1) != NULL))
+            die("kstrndup result is not the string cut at max");
+        zero = false;
         break;
     }
     default: {
@@ -734,7 +770,10 @@ static void run_kmalloc(const struct params *p, const uint8_t *s, size_t n)
                 size_t i = take(1) % kn;
                 if (!kintact(&kb[i], kb[i].size)) die("block changed before kfree");
                 reports = 0;
-                kfree(kb[i].p);
+                if (op & 0x80)
+                    kfree_sensitive(kb[i].p);
+                else
+                    kfree(kb[i].p);
                 if (reports) die("kfree reported");
                 kdrop(i);
             }

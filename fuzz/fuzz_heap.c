@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "heap_model.h"
+#include "kheap/config.h"
 
 static _Alignas(64) unsigned char arena[8u << 20];
 static struct heap_model model;
@@ -34,8 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t bytes = (layout & 0x80) ? sizeof(arena) : (64u << 10) << (layout & 7);
     if (heap_model_init(&model, arena, bytes, 1 + (layout >> 3 & 3), (layout >> 5) & 1) != 0)
         return 0;
-    /* Bit 6: the relocating-shrink policy. */
-    if ((layout & 0x40) && !kheap_set_policy(model.h, KHEAP_SHRINK_MOVES)) __builtin_trap();
+    /* Bit 6: the relocating-shrink policy (a KH_HEAP_FULL=0 build has none). */
+    if ((layout & 0x40) && KH_HEAP_FULL && !kheap_set_policy(model.h, KHEAP_SHRINK_MOVES))
+        __builtin_trap();
     data++, size--;
     for (size_t i = 0; i + 9 <= size; i += 9) {
         heap_model_step(&model, data[i], rd32(data + i + 1), rd32(data + i + 5));
