@@ -100,19 +100,11 @@ MINIMAL_SKIP += fixed_blocks_are_reused_per_class fixed_every_class_and_alignmen
 	fixed_large_requests_go_to_backing fixed_resize_within_class fixed_misuse_is_reported \
 	fixed_seed_tests fixed_model fixed_fault_injection fixed_backing_faults_lose_nothing \
 	locked_mt_spin_fixed
-# Slab caches and kmalloc's kh_kmem front end with the heap as page source:
-# slabs are aligned to the slab size.
-MINIMAL_SKIP += slab_create_rejects_bad_config slab_geometry_and_lists \
-	slab_ctor_runs_once_per_object_and_survives_free slab_misuse_is_reported_and_refused \
-	slab_backing_failure_is_clean slab_cache_allocator_model_and_faults slab_kmem_routes_by_class \
-	slab_kmem_destroy_rules slab_kmem_seed_tests slab_kmem_model \
-	slab_kmem_reclaims_its_empty_slabs_before_failing slab_slabs_from_a_heap_pack_without_gaps \
-	slab_kmem_max_class_sends_bigger_requests_to_large \
-	kmalloc_boot_sequence_and_second_init kmalloc_sizes_and_alignment kmalloc_every_flag \
-	kmalloc_overflow_is_checked kmalloc_krealloc_rules kmalloc_oom_handler_retry_and_give_up \
-	kmalloc_oom_handler_reclaims_by_shrinking_slabs kmalloc_seed_tests_and_model \
-	kmalloc_grows_through_mmap_source_to_its_limit kmalloc_oom_handler_shrinks_a_locked_front_end \
-	kmalloc_copy_helpers
+# Slab caches, and kmalloc's tests, which boot on the kh_kmem front end with
+# the heap as page source: slabs are aligned to the slab size. Left out by
+# module (a substring filter), so a new test there cannot break this step;
+# the few that also pass over the minimal heap run in every other step.
+MINIMAL_SKIP += slab_ kmalloc_
 # Growth through a memory source (the minimal heap refuses kheap_set_source;
 # heap_grows_through_source_once_per_failure checks that).
 MINIMAL_SKIP += sources_static_grows_the_core_heap_to_its_limit \
