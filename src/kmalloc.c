@@ -288,8 +288,13 @@ void kfree(void *ptr)
 
 void kfree_sensitive(void *ptr)
 {
-    if (!ptr) return;
-    size_t n = ksize(ptr); /* 0 for a bad pointer: kfree reports it */
+    size_t n;
+    unsigned l;
+    /* A bad pointer is reported once, here, and nothing is written. */
+    if (!ptr || !g_ready || !header_get(ptr, &n, &l, "kfree_sensitive: not a kmalloc block")) {
+        if (ptr && !g_ready) kfree(ptr); /* kfree reports the missing allocator */
+        return;
+    }
 #if defined(__GNUC__)
     memset(ptr, 0, n);
     /* The zeroes are "read" here, so the memset is not a dead store. */

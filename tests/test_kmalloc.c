@@ -494,6 +494,20 @@ KH_TEST(kmalloc_kfree_sensitive_zeroes_the_block)
     for (size_t i = 0; i < N; i++) zero = zero && q[i] == 0;
     KH_CHECK(zero);
     kfree_sensitive(NULL); /* does nothing */
+#if KH_CONFIG_CHECKS
+    /* A pointer that is no kmalloc block: one report, nothing written. */
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    static _Alignas(64) unsigned char fake[128];
+    memset(fake, 0x77, sizeof(fake));
+    kfree_sensitive(fake + 32);
+    KH_CHECK_EQ(r.count, 1);
+    KH_CHECK_EQ(r.last_code, KH_EFAULT);
+    bool untouched = true;
+    for (size_t i = 0; i < sizeof(fake); i++) untouched = untouched && fake[i] == 0x77;
+    KH_CHECK(untouched);
+    kh_test_reports_stop();
+#endif
     KH_CHECK(km_all_free());
     km_down();
 }
