@@ -48,9 +48,9 @@
  * Targets     Built on the compiler's __atomic builtins (GCC and Clang) and never
  *             calls libatomic (__atomic_* / __sync_* helpers): CI checks the
  *             objects for Cortex-M3, rv64imac and rv32imac with nm.
- *             - 32-bit and pointer atomics need a native 32-bit compare-and-
- *               swap (__GCC_HAVE_SYNC_COMPARE_AND_SWAP_4); without one
- *               (ARMv6-M, rv32i without A) this header stops with #error.
+ *             - 32-bit and pointer atomics use the CPU's 32-bit compare-
+ *               and-swap (__GCC_HAVE_SYNC_COMPARE_AND_SWAP_4); CPUs without
+ *               one get KH_ATOMIC_UP_IRQ (below).
  *             - 8/16-bit: native where the CPU has sub-word atomics (x86,
  *               Armv7-M LDREXB/H). Elsewhere (RISC-V without Zabha) they are
  *               a compare-and-swap loop on the aligned 32-bit word that holds
@@ -60,7 +60,8 @@
  *               M1; rv32i without A): KH_ATOMIC_UP_IRQ (automatic there)
  *               runs every read-modify-write, at every width, with interrupts
  *               off through kh_port_irq_save/restore (kheap/port.h). Correct
- *               on a single CPU only, which is what those parts are.
+ *               on a single CPU only, which is what those parts are. The
+ *               sync tests run this way on a QEMU Cortex-M0 (make test-qemu).
  *             - 64-bit, KH_ATOMIC64_MODE:
  *                 1 native (default where the CPU has 64-bit CAS: x86, i686,
  *                   rv64, AArch64);
