@@ -141,6 +141,15 @@ static int copy_init(void *obj, void *arg)
     return 0;
 }
 
+/* rc/arc holding a copy of size bytes at src (NULL src: NULL). */
+static void *shared_new_copy(kh_allocator a, size_t size, size_t align, const void *src,
+                             kh_drop_fn drop, size_t magic)
+{
+    if (!src) return NULL;
+    struct copy_arg c = {src, size};
+    return shared_new(a, size, align, copy_init, &c, drop, magic);
+}
+
 void *kh_rc_new(kh_allocator a, size_t size, size_t align, kh_init_fn init, void *arg,
                 kh_drop_fn drop)
 {
@@ -149,9 +158,7 @@ void *kh_rc_new(kh_allocator a, size_t size, size_t align, kh_init_fn init, void
 
 void *kh_rc_new_copy(kh_allocator a, size_t size, size_t align, const void *src, kh_drop_fn drop)
 {
-    if (!src) return NULL;
-    struct copy_arg c = {src, size};
-    return shared_new(a, size, align, copy_init, &c, drop, RC_MAGIC);
+    return shared_new_copy(a, size, align, src, drop, RC_MAGIC);
 }
 
 void *kh_rc_clone(void *obj)
@@ -189,9 +196,7 @@ void *kh_arc_new(kh_allocator a, size_t size, size_t align, kh_init_fn init, voi
 
 void *kh_arc_new_copy(kh_allocator a, size_t size, size_t align, const void *src, kh_drop_fn drop)
 {
-    if (!src) return NULL;
-    struct copy_arg c = {src, size};
-    return shared_new(a, size, align, copy_init, &c, drop, ARC_MAGIC);
+    return shared_new_copy(a, size, align, src, drop, ARC_MAGIC);
 }
 
 void *kh_arc_clone(void *obj)
