@@ -267,7 +267,9 @@ void *kcalloc(size_t n, size_t size, unsigned flags)
     return kmalloc_array(n, size, flags | KH_GFP_ZERO);
 }
 
-void kfree(void *ptr)
+/* kfree, and with wipe kfree_sensitive: one header check; a bad pointer is
+ * reported (as `who`) and nothing is written. */
+static void free_block(void *ptr, bool wipe, const char *who)
 {
     if (!ptr) return;
     if (!g_ready) {
@@ -278,7 +280,16 @@ void kfree(void *ptr)
     }
     size_t size;
     unsigned l;
-    if (!header_get(ptr, &size, &l, "kfree: not a kmalloc block")) return;
+    if (!header_get(ptr, &size, &l, who)) return;
+    if (wipe) {
+#if defined(__GNUC__)
+        memset(ptr, 0, size);
+        /* The zeroes are "read" here, so the memset is not a dead store. */
+        __asm__ volatile("" : : "r"(ptr) : "memory");
+#else
+        for (volatile unsigned char *v = ptr, *e = v + size; v < e;) *v++ = 0;
+#endif
+    }
     size_t a = (size_t)1 << l;
     header_mark_freed(ptr, l);
     kh_atomic_dec(&g_live_blocks);
@@ -286,23 +297,14 @@ void kfree(void *ptr)
     g_alloc.ops->free(g_alloc.ctx, (unsigned char *)ptr - a, size + a, a);
 }
 
+void kfree(void *ptr)
+{
+    free_block(ptr, false, "kfree: not a kmalloc block");
+}
+
 void kfree_sensitive(void *ptr)
 {
-    size_t n;
-    unsigned l;
-    /* A bad pointer is reported once, here, and nothing is written. */
-    if (!ptr || !g_ready || !header_get(ptr, &n, &l, "kfree_sensitive: not a kmalloc block")) {
-        if (ptr && !g_ready) kfree(ptr); /* kfree reports the missing allocator */
-        return;
-    }
-#if defined(__GNUC__)
-    memset(ptr, 0, n);
-    /* The zeroes are "read" here, so the memset is not a dead store. */
-    __asm__ volatile("" : : "r"(ptr) : "memory");
-#else
-    for (volatile unsigned char *v = ptr; n--;) v[n] = 0;
-#endif
-    kfree(ptr);
+    free_block(ptr, true, "kfree_sensitive: not a kmalloc block");
 }
 
 void *kmemdup(const void *src, size_t len, unsigned flags)
