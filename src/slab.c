@@ -13,7 +13,7 @@
  * (or random data) at a slab-aligned address is not taken for a slab. */
 #define SLAB_COOKIE ((uintptr_t)0x51ab5eedc0ffee11ull)
 
-enum { LIST_PARTIAL, LIST_FULL, LIST_EMPTY };
+enum { LIST_PARTIAL, LIST_FULL, LIST_EMPTY }; /* LIST_FULL: on no list */
 
 struct kh_slab {
     struct kh_slab *prev, *next;
@@ -136,16 +136,17 @@ int kh_slab_cache_create(kh_slab_cache *c, const struct kh_slab_cache_config *cf
 
 /* ---- lists ---- */
 
+/* Lists hold partial and empty slabs only. A full slab is on no list (as in
+ * Linux's SLUB): nothing allocates from it, free finds it by address, so
+ * keeping a full list would only cost list moves on the hot paths. */
 static struct kh_slab **head_of(kh_slab_cache *c, unsigned list)
 {
-    return list == LIST_PARTIAL ? &c->partial : list == LIST_FULL ? &c->full : &c->empty;
+    return list == LIST_PARTIAL ? &c->partial : &c->empty;
 }
 
 static size_t *count_of(kh_slab_cache *c, unsigned list)
 {
-    return list == LIST_PARTIAL ? &c->stats.slabs_partial
-           : list == LIST_FULL  ? &c->stats.slabs_full
-                                : &c->stats.slabs_empty;
+    return list == LIST_PARTIAL ? &c->stats.slabs_partial : &c->stats.slabs_empty;
 }
 
 static void list_del(kh_slab_cache *c, struct kh_slab *s)
@@ -346,7 +347,11 @@ void *kh_slab_alloc(kh_slab_cache *c, unsigned flags)
     s->free = get_link(c, obj);
     size_t off = (size_t)(obj - first_obj(c, s));
     bit_flip(s, c->stride_shift >= 0 ? off >> c->stride_shift : off / c->stride);
-    if (++s->inuse == c->objs_per_slab) list_move(c, s, LIST_FULL);
+    if (++s->inuse == c->objs_per_slab) {
+        list_del(c, s);
+        s->list = LIST_FULL;
+        c->stats.slabs_full++;
+    }
     c->stats.allocs++;
     if (++c->stats.objects_in_use > c->stats.peak_in_use)
         c->stats.peak_in_use = c->stats.objects_in_use;
@@ -375,7 +380,10 @@ void kh_slab_free(kh_slab_cache *c, void *obj)
     bit_flip(s, (size_t)i);
     set_link(c, obj, s->free);
     s->free = obj;
-    if (s->list == LIST_FULL) list_move(c, s, LIST_PARTIAL);
+    if (s->list == LIST_FULL) {
+        c->stats.slabs_full--;
+        list_add(c, s, LIST_PARTIAL);
+    }
     if (--s->inuse == 0) list_move(c, s, LIST_EMPTY);
     c->stats.frees++;
     c->stats.objects_in_use--;
@@ -458,7 +466,6 @@ static int check_list(const kh_slab_cache *c, const struct kh_slab *s, unsigned 
                 return KH_ECORRUPT;
         }
         if (nfree + s->inuse != c->objs_per_slab) return KH_ECORRUPT;
-        if (list == LIST_FULL && s->inuse != c->objs_per_slab) return KH_ECORRUPT;
         if (list == LIST_EMPTY && s->inuse != 0) return KH_ECORRUPT;
         if (list == LIST_PARTIAL && (s->inuse == 0 || s->inuse == c->objs_per_slab))
             return KH_ECORRUPT;
@@ -471,13 +478,17 @@ static int check_list(const kh_slab_cache *c, const struct kh_slab *s, unsigned 
 int kh_slab_cache_check(const kh_slab_cache *c)
 {
     if (!c || c->magic != CACHE_LIVE) return KH_EINVAL;
-    size_t np = 0, nf = 0, ne = 0, inuse = 0;
+    size_t np = 0, ne = 0, inuse = 0;
     if (check_list(c, c->partial, LIST_PARTIAL, &np, &inuse) ||
-        check_list(c, c->full, LIST_FULL, &nf, &inuse) ||
         check_list(c, c->empty, LIST_EMPTY, &ne, &inuse))
         return KH_ECORRUPT;
-    if (np != c->stats.slabs_partial || nf != c->stats.slabs_full || ne != c->stats.slabs_empty ||
-        np + nf + ne != c->stats.slabs || inuse != c->stats.objects_in_use)
+    /* Full slabs are on no list: they must account for every other slab
+     * and object. */
+    const struct kh_slab_cache_stats *st = &c->stats;
+    size_t nf = st->slabs_full;
+    if (np != st->slabs_partial || ne != st->slabs_empty || np + nf + ne != st->slabs ||
+        inuse > st->objects_in_use || (st->objects_in_use - inuse) / c->objs_per_slab != nf ||
+        (st->objects_in_use - inuse) % c->objs_per_slab)
         return KH_ECORRUPT;
     return KH_OK;
 }
@@ -558,9 +569,16 @@ static int class_index(const kh_kmem *k, size_t size, size_t align)
     size_t need = align ? align : KH_ALIGN_DEFAULT;
     if (size > need) need = size;
     if (need > ((size_t)KH_KMEM_MIN_CLASS << (k->nclasses - 1))) return -1;
+    /* Class i holds MIN_CLASS << i bytes: i = ceil(log2(need / MIN_CLASS)). */
+    if (need <= KH_KMEM_MIN_CLASS) return 0;
+    size_t units = (need - 1) / KH_KMEM_MIN_CLASS; /* >= 1 */
+#if defined(__GNUC__)
+    return (int)(sizeof(unsigned long) * 8) - __builtin_clzl((unsigned long)units);
+#else
     int i = 0;
-    while (((size_t)KH_KMEM_MIN_CLASS << i) < need) i++;
+    while (units) units >>= 1, i++;
     return i;
+#endif
 }
 
 kh_slab_cache *kh_kmem_cache_for(kh_kmem *k, size_t size, size_t align)

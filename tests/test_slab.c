@@ -111,6 +111,14 @@ KH_TEST(slab_geometry_and_lists)
     KH_CHECK_EQ(st.slabs_partial, 1);
     KH_CHECK_EQ(st.objects_in_use, per + 1);
     KH_CHECK_EQ(kh_slab_cache_check(&c), 0);
+    /* The full slab is on no list: check finds a count that misses it. */
+    c.stats.slabs_full--;
+    KH_CHECK_EQ(kh_slab_cache_check(&c), KH_ECORRUPT);
+    c.stats.slabs_full++;
+    c.stats.objects_in_use--;
+    KH_CHECK_EQ(kh_slab_cache_check(&c), KH_ECORRUPT);
+    c.stats.objects_in_use++;
+    KH_CHECK_EQ(kh_slab_cache_check(&c), 0);
     /* One object of the same slab shares its aligned slab address. */
     uintptr_t mask = ~(uintptr_t)(st.slab_bytes - 1);
     KH_CHECK_EQ((uintptr_t)objs[0] & mask, (uintptr_t)objs[1] & mask);
@@ -506,6 +514,12 @@ KH_TEST(slab_kmem_routes_by_class)
     KH_CHECK(kh_kmem_cache_for(&k, 4096, 0) == &k.caches[9]);
     KH_CHECK(kh_kmem_cache_for(&k, 4097, 0) == NULL);
     KH_CHECK(kh_kmem_cache_for(&k, 8, 8192) == NULL);
+    /* Every size up to one past the largest class, against the definition. */
+    for (size_t sz = 1; sz <= 4097; sz++) {
+        unsigned i = 0;
+        while (((size_t)KH_KMEM_MIN_CLASS << i) < sz) i++;
+        KH_CHECK(kh_kmem_cache_for(&k, sz, 1) == (i < k.nclasses ? &k.caches[i] : NULL));
+    }
     /* Every class: naturally aligned objects. */
     for (size_t sz = 8; sz <= 4096; sz *= 2) {
         unsigned char *p = kh_alloc(a, sz, sz);

@@ -37,9 +37,11 @@
  *             shrink and destroy give empty slabs back (release / free). A
  *             source without release keeps its empty slabs on the empty list.
  *
- * Lists       partial (some objects free; allocation takes from here first),
- *             full, empty (kept for reuse until shrink). Allocation order:
- *             partial, then empty, then a new slab.
+ * Lists       partial (some objects free; allocation takes from here first)
+ *             and empty (kept for reuse until shrink). Allocation order:
+ *             partial, then empty, then a new slab. Full slabs are on no list,
+ *             as in Linux's SLUB: free finds a slab by address, and no list
+ *             move is made when a slab fills up or its first object is freed.
  *
  * Time        alloc and free O(1); a new slab costs the backing's alloc plus
  *             O(objects per slab) to build its free list and run the
@@ -132,7 +134,7 @@ typedef struct kh_slab_cache {
     void *ctor_arg;
     struct kh_source source;
     kh_allocator pages;
-    struct kh_slab *partial, *full, *empty;
+    struct kh_slab *partial, *empty; /* full slabs: on no list */
     struct kh_slab_cache_stats stats;
 } kh_slab_cache;
 
@@ -165,8 +167,9 @@ int kh_slab_cache_destroy(kh_slab_cache *c);
 
 void kh_slab_cache_stats(const kh_slab_cache *c, struct kh_slab_cache_stats *out);
 
-/* Walk every slab and check list membership, counts, free lists and
- * bitmaps. 0 or KH_ECORRUPT. O(objects). For tests and debugging. */
+/* Walk the partial and empty slabs and check list membership, counts, free
+ * lists and bitmaps; full slabs (on no list) must account for the remaining
+ * slabs and objects. 0 or KH_ECORRUPT. O(objects). For tests and debugging. */
 int kh_slab_cache_check(const kh_slab_cache *c);
 
 /* The cache as a kh_allocator: alloc succeeds for size <= cfg.size and
