@@ -75,6 +75,7 @@ core_min=$(core heapmin "$MIN" heap kheap_init kheap_alloc kheap_free)
 core_llist=$(core llist "" llist kh_llist_init kh_llist_alloc kh_llist_free)
 core_bump=$(core bump "" bump kh_bump_init kh_bump_alloc kh_bump_free)
 core_bump_alloc=$(core bumpalloc "" bump kh_bump_alloc)
+core_bump_nc=$(core bumpnc "-DKH_CONFIG_CHECKS=0" bump kh_bump_init kh_bump_alloc kh_bump_free)
 
 # Per function: "name size" lines of an object's code symbols.
 funcs() { # object
@@ -115,6 +116,7 @@ funcs() { # object
   echo "| linked list (llist.c): kh_llist_init/alloc/free | 700 | $llist | $(verdict "$llist" 700) | $core_llist | $(verdict "$core_llist" 700) |"
   echo "| bump (bump.c): kh_bump_init/alloc/free | 150 | $bump | $(verdict "$bump" 150) | $core_bump | $(verdict "$core_bump" 150) |"
   echo "| bump (bump.c): kh_bump_alloc alone | 150 | | | $core_bump_alloc | $(verdict "$core_bump_alloc" 150) |"
+  echo "| bump, unchecked build (\`-DKH_CONFIG_CHECKS=0\`): kh_bump_init/alloc/free | 150 | | | $core_bump_nc | $(verdict "$core_bump_nc" 150) |"
   echo
   echo "For comparison, Cortex-M3 code size of other embedded heaps as quoted in the"
   echo "project's issue 6: TLSF 1971 B, umm_malloc 1040 B, o1heap 828 B."

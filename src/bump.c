@@ -27,15 +27,21 @@ static bool bump_live(const struct kh_bump *b)
 int kh_bump_init(struct kh_bump *b, void *mem, size_t bytes)
 {
     if (!b || (!mem && bytes) || (uintptr_t)mem + bytes < (uintptr_t)mem) return KH_EINVAL;
-    char *base = mem;
-    b->top = b->first.base = base;
-    b->end = b->first.end = mem ? base + bytes : base; /* no arithmetic on NULL */
+    /* As integers: with mem NULL (then bytes is 0) there is no pointer
+     * arithmetic on NULL. */
+    char *base = mem, *end = (char *)((uintptr_t)mem + bytes);
+    b->top = base;
+    b->end = end;
     b->cur = &b->first;
-    b->last = b->last_top = NULL;
-    b->spare = b->first.prev = NULL;
-    b->src.ctx = NULL;
+    /* last_top is read only while last is set, src.ctx only while src.ops
+     * is: neither needs a value here. */
+    b->last = NULL;
+    b->spare = NULL;
     b->src.ops = NULL;
     b->grow = NULL;
+    b->first.base = base;
+    b->first.end = end;
+    b->first.prev = NULL;
     b->first.bytes = 0;
     b->magic = BUMP_MAGIC;
     return 0;

@@ -87,9 +87,9 @@
 /* One piece of memory the arena bumps through. The initial region's lives in
  * struct kh_bump; chunks from a source carry one at their start. */
 struct kh_bump_chunk {
-    struct kh_bump_chunk *prev; /* older chunk (NULL for the initial region) */
     char *base;                 /* first usable byte */
     char *end;                  /* one past the last usable byte */
+    struct kh_bump_chunk *prev; /* older chunk (NULL for the initial region) */
     size_t bytes;               /* whole grant as grow() returned it (0: initial) */
 };
 
