@@ -17,6 +17,7 @@
 #include "kheap/heap.h"
 
 #include <stdint.h>
+#include "internal/kh_bits.h"
 #include "internal/kh_string.h"
 
 #include "kheap/config.h"
@@ -87,21 +88,11 @@ struct kheap {
 #endif
 
 #if defined(__GNUC__)
-static unsigned log2_floor(size_t x)
-{
-    return (unsigned)(sizeof(long) * 8 - 1) - (unsigned)__builtin_clzl(x);
-}
 static unsigned ffs32(uint32_t x)
 {
     return (unsigned)__builtin_ctz(x);
 }
 #else
-static unsigned log2_floor(size_t x)
-{
-    unsigned r = 0;
-    while (x >>= 1) r++;
-    return r;
-}
 static unsigned ffs32(uint32_t x)
 {
     unsigned r = 0;
@@ -147,7 +138,7 @@ static block *end_marker(const char *end)
 static unsigned class_of_units(size_t u)
 {
     if (u < SL) return (unsigned)u;
-    unsigned f = log2_floor(u);
+    unsigned f = kh_log2_floor(u);
     return ((f - SLL + 1) << SLL) | (unsigned)((u >> (f - SLL)) & (SL - 1));
 }
 
@@ -274,7 +265,7 @@ HOT block *find(kheap *h, size_t size)
         for (unsigned i = 0; b && i < KH_HEAP_FALLBACK_SCAN; i++, b = b->next_free)
             if (bsize(b) >= size) return b;
 #endif
-        c = class_of_units(u + ((size_t)1 << (log2_floor(u) - SLL)) - 1);
+        c = class_of_units(u + ((size_t)1 << (kh_log2_floor(u) - SLL)) - 1);
     }
     unsigned fl = c >> SLL;
     if (fl >= h->nfl) return NULL;
@@ -518,7 +509,7 @@ bool kheap_resize(kheap *h, void *ptr, size_t n)
 SHARED unsigned nfl_for(size_t max_block)
 {
     size_t u = max_block / G;
-    unsigned n = u < SL ? 1 : log2_floor(u) - SLL + 2;
+    unsigned n = u < SL ? 1 : kh_log2_floor(u) - SLL + 2;
     return n > 32 ? 32 : n;
 }
 
@@ -651,8 +642,8 @@ void kheap_stats(const kheap *h, struct kheap_stats *out)
     out->overhead_bytes = h->given - h->total;
     out->max_block = h->max_block;
     if (h->fl_bitmap) {
-        unsigned fl = log2_floor(h->fl_bitmap);
-        unsigned c = (fl << SLL) | log2_floor(h->sl[fl]);
+        unsigned fl = kh_log2_floor(h->fl_bitmap);
+        unsigned c = (fl << SLL) | kh_log2_floor(h->sl[fl]);
         /* The head of the top non-empty class: approximate, O(1). */
         out->largest_free_block = bsize(h->heads[c]) - W;
     }

@@ -4,6 +4,7 @@
 #include "kheap/atomic.h"
 
 #include <stdint.h>
+#include "internal/kh_bits.h"
 #include "internal/kh_string.h"
 
 #include "kheap/config.h"
@@ -99,13 +100,6 @@ void kh_kmalloc_stats(struct kh_kmalloc_stats *out)
 }
 
 /* ---- header ---- */
-
-static unsigned log2_of(size_t a)
-{
-    unsigned l = 0;
-    while (((size_t)1 << l) < a) l++;
-    return l;
-}
 
 static size_t tag_of(const void *p, size_t size, unsigned l, size_t kind)
 {
@@ -236,7 +230,7 @@ void *kmalloc_aligned(size_t size, size_t align, unsigned flags)
     unsigned char *raw = alloc_raw(size + a, a, size, align, flags);
     if (!raw) return NULL;
     unsigned char *p = raw + a;
-    header_put(p, size, log2_of(a));
+    header_put(p, size, kh_log2_floor(a)); /* a: a power of two */
     kh_atomic_inc(&g_live_blocks);
     live_bytes_add(size);
     if (flags & KH_GFP_ZERO) memset(p, 0, size);

@@ -1,6 +1,7 @@
 /* Slab caches and the kmalloc-style size-class front end (see kheap/slab.h). */
 #include "kheap/slab.h"
 
+#include "internal/kh_bits.h"
 #include "internal/kh_string.h"
 
 #include "kheap/error.h"
@@ -571,14 +572,7 @@ static int class_index(const kh_kmem *k, size_t size, size_t align)
     if (need > ((size_t)KH_KMEM_MIN_CLASS << (k->nclasses - 1))) return -1;
     /* Class i holds MIN_CLASS << i bytes: i = ceil(log2(need / MIN_CLASS)). */
     if (need <= KH_KMEM_MIN_CLASS) return 0;
-    size_t units = (need - 1) / KH_KMEM_MIN_CLASS; /* >= 1 */
-#if defined(__GNUC__)
-    return (int)(sizeof(unsigned long) * 8) - __builtin_clzl((unsigned long)units);
-#else
-    int i = 0;
-    while (units) units >>= 1, i++;
-    return i;
-#endif
+    return (int)kh_log2_floor((need - 1) / KH_KMEM_MIN_CLASS) + 1;
 }
 
 kh_slab_cache *kh_kmem_cache_for(kh_kmem *k, size_t size, size_t align)
