@@ -488,8 +488,7 @@ int kh_slab_cache_check(const kh_slab_cache *c)
     const struct kh_slab_cache_stats *st = &c->stats;
     size_t nf = st->slabs_full;
     if (np != st->slabs_partial || ne != st->slabs_empty || np + nf + ne != st->slabs ||
-        inuse > st->objects_in_use || (st->objects_in_use - inuse) / c->objs_per_slab != nf ||
-        (st->objects_in_use - inuse) % c->objs_per_slab)
+        inuse > st->objects_in_use || st->objects_in_use - inuse != nf * c->objs_per_slab)
         return KH_ECORRUPT;
     return KH_OK;
 }
