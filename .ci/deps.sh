@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Install the Debian packages kheap's tests, demo and benchmarks use, when
 # missing. Needs root (CI runs as root); prints what it would install otherwise.
 pkgs="build-essential cmake pkg-config clang libclang-rt-14-dev lld valgrind gcc-multilib

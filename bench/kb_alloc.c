@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap benchmark: allocator adapters (see kb_alloc.h). */
 #include "kb_alloc.h"
 
@@ -177,10 +178,10 @@ static void fx_f(void *ctx, void *p, size_t size, size_t align)
 static const kb_alloc kb_fixed = {"fixed/kheap", KB_ARENA, fx_setup, fx_teardown, fx_a,
                                   fx_r,          fx_f,     NULL,     NULL};
 
-/* ---- kheap slab front end (kh_kmem) over the core heap ---------------------- */
+/* ---- kheap slab front end (struct kh_kmem) over the core heap ---------------------- */
 
 struct kmem_ctx {
-    kh_kmem k;
+    struct kh_kmem k;
     kh_allocator a;
 };
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap benchmark: one small adapter per allocator under test.
  *
  * Every workload drives allocators only through this table, so each one pays

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap benchmark: collections on the core heap vs the system malloc.
  *
  * The same collection code runs over two kh_allocators: the core heap on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap benchmark: collections over the core heap vs glibc (kb_coll.c). */
 #ifndef KB_COLL_H
 #define KB_COLL_H

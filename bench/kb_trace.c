@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap benchmark: allocation traces of real programs.
  *
  * convert: raw recorder events (trace_recorder.c) -> compact trace (.kht):

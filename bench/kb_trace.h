@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap benchmark: trace conversion and replay (see kb_trace.c). */
 #ifndef KB_TRACE_H
 #define KB_TRACE_H

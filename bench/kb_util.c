@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap benchmark: clocks, CPU pinning and report output (kb_util.h). */
 #include "kb_util.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap benchmark: RNG, clocks, cycle counter and report output. */
 #ifndef KB_UTIL_H
 #define KB_UTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap benchmark program. Not a test: it measures and reports, it never
  * asserts a timing. Every allocator runs in this one process through its own
  * API (see kb_alloc.c), in the same run, interleaved trial by trial, so the

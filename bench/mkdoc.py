@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Write docs/BENCHMARKS.md from one `kh_bench all` run.
 
 usage: mkdoc.py RESULTS_DIR DOCS_DIR
@@ -108,13 +109,13 @@ breaks silently; no test asserts a timing.
 - `kheap+shrinkmove` is the same heap with one call after init,
   `kheap_set_policy(h, KHEAP_SHRINK_MOVES)`: a realloc to a smaller size moves the kept bytes
   into a smaller free block when there is one, so the old block goes back whole. Plain `kheap`
-  keeps the default, shrinking in place, as the core-heap issue specifies.
+  keeps the default policy, shrinking in place.
 """
 
 OUTRO = """
 ## Targets and published reference numbers
 
-The targets come from the kheap issues. The reference numbers next to them (TLSF, dlmalloc,
+The targets are the project's goals. The reference numbers next to them (TLSF, dlmalloc,
 talc, umm_malloc, o1heap) are the published results of those projects on the same
 workloads, not measured here; kheap's numbers above are.
 
@@ -124,7 +125,7 @@ workloads, not measured here; kheap's numbers above are.
 | heap efficiency, 128 KiB, max 256, align 8 | >= 92.0% | umm_malloc 91.1%, TLSF 85.5%, o1heap 61% |
 | random actions, max 200..3000 | >= 1.3x glibc, never below 1.0x | TLSF 0.9-1.15x, o1heap ~1.3x |
 | latency p99.99 per alloc/free, max 1000 | <= 400 cycles | TLSF 884, o1heap 390 |
-| src/heap.c .text, Cortex-M3 -Os, full API | <= 1.6 KiB | TLSF 1971 B |
+| src/core/heap.c .text, Cortex-M3 -Os, full API | <= 1.6 KiB | TLSF 1971 B |
 """
 
 
@@ -190,7 +191,7 @@ def main():
     if os.path.exists(cs):
         table = open(cs).read().strip()
         out.append("\n## Code size (Cortex-M3)\n")
-        out.append("`bench/codesize.sh`: `arm-none-eabi-gcc -std=c11 -Os -mcpu=cortex-m3 -mthumb "
+        out.append("`bench/codesize.sh --csv`: `arm-none-eabi-gcc -std=c11 -Os -mcpu=cortex-m3 -mthumb "
                    "-ffreestanding`, bytes of .text (and .rodata: mostly the misuse-report "
                    "strings) per module, with pointer checks on (KH_CONFIG_CHECKS=1, the "
                    "default) and off.\n")
@@ -201,7 +202,7 @@ def main():
                 try:
                     text = int(cells[1])
                     met = "met" if text <= 1638 else "**not met**"
-                    out.append(f"Target: `src/heap.c` <= 1.6 KiB of .text with the full API "
+                    out.append(f"Target: `src/core/heap.c` <= 1.6 KiB of .text with the full API "
                                f"(TLSF 1971 B): {text} B checked, {cells[2]} B unchecked: {met}.\n")
                 except (ValueError, IndexError):
                     pass

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Plots for docs/BENCHMARKS.md from the CSV kh_bench writes.
 
 usage: plots.py RESULTS_DIR DOCS_DIR   (python3-matplotlib from Debian)

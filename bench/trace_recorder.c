@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* LD_PRELOAD allocation recorder for kheap's trace replayer.
  *
  *   KB_TRACE=/tmp/prog LD_PRELOAD=build/bench/kb_trace_recorder.so prog args

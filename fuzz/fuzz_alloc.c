@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target for the allocator family: the input drives the shadow
  * model of tests/alloc_model.c (through its script mode) over one allocator
  * stack, or a small interpreter of the global kmalloc API.
@@ -7,7 +8,7 @@
  *     0 llist                     4 locked (pthread or spin) over llist or heap
  *     1 fixed over a heap         5 bump, optionally growing from a source
  *     2 slab cache over a heap    6 the heap through kheap_allocator()
- *     3 kh_kmem over a heap       7, 8 kmalloc API over kh_kmem over a heap
+ *     3 struct kh_kmem over a heap       7, 8 kmalloc API over struct kh_kmem over a heap
  *   p1..p3 are its parameters (see run_*): arena size (small, so
  *   out-of-memory paths are common), largest request, alignment range,
  *   live-block limit, check interval, policies, and for stacks with a
@@ -239,7 +240,7 @@ static void run_fixed(const struct params *p, const uint8_t *s, size_t n)
 
 /* ---- one slab cache over a core heap ---- */
 
-static kh_slab_cache sc;
+static struct kh_slab_cache sc;
 static kheap *sc_heap;
 static unsigned ctor_calls;
 
@@ -289,15 +290,15 @@ static void run_slab(const struct params *p, const uint8_t *s, size_t n)
     heap_empty(sc_heap);
 }
 
-/* ---- kh_kmem over a core heap (slabs from the heap or a static source) ---- */
+/* ---- struct kh_kmem over a core heap (slabs from the heap or a static source) ---- */
 
-static kh_kmem km;
+static struct kh_kmem km;
 static kheap *km_heap;
 static struct kh_static_source km_src;
 
 static int kmem_check_cb(void *ctx)
 {
-    kh_kmem *k = ctx;
+    struct kh_kmem *k = ctx;
     for (unsigned i = 0; i < k->nclasses; i++) {
         int rc = kh_slab_cache_check(&k->caches[i]);
         if (rc) return rc;
@@ -475,10 +476,10 @@ static void run_heap(const struct params *p, const uint8_t *s, size_t n)
     heap_empty(h);
 }
 
-/* ---- the global kmalloc API over kh_kmem over a core heap ---- */
+/* ---- the global kmalloc API over struct kh_kmem over a core heap ---- */
 
-#define KM_SLOTS 64
-#define H        ((size_t)KH_ALIGN_DEFAULT)
+#define KM_SLOTS  64
+#define HDR_ALIGN ((size_t)KH_ALIGN_DEFAULT)
 
 struct kblk {
     unsigned char *p;
@@ -550,13 +551,13 @@ static void kcheck_all(void)
 /* A new block (or a moved one at index skip): aligned, no overlap. */
 static void kcheck_new(const unsigned char *p, size_t size, size_t align, size_t skip)
 {
-    size_t a = align > H ? align : H;
+    size_t a = align > HDR_ALIGN ? align : HDR_ALIGN;
     if ((uintptr_t)p % a) die("kmalloc result misaligned");
     if (ksize(p) != size) die("ksize != requested size of a new block");
     for (size_t i = 0; i < kn; i++) {
         if (i == skip) continue;
-        /* Headers included: [p - H, p + size) must be disjoint. */
-        if (p - H < kb[i].p + kb[i].size && kb[i].p - H < p + size)
+        /* Headers included: [p - HDR_ALIGN, p + size) must be disjoint. */
+        if (p - HDR_ALIGN < kb[i].p + kb[i].size && kb[i].p - HDR_ALIGN < p + size)
             die("kmalloc block overlaps a live block");
     }
 }

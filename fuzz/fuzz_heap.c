@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libFuzzer target: the fuzz input drives the core heap's shadow model
  * (tests/heap_model.c). The first byte picks the region layout and the
  * policy; every 9 following bytes are one operation (op, and two 32-bit

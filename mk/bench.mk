@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Benchmarks (bench/): `make bench` runs every workload and writes the CSV in
 # bench/results/ plus the plots in docs/; `make bench-smoke` (part of
 # `make test`) runs the --quick pass into build/ so the program never breaks
@@ -21,7 +22,7 @@ BENCH32_BIN := $(BUILD)/bench/kh_bench32
 BENCH32_OK  := $(shell echo 'int main(void){return 0;}' | $(CC) -m32 -x c - -o /dev/null 2>/dev/null && echo 1)
 BENCH32_RUN := $(if $(BENCH32_OK),$(BENCH32_BIN),)
 
-$(BENCH32_BIN): $(BENCH_SRC) $(wildcard bench/*.h) $(LIB_SRC) $(HOSTED_SRC) $(wildcard include/kheap/*.h src/internal/*.h)
+$(BENCH32_BIN): $(BENCH_SRC) $(wildcard bench/*.h) $(LIB_SRC) $(HOSTED_SRC) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) -m32 -msse2 $(WARN) -O2 -g $(INC) -D_GNU_SOURCE -DKB_NO_COMPETITORS -o $@ $(BENCH_SRC) $(LIB_SRC) $(HOSTED_SRC) $(BENCH_LIBS)
 
@@ -38,7 +39,7 @@ bench: $(BENCH_BIN) $(BENCH_REC) $(BENCH32_RUN)
 	rm -f bench/results/*.csv bench/results/summary-*.md bench/results/m32/*
 	$(BENCH_BIN) --out bench/results all
 	$(if $(BENCH32_OK),$(BENCH32_BIN) --out bench/results/m32 efficiency,@echo "bench: no -m32 compiler (gcc-multilib): 32-bit fit skipped")
-	sh bench/codesize.sh bench/results > bench/results/codesize.md
+	sh bench/codesize.sh --csv bench/results > bench/results/codesize.md
 	$(BENCH_PY) bench/plots.py bench/results docs
 	$(BENCH_PY) bench/mkdoc.py bench/results docs
 

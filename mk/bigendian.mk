@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Big-endian: the on-target test suite as a static big-endian MIPS32 Linux
 # program (port/mips-linux-user) under qemu-user. Everything else in make test
 # runs little-endian; this shows the byte-order-dependent code (the sub-word
@@ -35,7 +36,7 @@ endif
 .PHONY: test-bigendian test-bigendian-missing
 
 # -fno-pic -mno-abicalls: a static program, no GOT. -mno-gpopt: clang 14
-# crashes ("Cannot select: MipsISD::GPRel") on src/fmt.c with gp-relative
+# crashes ("Cannot select: MipsISD::GPRel") on src/coll/fmt.c with gp-relative
 # small data, which -mno-abicalls turns on. -nostdinc: only clang's own
 # freestanding headers plus the bare-metal <string.h> (the host's /usr/include
 # is for another CPU).
@@ -49,7 +50,7 @@ BE_PORT := port/mips-linux-user/start.S port/mips-linux-user/startup.c port/mips
 	port/mips-linux-user/div64.c port/baremetal/test_main.c port/baremetal/mem.c
 
 BE_DEPS = $(LIB_SRC) $(TEST_TARGET_SRC) $(BB)/test_list_bare.c $(BE_PORT) port/riscv/include/string.h \
-	$(wildcard include/kheap/*.h src/internal/*.h tests/*.h port/baremetal/*) mk/bigendian.mk
+	$(LIB_HDRS) $(wildcard tests/*.h port/baremetal/*) mk/bigendian.mk
 
 # The on-target table: KH_TEST_HOSTED_ONLY tests left out.
 $(BB)/test_list_bare.c: $(TEST_FILES) tests/gen_test_list.sh

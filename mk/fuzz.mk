@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Fuzzing with libFuzzer (clang + libclang-rt-14-dev). Two targets:
 #   fuzz_heap   the core heap's shadow model (tests/heap_model.c)
 #   fuzz_alloc  the allocator family through the alloc model's script mode
@@ -16,18 +17,16 @@ FUZZ_SECONDS      ?= 60
 FUZZ_TEST_SECONDS ?= 15
 FUZZ_TARGETS      ?= heap alloc
 FUZZ_CFLAGS := $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(INC)
-FUZZ_HDRS   := $(wildcard include/kheap/*.h src/internal/*.h tests/*.h)
+FUZZ_HDRS   := $(LIB_HDRS) $(wildcard tests/*.h)
 
 # What fuzz_alloc links: the allocators, their sources and locks, and the
 # hosted port (pthread lock ops, context ids for the spin lock and kmalloc).
-FUZZ_ALLOC_SRC := fuzz/fuzz_alloc.c tests/alloc_model.c \
-	$(addprefix src/,alloc.c atomic.c bump.c error.c fixed.c heap.c heap_allocator.c \
-	  kmalloc.c llist.c locked.c slab.c source_static.c spinlock.c) \
-	port/hosted/lock_pthread.c port/hosted/port_hosted.c
+FUZZ_ALLOC_SRC := fuzz/fuzz_alloc.c tests/alloc_model.c $(wildcard src/core/*.c src/sync/*.c \
+	src/alloc/*.c src/kmalloc/*.c) src/alloc/hosted/lock_pthread.c port/hosted/port_hosted.c
 
 $(BUILD)/fuzz/fuzz_heap: fuzz/fuzz_heap.c tests/heap_model.c $(LIB_SRC) $(FUZZ_HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_heap.c tests/heap_model.c src/heap.c src/error.c
+	$(CLANG) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_heap.c tests/heap_model.c $(wildcard src/core/*.c)
 
 $(BUILD)/fuzz/fuzz_alloc: $(FUZZ_ALLOC_SRC) $(FUZZ_HDRS)
 	@mkdir -p $(@D)

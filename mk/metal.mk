@@ -1,4 +1,5 @@
-# Bare metal in QEMU (issue 6): the demo and the test suite on Cortex-M3 and
+# SPDX-License-Identifier: MIT
+# Bare metal in QEMU: the demo and the test suite on Cortex-M3 and
 # RISC-V, and the code-size table.
 #   make demo         Cortex-M3 demo in QEMU (hosted demo when the tools are missing)
 #   make demo-hosted  the demo as a host program
@@ -55,7 +56,7 @@ RV_TEST_WFLAGS :=
 RV_LD := -T port/riscv/virt.ld
 
 METAL_DEPS = $(LIB_SRC) $(TEST_TARGET_SRC) $(MB)/test_list_bare.c \
-	$(wildcard include/kheap/*.h src/internal/*.h tests/*.h port/baremetal/* port/cortex-m3/* port/riscv/* \
+	$(LIB_HDRS) $(wildcard tests/*.h port/baremetal/* port/cortex-m3/* port/riscv/* \
 	port/riscv/include/* examples/common/*) mk/metal.mk
 DEMO_SRC := examples/common/kh_demo.c
 
@@ -108,7 +109,7 @@ $(MB)/rv32-tests.elf: $(METAL_DEPS)
 	  -o $@ $(RV_PORT) port/baremetal/test_main.c $(TEST_BARE_SRC) -lgcc
 
 # Two harts, one heap, one spin lock (needs kheap/spinlock.h).
-SMP_SRC = port/riscv/smp_test.c src/heap.c src/error.c src/fmt.c src/atomic.c src/spinlock.c
+SMP_SRC = port/riscv/smp_test.c $(wildcard src/core/*.c) src/coll/fmt.c src/sync/atomic.c src/sync/spinlock.c
 
 $(MB)/rv64-smp.elf: $(METAL_DEPS)
 	@mkdir -p $(@D)
@@ -173,7 +174,7 @@ test-qemu-missing:
 	@echo "qemu: 0 passed, 0 failed"
 
 $(MB)/demo-hosted: $(LIB_SRC) $(HOSTED_SRC) $(DEMO_SRC) examples/hosted/demo.c \
-	$(wildcard include/kheap/*.h examples/common/*.h)
+	$(LIB_HDRS) $(wildcard examples/common/*.h)
 	@mkdir -p $(@D)
 	@echo "  build $@"
 	@$(CC) $(WARN) -O2 -g $(INC) -Iexamples/common -D_GNU_SOURCE -o $@ examples/hosted/demo.c \
@@ -203,5 +204,5 @@ endif
 # Code size per module, Cortex-M3 and rv32 -Os, into docs/SIZE.md.
 size:
 	@if [ -n "$(shell command -v $(ARM_CC) 2>/dev/null)" ] && [ -n "$(shell command -v $(RV_CC) 2>/dev/null)" ]; then \
-	  sh mk/metal-size.sh docs/SIZE.md; \
+	  sh bench/codesize.sh docs/SIZE.md; \
 	else echo "make size needs $(ARM_CC) and $(RV_CC): install them with make deps"; exit 1; fi

@@ -1,8 +1,9 @@
-# sync (issue 4): atomics, spin locks, refcounts.
+# SPDX-License-Identifier: MIT
+# Concurrency steps: the sync layer (atomics, spin locks, refcounts) and every
+# test tagged "threads".
 #   test-tsan             the hosted test binary built with clang -fsanitize=thread
 #                         (--scale 4: it is there for races, not for volume),
-#                         running the threaded tests named by TSAN_FILTERS (other
-#                         modules may append their own prefixes)
+#                         running the tests tagged "threads"
 #   test-atomic-emulated  a second hosted binary with sub-word atomics emulated
 #                         (CAS on the containing word), 64-bit atomics through the
 #                         lock fallback and spin-lock debugging on
@@ -11,13 +12,10 @@
 #   test-atomic-nm        the sync sources cross-built for Cortex-M3, rv64imac and
 #                         rv32imac (-Os and -O0, compiler headers only) call no
 #                         libatomic helper and export the inline twins
-TSAN_FILTERS += atomic_ spinlock_ refcount_
-# Litmus tests need two threads really running at once: not under valgrind.
-# They run at full size (1M iterations each) in test-plain and the emulated
-# step, and in test-tsan.
-VALGRIND_FILTERS += -atomic_litmus
-SYNC_FILTERS := atomic_ spinlock_ refcount_
-SYNC_SRC     := src/atomic.c src/spinlock.c src/refcount.c
+# The emulated step runs every test tagged "threads": the sync modules and
+# everything that leans on their atomics across threads.
+SYNC_FILTERS := @threads
+SYNC_SRC     := $(sort $(wildcard src/sync/*.c))
 SYNC_EMU_DEFS := -DKH_ATOMIC_EMULATE_SUBWORD=1 -DKH_ATOMIC64_MODE=2 -DKH_CONFIG_SPINLOCK_DEBUG=1
 
 TEST_STEPS += test-tsan test-atomic-emulated test-atomic-nm test-atomic-up
@@ -43,7 +41,7 @@ test-atomic-up: $(BUILD)/atomic-up/kh_tests
 test-tsan: $(BUILD)/tsan/kh_tests
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
 	  $$(setarch $$(uname -m) -R true 2> /dev/null && echo setarch $$(uname -m) -R) \
-	  $(BUILD)/tsan/kh_tests --scale 4 $(TSAN_FILTERS)
+	  $(BUILD)/tsan/kh_tests --scale 4 @threads
 
 $(BUILD)/sync-emu/kh_tests: $(ALL_TEST_DEPS) mk/sync.mk
 	@mkdir -p $(@D)

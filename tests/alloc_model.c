@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shadow-model random test and fault-injection driver: see alloc_model.h. */
 #include "alloc_model.h"
 

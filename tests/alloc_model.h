@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shadow-model random test and fault-injection driver over any kh_allocator.
  *
  * kh_model_run() performs a seeded random sequence of kh_alloc / kh_free /

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The CMake build works the three ways users consume it: build + install
 # with a pkg-config file, find_package(kheap), and add_subdirectory().
 set -e

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared test environment for the collections (see coll_env.h). */
 #include "coll_env.h"
 

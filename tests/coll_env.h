@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shared test environment for the collections: a core heap over the test
  * arena behind a fault injector, and the leak check every test ends with. */
 #ifndef KH_COLL_ENV_H

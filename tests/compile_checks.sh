@@ -1,5 +1,6 @@
 #!/bin/sh
-# Compile every library source (src/*.c) the ways kheap promises:
+# SPDX-License-Identifier: MIT
+# Compile every library source (src/<layer>/*.c) the ways kheap promises:
 #   - `cc -std=c11 -c src/X.c -Iinclude`, no configuration;
 #   - gcc and clang, -Wall -Wextra -Wpedantic -Werror, 64-bit and 32-bit (-m32);
 #   - freestanding for Cortex-M3 (arm-none-eabi) and riscv64/rv32 when installed,
@@ -16,7 +17,7 @@ check() { # name, command...
   if "$@" > "$out/last.log" 2>&1; then pass=$((pass + 1)); echo "ok   $name"
   else fail=$((fail + 1)); echo "FAIL $name"; cat "$out/last.log"; fi
 }
-srcs=$(ls src/*.c)
+srcs=$(find src/core src/sync src/alloc src/kmalloc src/coll -name '*.c' -not -path '*/hosted/*' | sort)
 
 build_set() { # dir, compiler, flags...
   dir=$out/$1; cc=$2; shift 2

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Shadow model of the core heap: see heap_model.h. */
 #include "heap_model.h"
 

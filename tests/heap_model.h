@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A shadow model of the core heap, shared by the random test
  * (tests/test_heap.c) and the fuzz target (fuzz/fuzz_heap.c).
  *

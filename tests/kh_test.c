@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The test runner core: no libc beyond the compiler's freestanding set. */
 #include "kh_test.h"
 
@@ -169,20 +170,44 @@ static uint64_t name_seed(const char *s)
     return h;
 }
 
+/* True when the space-separated list has the word tag. */
+static bool has_tag(const char *tags, const char *tag)
+{
+    size_t n = str_len(tag);
+    while (*tags) {
+        while (*tags == ' ') tags++;
+        size_t i = 0;
+        while (tags[i] && tags[i] != ' ') i++;
+        if (i == n && n) {
+            size_t k = 0;
+            while (k < n && tags[k] == tag[k]) k++;
+            if (k == n) return true;
+        }
+        tags += i;
+    }
+    return false;
+}
+
+/* A filter matches by name, or by tag when it starts with '@'. */
+static bool filter_matches(const struct kh_test_case *t, const char *f)
+{
+    return f[0] == '@' ? has_tag(t->tags, f + 1) : contains(t->name, f);
+}
+
 int kh_test_run(int nfilters, const char *const *filters, uint64_t seed, unsigned scale)
 {
     unsigned passed = 0, failed = 0;
     scale_div = scale ? scale : 1;
     for (size_t i = 0; i < kh_tests_count; i++) {
         const struct kh_test_case *t = &kh_tests[i];
-        /* Plain filters select (any match); "-word" filters exclude. */
+        /* Plain filters select (any match); "-" filters exclude. */
         bool selected = true, any_plain = false, matched = false;
         for (int f = 0; f < nfilters; f++) {
             if (filters[f][0] == '-') {
-                if (contains(t->name, filters[f] + 1)) selected = false;
+                if (filter_matches(t, filters[f] + 1)) selected = false;
             } else {
                 any_plain = true;
-                matched = matched || contains(t->name, filters[f]);
+                matched = matched || filter_matches(t, filters[f]);
             }
         }
         if (!selected || (any_plain && !matched)) continue;

@@ -1,12 +1,27 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap's own small test runner: the same source runs hosted and on bare
  * metal. A test is a function declared with KH_TEST(name) in tests/test_*.c;
  * tests/gen_test_list.sh collects them into a table at build time, so there
  * is no registration call and no constructor. The runner prints one line per
  * failing check and ends with the line "N passed, N failed".
  *
- * Tests that need a host (threads, files, mmap) use KH_TEST_HOSTED(name):
- * the bare-metal build leaves them out. Put their bodies inside
- * #if KH_TEST_HOSTED ... #endif.
+ * Tags. A test declared KH_TEST_TAGGED(name, "tag tag") carries those tags,
+ * every test in a file carries the file's KH_TEST_FILE_TAGS("tag ...") and
+ * its module name (test_slab.c: "slab"). Make steps select and leave out
+ * tests by tag (see the runner's @tag filters), never by lists of names:
+ *   hosted     needs an OS (threads, mmap, files): bare-metal builds leave it
+ *              out. Put the body inside #if KH_TEST_HOSTED ... #endif.
+ *   threads    runs threads, or tests the primitives threads share (atomics,
+ *              locks, refcounts, cross-CPU protocols): test-tsan runs these.
+ *   parallel   needs two threads really running at once: not under valgrind,
+ *              which runs one thread at a time.
+ *   slow       long at full size: the steps that repeat the suite for another
+ *              build configuration (unchecked, minimal) leave it out.
+ *   checks     asserts what a checked build (KH_CONFIG_CHECKS) reports: the
+ *              unchecked builds leave it out.
+ *   full-heap  needs what the minimal core heap (KH_HEAP_FULL=0) does not
+ *              have (alignments above the default, growth through a source,
+ *              size-aligned slab pages): test-minimal leaves it out.
  */
 #ifndef KH_TEST_H
 #define KH_TEST_H
@@ -19,12 +34,15 @@
 #define KH_TEST_HOSTED 0
 #endif
 
-#define KH_TEST(name)             void kh_test_##name(void)
-#define KH_TEST_HOSTED_ONLY(name) void kh_test_##name(void)
+#define KH_TEST(name)              void kh_test_##name(void)
+#define KH_TEST_TAGGED(name, tags) void kh_test_##name(void)
+/* Tags for every test of the file (read by tests/gen_test_list.sh). */
+#define KH_TEST_FILE_TAGS(tags) extern const char kh_test_file_tags_unused_[]
 
 struct kh_test_case {
     const char *name;
     void (*fn)(void);
+    const char *tags; /* space-separated: module, file and test tags */
 };
 extern const struct kh_test_case kh_tests[];
 extern const size_t kh_tests_count;
@@ -97,12 +115,13 @@ struct kh_test_reports {
 void kh_test_reports_start(struct kh_test_reports *r);
 void kh_test_reports_stop(void);
 
-/* Run the tests whose names contain any of the filters (all when there is
- * no plain filter), except those containing a "-word" filter's word.
+/* Run the tests selected by the filters: a plain filter selects the tests
+ * whose names contain it, "@tag" those carrying the tag; with no selecting
+ * filter every test is selected. "-word" and "-@tag" leave tests out.
  * Returns the number of failed tests. */
 int kh_test_run(int nfilters, const char *const *filters, uint64_t seed, unsigned scale);
 
-/* Port hooks (port/hosted/kh_test_port.c, port/<target>/...). */
+/* Port hooks (tests/kh_test_main_hosted.c, port/baremetal/test_main.c). */
 void kh_test_port_write(const char *s, size_t n);
 
 #endif /* KH_TEST_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Hosted entry point of the test runner:
  *   kh_tests [--seed N] [--scale N] [--list] [filter...]
  * Filters select tests whose names contain any of them; "-word" leaves out

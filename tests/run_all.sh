@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Run each `make` step given as an argument, show its output, and add up the
 # "N passed, N failed" lines the runners print. A step that prints no such
 # line counts as one test, passed or failed by its exit status. Ends with the

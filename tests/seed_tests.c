@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The seed's heap tests over any kh_allocator: see seed_tests.h. */
 #include "seed_tests.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The seed's three heap tests (blog_os "Heap Allocation" / "Allocator
  * Designs": simple_allocation, large_vec, many_boxes) as functions over any
  * kh_allocator, so every allocator runs the same checks.

@@ -1,8 +1,11 @@
+/* SPDX-License-Identifier: MIT */
 /* Atomics: every op at every width single-threaded (runs on bare metal too),
  * then no-lost-update hammering and litmus tests with threads (hosted). */
 #include "kh_test.h"
 
 #include "kheap/atomic.h"
+
+KH_TEST_FILE_TAGS("threads");
 
 #if KH_TEST_HOSTED
 #include <limits.h>
@@ -10,6 +13,7 @@
 #include <stdlib.h>
 
 #include "kheap/port.h"
+
 #endif
 
 /* Every integer op at one width, from a start value, in one order form (O).
@@ -356,7 +360,7 @@ ATOMIC_HAMMER_FN(kh_atomic64, kh_atomic64_t, int64_t)
 #endif
 #endif /* KH_TEST_HOSTED */
 
-KH_TEST_HOSTED_ONLY(atomic_threads_no_lost_updates)
+KH_TEST_TAGGED(atomic_threads_no_lost_updates, "hosted")
 {
 #if KH_TEST_HOSTED
     static const int threads[] = {2, 4, 8};
@@ -445,7 +449,7 @@ static void *adj_worker(void *p)
 }
 #endif
 
-KH_TEST_HOSTED_ONLY(atomic_threads_adjacent_subwords)
+KH_TEST_TAGGED(atomic_threads_adjacent_subwords, "hosted")
 {
 #if KH_TEST_HOSTED
     size_t iters = kh_test_iters(250000);
@@ -521,7 +525,7 @@ static void *mp_read(void *p)
 }
 #endif
 
-KH_TEST_HOSTED_ONLY(atomic_litmus_mp)
+KH_TEST_TAGGED(atomic_litmus_mp, "hosted parallel slow")
 {
 #if KH_TEST_HOSTED
     mp_n = kh_test_iters(1000000);
@@ -578,7 +582,7 @@ static void *sb_thread1(void *p)
 }
 #endif
 
-KH_TEST_HOSTED_ONLY(atomic_litmus_sb)
+KH_TEST_TAGGED(atomic_litmus_sb, "hosted parallel slow")
 {
 #if KH_TEST_HOSTED
     sb_n = kh_test_iters(1000000);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for box and rc (kheap/box.h). */
 #include <stdint.h>
 #include <string.h>
@@ -68,7 +69,7 @@ KH_TEST(box_new_init_copy_free)
     coll_heap_empty(h);
 }
 
-KH_TEST(box_align_and_bad_input)
+KH_TEST_TAGGED(box_align_and_bad_input, "full-heap")
 {
     kheap *h = coll_heap(1 << 18, NULL);
     KH_ASSERT(h);
@@ -115,7 +116,7 @@ KH_TEST(rc_count_clone_release_drop_once)
     KH_CHECK_EQ(kh_rc_count(NULL), 0);
 }
 
-KH_TEST(rc_alignment_and_init)
+KH_TEST_TAGGED(rc_alignment_and_init, "full-heap")
 {
     kheap *h = coll_heap(1 << 18, NULL);
     KH_ASSERT(h);
@@ -200,7 +201,7 @@ KH_TEST(rc_box_fault_injection)
 
 /* ---- arc ---- */
 
-KH_TEST(arc_count_clone_release_drop_once)
+KH_TEST_TAGGED(arc_count_clone_release_drop_once, "full-heap")
 {
     kheap *h = coll_heap(1 << 16, NULL);
     KH_ASSERT(h);
@@ -288,7 +289,7 @@ static void *arc_mt_worker(void *p)
 /* Threads clone and release one object concurrently; the main thread lets go
  * of its reference first, so whichever worker finishes last drops it: the
  * destructor runs exactly once and the memory goes back. */
-KH_TEST_HOSTED_ONLY(arc_mt_clone_release_drop_once)
+KH_TEST_TAGGED(arc_mt_clone_release_drop_once, "hosted threads")
 {
 #if KH_TEST_HOSTED
     kheap *h = coll_heap(1 << 16, NULL);

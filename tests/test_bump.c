@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Bump allocator: every documented rule, bad input, seed tests, model, faults. */
 #include "kh_test.h"
 
@@ -72,14 +73,14 @@ KH_TEST(bump_bad_requests_fail_and_lose_nothing)
     struct kh_bump b;
     KH_ASSERT_EQ(kh_bump_init(&b, mem, 4096), 0);
     void *first = kh_bump_alloc(&b, 16, 16);
-    kh_bump_mark_t m = kh_bump_mark(&b);
+    struct kh_bump_mark m = kh_bump_mark(&b);
     KH_CHECK(kh_bump_alloc(&b, 8, 3) == NULL);               /* not a power of two */
     KH_CHECK(kh_bump_alloc(&b, 8, 48) == NULL);              /* not a power of two */
     KH_CHECK(kh_bump_alloc(&b, SIZE_MAX, 0) == NULL);        /* too big */
     KH_CHECK(kh_bump_alloc(&b, SIZE_MAX - 8, 4096) == NULL); /* size + padding wraps */
     KH_CHECK(kh_bump_alloc(&b, 1, (size_t)1 << (sizeof(size_t) * 8 - 1)) == NULL);
     KH_CHECK(kh_bump_alloc(&b, 4097, 0) == NULL); /* bigger than the region */
-    kh_bump_mark_t m2 = kh_bump_mark(&b);
+    struct kh_bump_mark m2 = kh_bump_mark(&b);
     KH_CHECK(m.top == m2.top && m.chunk == m2.chunk); /* nothing consumed */
     KH_CHECK(first != NULL);
     /* The rest of the region is still there, exactly. */
@@ -185,7 +186,7 @@ KH_TEST(bump_misuse_is_reported)
     kh_bump_init(&other, mem + 8192, 4096);
     unsigned before = r.count;
     KH_CHECK_EQ(kh_bump_rewind(&b, kh_bump_mark(&other)), KH_EINVAL);
-    kh_bump_mark_t high = kh_bump_mark(&b);
+    struct kh_bump_mark high = kh_bump_mark(&b);
     high.top += 16;
     KH_CHECK_EQ(kh_bump_rewind(&b, high), KH_EINVAL);
 #if KH_CONFIG_CHECKS
@@ -213,7 +214,7 @@ KH_TEST(bump_mark_rewind_reset)
     struct kh_bump b;
     kh_bump_init(&b, mem, 4096);
     unsigned char *a0 = kh_bump_alloc(&b, 100, 0);
-    kh_bump_mark_t m = kh_bump_mark(&b);
+    struct kh_bump_mark m = kh_bump_mark(&b);
     unsigned char *a1 = kh_bump_alloc(&b, 100, 0);
     for (int i = 0; i < 10; i++) KH_ASSERT(kh_bump_alloc(&b, 200, 0));
     KH_CHECK_EQ(kh_bump_rewind(&b, m), 0);
@@ -264,7 +265,7 @@ KH_TEST(bump_grows_from_source_and_rewinds_across_chunks)
     struct kh_bump b;
     kh_bump_init(&b, mem, 1024);
     kh_bump_set_source(&b, &src);
-    kh_bump_mark_t m = kh_bump_mark(&b);
+    struct kh_bump_mark m = kh_bump_mark(&b);
     unsigned char *x = kh_bump_alloc(&b, 1000, 0);
     KH_ASSERT(x == mem);
     /* Does not fit: atomic and nogrow requests must not call the source. */
@@ -295,10 +296,10 @@ KH_TEST(bump_grows_from_source_and_rewinds_across_chunks)
     KH_CHECK(kh_bump_alloc(&b, 5000, 0) != NULL); /* reuses the big spare */
     KH_CHECK_EQ(ps.grows, 2);
     /* The source runs dry: clean failure, arena intact. */
-    kh_bump_mark_t m2 = kh_bump_mark(&b);
+    struct kh_bump_mark m2 = kh_bump_mark(&b);
     KH_CHECK(kh_bump_alloc(&b, 100000, 0) == NULL);
     KH_CHECK_EQ(ps.grows, 3);
-    kh_bump_mark_t m3 = kh_bump_mark(&b);
+    struct kh_bump_mark m3 = kh_bump_mark(&b);
     KH_CHECK(m2.top == m3.top);
     /* Destroy gives every grown chunk back. */
     KH_CHECK_EQ(kh_bump_destroy(&b), 0);

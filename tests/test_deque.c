@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* deque: unit tests, wrap-around growth, differential test against a plain
  * array, fault injection on every allocation. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Fixed-size-block allocator: classes, reuse, fallback, misuse, seed tests,
  * model and fault injection. The backing allocator is the core heap. */
 #include "kh_test.h"
@@ -53,7 +54,7 @@ KH_TEST(fixed_class_selection)
     KH_CHECK_EQ((unsigned)kh_fixed_class(SIZE_MAX, 1), (unsigned)-1);
 }
 
-KH_TEST(fixed_blocks_are_reused_per_class)
+KH_TEST_TAGGED(fixed_blocks_are_reused_per_class, "full-heap")
 {
     kheap *h = backing_heap(1u << 20);
     KH_ASSERT(h);
@@ -84,7 +85,7 @@ KH_TEST(fixed_blocks_are_reused_per_class)
     KH_CHECK_EQ(kh_fixed_destroy(&f), 0);
 }
 
-KH_TEST(fixed_every_class_and_alignment)
+KH_TEST_TAGGED(fixed_every_class_and_alignment, "full-heap")
 {
     kheap *h = backing_heap(1u << 22);
     KH_ASSERT(h);
@@ -115,7 +116,7 @@ KH_TEST(fixed_every_class_and_alignment)
     KH_CHECK_EQ(heap_used(h), 0);
 }
 
-KH_TEST(fixed_large_requests_go_to_backing)
+KH_TEST_TAGGED(fixed_large_requests_go_to_backing, "full-heap")
 {
     kheap *h = backing_heap(1u << 20);
     KH_ASSERT(h);
@@ -139,7 +140,7 @@ KH_TEST(fixed_large_requests_go_to_backing)
     KH_CHECK_EQ(kh_fixed_destroy(&f), 0);
 }
 
-KH_TEST(fixed_resize_within_class)
+KH_TEST_TAGGED(fixed_resize_within_class, "full-heap")
 {
     kheap *h = backing_heap(1u << 20);
     KH_ASSERT(h);
@@ -181,7 +182,7 @@ KH_TEST(fixed_backing_failure_is_clean)
     KH_CHECK_EQ(kh_fixed_init(&f, none), KH_EINVAL);
 }
 
-KH_TEST(fixed_misuse_is_reported)
+KH_TEST_TAGGED(fixed_misuse_is_reported, "full-heap")
 {
     kheap *h = backing_heap(1u << 20);
     KH_ASSERT(h);
@@ -241,7 +242,7 @@ KH_TEST(fixed_check_finds_a_deep_double_free)
     /* f is corrupt: abandon it (its memory belongs to the test arena). */
 }
 
-KH_TEST(fixed_seed_tests)
+KH_TEST_TAGGED(fixed_seed_tests, "full-heap")
 {
     kheap *h = backing_heap(KH_SEED_HEAP_SIZE);
     KH_ASSERT(h);
@@ -253,7 +254,7 @@ KH_TEST(fixed_seed_tests)
     KH_CHECK_EQ(heap_used(h), 0);
 }
 
-KH_TEST(fixed_model)
+KH_TEST_TAGGED(fixed_model, "full-heap")
 {
     size_t n;
     kh_test_arena(&n);
@@ -278,7 +279,7 @@ KH_TEST(fixed_model)
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 
-KH_TEST(fixed_fault_injection)
+KH_TEST_TAGGED(fixed_fault_injection, "full-heap")
 {
     kheap *h = backing_heap(1u << 20);
     KH_ASSERT(h);
@@ -301,7 +302,7 @@ KH_TEST(fixed_fault_injection)
 
 /* Fault injection below the allocator: the backing heap fails, the fixed
  * allocator must return NULL and count nothing. */
-KH_TEST(fixed_backing_faults_lose_nothing)
+KH_TEST_TAGGED(fixed_backing_faults_lose_nothing, "full-heap")
 {
     kheap *h = backing_heap(1u << 20);
     KH_ASSERT(h);

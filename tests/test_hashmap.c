@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for the Robin Hood hash map (kheap/hashmap.h). */
 #include <stdint.h>
 #include <string.h>

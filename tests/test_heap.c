@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Core heap tests: one or more per rule in include/kheap/heap.h. */
 #include <stdint.h>
 #include <string.h>
@@ -10,10 +11,10 @@
 #include "kheap/heap.h"
 #include "seed_tests.h"
 
-#define G KH_ALIGN_DEFAULT
-#define W sizeof(size_t)
+#define GRAIN KH_ALIGN_DEFAULT
+#define WORD  sizeof(size_t)
 
-/* Tests of realloc growth, alignments above G and the shrink policy assert,
+/* Tests of realloc growth, alignments above GRAIN and the shrink policy assert,
  * under #if !KH_HEAP_FULL, what the minimal build documents instead (make
  * test-minimal): such calls return NULL (set_policy false) and change
  * nothing. */
@@ -62,7 +63,7 @@ KH_TEST(heap_init_any_alignment_control_inside)
 {
     unsigned char *m = arena(1 << 16);
     KH_ASSERT(m);
-    for (size_t off = 0; off < 2 * G; off++) {
+    for (size_t off = 0; off < 2 * GRAIN; off++) {
         size_t bytes = 8192 + off * 3;
         kheap *h = kheap_init(m + off, bytes);
         KH_ASSERT(h);
@@ -74,7 +75,7 @@ KH_TEST(heap_init_any_alignment_control_inside)
         unsigned char *p = kheap_alloc(h, s.largest_free_block, 0);
         KH_ASSERT(p);
         KH_CHECK(p >= m + off && p + s.largest_free_block <= m + off + bytes);
-        KH_CHECK((uintptr_t)p % G == 0);
+        KH_CHECK((uintptr_t)p % GRAIN == 0);
     }
 }
 
@@ -107,7 +108,7 @@ KH_TEST(heap_alloc_default_alignment_and_size0)
     for (int i = 0; i < 64; i++) {
         p[i] = kheap_alloc(h, 0, 0);
         KH_ASSERT(p[i]);
-        KH_CHECK((uintptr_t)p[i] % G == 0);
+        KH_CHECK((uintptr_t)p[i] % GRAIN == 0);
         KH_CHECK(kheap_usable_size(h, p[i]) >= 1);
         for (int j = 0; j < i; j++) KH_CHECK(p[i] != p[j]);
     }
@@ -126,7 +127,7 @@ KH_TEST(heap_alloc_every_power_of_two_alignment)
     size_t max_align = n / 4; /* 16 MiB hosted: well past the 1 MiB promise */
     for (size_t a = 1; a && a <= max_align; a <<= 1) {
 #if !KH_HEAP_FULL
-        if (a > G) {
+        if (a > GRAIN) {
             /* Minimal build: NULL from every entry, and the heap unchanged. */
             struct kheap_stats before = stats(h);
             KH_CHECK(kheap_alloc(h, 24, a) == NULL);
@@ -181,9 +182,14 @@ KH_TEST(heap_overflowing_sizes_fail_cleanly)
     KH_ASSERT(keep);
     memset(keep, 0x5a, 100);
     struct kheap_stats before = stats(h);
-    size_t sizes[] = {
-        SIZE_MAX,         SIZE_MAX - 1, SIZE_MAX - W,     SIZE_MAX - G,
-        SIZE_MAX - 2 * G, SIZE_MAX / 2, SIZE_MAX / 2 + 1, (size_t)1 << (sizeof(size_t) * 8 - 2)};
+    size_t sizes[] = {SIZE_MAX,
+                      SIZE_MAX - 1,
+                      SIZE_MAX - WORD,
+                      SIZE_MAX - GRAIN,
+                      SIZE_MAX - 2 * GRAIN,
+                      SIZE_MAX / 2,
+                      SIZE_MAX / 2 + 1,
+                      (size_t)1 << (sizeof(size_t) * 8 - 2)};
     size_t aligns[] = {0, 16, 4096, (size_t)1 << (sizeof(size_t) * 8 - 1)};
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         for (size_t j = 0; j < sizeof(aligns) / sizeof(aligns[0]); j++) {
@@ -230,7 +236,7 @@ KH_TEST(heap_zalloc_zeroes)
 #if KH_HEAP_FULL
     unsigned char *z = kheap_zalloc(h, 4000, 64);
 #else
-    KH_CHECK(kheap_zalloc(h, 4000, 64) == NULL); /* alignment above G */
+    KH_CHECK(kheap_zalloc(h, 4000, 64) == NULL); /* alignment above GRAIN */
     unsigned char *z = kheap_zalloc(h, 4000, 0);
 #endif
     KH_ASSERT(z);
@@ -271,7 +277,7 @@ KH_TEST(heap_free_coalesces_immediately)
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 
-KH_TEST(heap_checked_free_reports_misuse_and_changes_nothing)
+KH_TEST_TAGGED(heap_checked_free_reports_misuse_and_changes_nothing, "checks")
 {
     unsigned char *m = arena(1 << 17);
     kheap *h = kheap_init(m, 1 << 16);
@@ -309,7 +315,7 @@ KH_TEST(heap_check_detects_corruption)
     KH_ASSERT(p && q);
     KH_CHECK_EQ(kheap_check(h), 0);
     size_t saved = p[-1];
-    p[-1] = saved + 1000 * G; /* header overwritten: size now runs past */
+    p[-1] = saved + 1000 * GRAIN; /* header overwritten: size now runs past */
     KH_CHECK(kheap_check(h) < 0);
     p[-1] = saved | 1; /* marked free while listed nowhere */
     KH_CHECK(kheap_check(h) < 0);
@@ -325,7 +331,7 @@ KH_TEST(heap_check_detects_corruption)
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 
-KH_TEST(heap_checked_free_of_corrupt_header_is_refused)
+KH_TEST_TAGGED(heap_checked_free_of_corrupt_header_is_refused, "checks")
 {
     kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
@@ -339,7 +345,7 @@ KH_TEST(heap_checked_free_of_corrupt_header_is_refused)
     kheap_free(h, p);
     KH_CHECK_EQ(r.count, 1);
     KH_CHECK_EQ(r.last_code, KH_EDOUBLE);
-    p[-1] = saved + 100000 * G; /* runs past the region */
+    p[-1] = saved + 100000 * GRAIN; /* runs past the region */
     kheap_free(h, p);
     KH_CHECK_EQ(r.count, 2);
     KH_CHECK_EQ(r.last_code, KH_ECORRUPT);
@@ -360,11 +366,11 @@ KH_TEST(heap_realloc_null_allocates)
     KH_ASSERT(p);
     KH_CHECK((uintptr_t)p % 256 == 0);
 #else
-    KH_CHECK(kheap_realloc(h, NULL, 100, 256) == NULL); /* alignment above G */
+    KH_CHECK(kheap_realloc(h, NULL, 100, 256) == NULL); /* alignment above GRAIN */
     KH_CHECK_EQ(stats(h).allocations, 0);
-    void *p = kheap_realloc(h, NULL, 100, G);
+    void *p = kheap_realloc(h, NULL, 100, GRAIN);
     KH_ASSERT(p);
-    KH_CHECK((uintptr_t)p % G == 0);
+    KH_CHECK((uintptr_t)p % GRAIN == 0);
     KH_CHECK(kheap_usable_size(h, p) >= 100);
 #endif
     KH_CHECK_EQ(stats(h).allocations, 1);
@@ -455,7 +461,7 @@ KH_TEST(heap_policy_shrink_moves_never_for_resize_or_large_alignment)
     kheap *h = fresh_heap(1 << 17);
     KH_ASSERT(h);
 #if !KH_HEAP_FULL
-    /* Minimal build: no policy and no alignment above G; resize and realloc
+    /* Minimal build: no policy and no alignment above GRAIN; resize and realloc
      * shrink in place. */
     unsigned char *hole = kheap_alloc(h, 500, 0), *g1 = kheap_alloc(h, 16, 0);
     unsigned char *p = kheap_alloc(h, 3000, 0), *a = kheap_alloc(h, 3000, 0);
@@ -466,7 +472,7 @@ KH_TEST(heap_policy_shrink_moves_never_for_resize_or_large_alignment)
     KH_CHECK(policy_refused(h, KHEAP_SHRINK_MOVES));
     KH_CHECK(kheap_resize(h, p, 100));
     KH_CHECK(kheap_realloc(h, a, 100, 0) == a);
-    KH_CHECK(kheap_realloc(h, a, 50, 256) == NULL); /* alignment above G */
+    KH_CHECK(kheap_realloc(h, a, 50, 256) == NULL); /* alignment above GRAIN */
     KH_CHECK_EQ(stats(h).allocations, 4);
     KH_CHECK_EQ(kheap_check(h), 0);
 #else
@@ -605,18 +611,18 @@ KH_TEST(heap_realloc_move_keeps_alignment)
     kheap *h = fresh_heap(1 << 18);
     KH_ASSERT(h);
 #if !KH_HEAP_FULL
-    /* Minimal build: no alignment above G, so nothing to keep or move to;
+    /* Minimal build: no alignment above GRAIN, so nothing to keep or move to;
      * every such request returns NULL and leaves the block as it was. */
     KH_CHECK(kheap_alloc(h, 100, 4096) == NULL);
     unsigned char *r = kheap_alloc(h, 40, 0);
     KH_ASSERT(r);
     memset(r, 9, 40);
-    for (size_t a = 2 * G; a <= 131072; a <<= 1) {
+    for (size_t a = 2 * GRAIN; a <= 131072; a <<= 1) {
         KH_CHECK(refused(h, r, 40, a, false));
         KH_CHECK(refused(h, r, 20000, a, false));
     }
-    KH_CHECK(refused(h, r, 20000, G, false)); /* growth */
-    KH_CHECK(kheap_realloc(h, r, 20, G) == r);
+    KH_CHECK(refused(h, r, 20000, GRAIN, false)); /* growth */
+    KH_CHECK(kheap_realloc(h, r, 20, GRAIN) == r);
     for (int i = 0; i < 20; i++) KH_CHECK(r[i] == 9);
     KH_CHECK_EQ(stats(h).allocations, 1);
     KH_CHECK_EQ(kheap_check(h), 0);
@@ -770,7 +776,7 @@ KH_TEST(heap_max_block_bounds_index)
     /* The region is carved into blocks no bigger than max_block. */
     KH_CHECK(stats(h).free_blocks >= 100000 / max);
     KH_CHECK(kheap_alloc(h, max, 0) == NULL || max < 4096);
-    void *p = kheap_alloc(h, max - 2 * G, 0);
+    void *p = kheap_alloc(h, max - 2 * GRAIN, 0);
     KH_CHECK(p != NULL);
     KH_CHECK(kheap_alloc(h, 50000, 0) == NULL);
     KH_CHECK_EQ(kheap_check(h), 0);
@@ -784,7 +790,7 @@ KH_TEST(heap_max_block_bounds_index)
 static void walk_sum(void *block, size_t size, bool used, void *ctx)
 {
     size_t *acc = ctx;
-    acc[used ? 0 : 1] += size + W;
+    acc[used ? 0 : 1] += size + WORD;
     acc[2]++;
     if (acc[3] && (uintptr_t)block <= acc[3]) acc[4]++; /* out of order */
     acc[3] = (uintptr_t)block;
@@ -962,8 +968,8 @@ KH_TEST(heap_model_shrink_moves)
 
 /* ---- the heap behind the kh_allocator interface ---- */
 
-/* log2(G): the largest alignment the minimal build's models ask for. */
-#define G_LOG2 (G == 16 ? 4u : G == 8 ? 3u : 2u)
+/* log2(GRAIN): the largest alignment the minimal build's models ask for. */
+#define G_LOG2 (GRAIN == 16 ? 4u : GRAIN == 8 ? 3u : 2u)
 
 static int heap_check_cb(void *ctx)
 {

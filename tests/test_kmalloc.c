@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Global kmalloc API: boot sequence, every flag, sizes, misuse, the OOM
  * handler's retry and give-up paths, growth through the mmap source. */
 #define KH_KMALLOC_KERNEL_NAMES
@@ -16,9 +17,13 @@
 
 #include <string.h>
 
+/* kmalloc boots on slab caches, whose pages are aligned to their size: the
+ * minimal heap refuses them. */
+KH_TEST_FILE_TAGS("full-heap");
+
 /* Boot the global API on the kmalloc front end over a core heap of `bytes`
  * (at most the arena). Tests end with km_down(). */
-static kh_kmem km_front;
+static struct kh_kmem km_front;
 static kheap *km_heap;
 
 static int km_boot(size_t bytes)
@@ -519,9 +524,9 @@ struct oom_ctx {
     size_t last_size, last_align;
     unsigned last_flags;
     int answer;
-    void *reserve;         /* freed on the first call */
-    kh_slab_cache *shrink; /* shrunk on every call */
-    bool nested;           /* kmalloc from inside the handler */
+    void *reserve;                /* freed on the first call */
+    struct kh_slab_cache *shrink; /* shrunk on every call */
+    bool nested;                  /* kmalloc from inside the handler */
     void *nested_result;
 };
 
@@ -541,7 +546,7 @@ static int oom_handler(size_t size, size_t align, unsigned flags, void *ctx)
     return o->answer;
 }
 
-KH_TEST(kmalloc_oom_handler_retry_and_give_up)
+KH_TEST_TAGGED(kmalloc_oom_handler_retry_and_give_up, "threads")
 {
     KH_ASSERT_EQ(km_boot(256 * 1024), 0);
     struct kh_kmalloc_stats st;
@@ -616,14 +621,14 @@ KH_TEST(kmalloc_oom_handler_retry_and_give_up)
     km_down();
 }
 
-KH_TEST(kmalloc_oom_handler_reclaims_by_shrinking_slabs)
+KH_TEST_TAGGED(kmalloc_oom_handler_reclaims_by_shrinking_slabs, "threads")
 {
     KH_ASSERT_EQ(km_boot(512 * 1024), 0);
     /* A driver's own object cache on the same heap fills it, then frees its
      * objects: the empty slabs stay cached, so a large kmalloc fails until
-     * the OOM handler shrinks that cache. (kh_kmem reclaims its own empty
+     * the OOM handler shrinks that cache. (struct kh_kmem reclaims its own empty
      * slabs by itself.) */
-    static kh_slab_cache drv;
+    static struct kh_slab_cache drv;
     struct kh_slab_cache_config cc;
     memset(&cc, 0, sizeof(cc));
     cc.name = "driver";
@@ -721,7 +726,7 @@ KH_TEST(kmalloc_fault_injection)
     km_down();
 }
 
-KH_TEST_HOSTED_ONLY(kmalloc_grows_through_mmap_source_to_its_limit)
+KH_TEST_TAGGED(kmalloc_grows_through_mmap_source_to_its_limit, "hosted")
 {
 #if KH_TEST_HOSTED
     /* Boot like a user-space kernel: a small static heap, an mmap source
@@ -734,7 +739,7 @@ KH_TEST_HOSTED_ONLY(kmalloc_grows_through_mmap_source_to_its_limit)
     KH_ASSERT_EQ(kh_mmap_source_init(&m, (size_t)8 << 20), 0);
     struct kh_source src = kh_mmap_source(&m);
     kheap_set_source(h, &src);
-    static kh_kmem k;
+    static struct kh_kmem k;
     struct kh_kmem_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.pages = kheap_allocator(h);
@@ -814,10 +819,10 @@ static void *km_thread(void *arg)
 }
 #endif
 
-KH_TEST_HOSTED_ONLY(kmalloc_four_threads_over_a_locked_front_end)
+KH_TEST_TAGGED(kmalloc_four_threads_over_a_locked_front_end, "hosted threads")
 {
 #if KH_TEST_HOSTED
-    /* The usual boot: core heap -> kh_kmem front end -> locked wrapper ->
+    /* The usual boot: core heap -> struct kh_kmem front end -> locked wrapper ->
      * global API. */
     KH_ASSERT_EQ(km_boot(16 << 20), 0);
     kh_kmalloc_shutdown();
@@ -855,7 +860,7 @@ static int locked_oom(size_t size, size_t align, unsigned flags, void *ctx)
     return n ? KH_OOM_RETRY : KH_OOM_FAIL;
 }
 
-KH_TEST(kmalloc_oom_handler_shrinks_a_locked_front_end)
+KH_TEST_TAGGED(kmalloc_oom_handler_shrinks_a_locked_front_end, "threads")
 {
     KH_ASSERT_EQ(km_boot(512 * 1024), 0);
     kh_kmalloc_shutdown();
@@ -998,7 +1003,7 @@ static void oom_race_end(void)
 }
 #endif
 
-KH_TEST_HOSTED_ONLY(kmalloc_oom_other_cpu_waits_for_the_handler_then_retries)
+KH_TEST_TAGGED(kmalloc_oom_other_cpu_waits_for_the_handler_then_retries, "hosted threads")
 {
 #if KH_TEST_HOSTED
     struct kh_kmalloc_stats st;
@@ -1016,7 +1021,7 @@ KH_TEST_HOSTED_ONLY(kmalloc_oom_other_cpu_waits_for_the_handler_then_retries)
 #endif
 }
 
-KH_TEST_HOSTED_ONLY(kmalloc_oom_atomic_request_never_waits_for_the_handler)
+KH_TEST_TAGGED(kmalloc_oom_atomic_request_never_waits_for_the_handler, "hosted threads")
 {
 #if KH_TEST_HOSTED
     struct kh_kmalloc_stats st;

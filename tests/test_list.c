@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* lists: the intrusive list (every operation, misuse reports, random
  * differential test against an array of ids) and the owning list (unit,
  * differential, fault injection). */
@@ -312,7 +313,7 @@ KH_TEST(list_owning_ops)
     coll_env_no_leak(&e);
 }
 
-KH_TEST(list_owning_typed_and_aligned)
+KH_TEST_TAGGED(list_owning_typed_and_aligned, "full-heap")
 {
     struct coll_env e;
     KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Linked-list allocator: every documented rule, bad input, seed tests,
  * model and fault injection. */
 #include "kh_test.h"
@@ -9,7 +10,7 @@
 #include "kheap/error.h"
 #include "kheap/llist.h"
 
-#define U KH_ALIGN_DEFAULT
+#define UNIT KH_ALIGN_DEFAULT
 
 static unsigned char *arena(size_t *bytes)
 {
@@ -43,7 +44,7 @@ KH_TEST(llist_first_fit_and_coalescing)
     unsigned char *c = kh_llist_alloc(&l, 100, 0);
     KH_ASSERT(a && b && c);
     KH_CHECK(a == mem); /* first fit from the lowest address */
-    KH_CHECK(b == a + ((100 + U - 1) / U) * U);
+    KH_CHECK(b == a + ((100 + UNIT - 1) / UNIT) * UNIT);
     kh_llist_free(&l, b, 100);
     kh_llist_stats(&l, &st);
     KH_CHECK_EQ(st.holes, 2);
@@ -72,20 +73,20 @@ KH_TEST(llist_alignment_leaves_the_gap_as_a_hole)
     size_t n;
     unsigned char *mem = arena(&n);
     struct kh_llist l;
-    kh_llist_init(&l, mem + 3, 8192); /* trimmed to U boundaries */
+    kh_llist_init(&l, mem + 3, 8192); /* trimmed to UNIT boundaries */
     struct kh_llist_stats st;
     kh_llist_stats(&l, &st);
-    KH_CHECK(st.total_bytes <= 8192 && st.total_bytes >= 8192 - 2 * U);
+    KH_CHECK(st.total_bytes <= 8192 && st.total_bytes >= 8192 - 2 * UNIT);
     for (size_t shift = 0; shift <= 11; shift++) {
         size_t al = (size_t)1 << shift;
         unsigned char *p = kh_llist_alloc(&l, 1, al);
         KH_ASSERT(p);
         KH_CHECK_EQ((uintptr_t)p % al, 0);
-        KH_CHECK_EQ((uintptr_t)p % U, 0);
+        KH_CHECK_EQ((uintptr_t)p % UNIT, 0);
         KH_CHECK_EQ(kh_llist_check(&l), 0);
     }
     /* Gaps in front of aligned blocks are holes a small request can use. */
-    unsigned char *small = kh_llist_alloc(&l, U, 0);
+    unsigned char *small = kh_llist_alloc(&l, UNIT, 0);
     KH_CHECK(small != NULL && small < mem + 3 + 4096);
     KH_CHECK_EQ(kh_llist_check(&l), 0);
     kh_llist_destroy(&l);
@@ -100,7 +101,7 @@ KH_TEST(llist_bad_requests_fail_and_lose_nothing)
     KH_CHECK(kh_llist_alloc(&l, 8, 3) == NULL);
     KH_CHECK(kh_llist_alloc(&l, 8, 24) == NULL);
     KH_CHECK(kh_llist_alloc(&l, SIZE_MAX, 0) == NULL);
-    KH_CHECK(kh_llist_alloc(&l, SIZE_MAX - U + 2, 0) == NULL); /* rounding wraps */
+    KH_CHECK(kh_llist_alloc(&l, SIZE_MAX - UNIT + 2, 0) == NULL); /* rounding wraps */
     KH_CHECK(kh_llist_alloc(&l, 16, (size_t)1 << (sizeof(size_t) * 8 - 1)) == NULL);
     KH_CHECK(kh_llist_alloc(&l, 4097, 0) == NULL);
     struct kh_llist_stats st;
@@ -111,7 +112,7 @@ KH_TEST(llist_bad_requests_fail_and_lose_nothing)
     /* Invalid init / extend arguments. */
     struct kh_llist m;
     KH_CHECK_EQ(kh_llist_init(NULL, mem, 64), KH_EINVAL);
-    KH_CHECK_EQ(kh_llist_init(&m, mem + 1, U), KH_EINVAL); /* too small after trimming */
+    KH_CHECK_EQ(kh_llist_init(&m, mem + 1, UNIT), KH_EINVAL); /* too small after trimming */
     KH_CHECK_EQ(kh_llist_init(&m, (void *)(uintptr_t)(UINTPTR_MAX - 15), 64), KH_EINVAL);
     KH_CHECK_EQ(kh_llist_init(&m, NULL, 0), 0); /* empty, extend later */
     KH_CHECK(kh_llist_alloc(&m, 1, 0) == NULL);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Locked wrapper: lock protocol, misuse, seed tests, model, fault injection
  * and multi-threaded stress (tests with _mt_ in the name run under TSan). */
 #include "kh_test.h"
@@ -104,7 +105,7 @@ static size_t heap_used(kheap *h)
     return st.used_bytes;
 }
 
-KH_TEST(locked_every_call_holds_the_lock_and_restores_state)
+KH_TEST_TAGGED(locked_every_call_holds_the_lock_and_restores_state, "full-heap")
 {
     kheap *h = arena_heap(1u << 20);
     KH_ASSERT(h);
@@ -372,7 +373,7 @@ static void mt_run(kh_allocator a, size_t total_ops)
 #endif
 
 /* 4 threads x 1M operations in total on a core heap behind a pthread mutex. */
-KH_TEST_HOSTED_ONLY(locked_mt_pthread_heap)
+KH_TEST_TAGGED(locked_mt_pthread_heap, "hosted threads full-heap")
 {
 #if KH_TEST_HOSTED
     kheap *h = arena_heap(16u << 20);
@@ -392,7 +393,7 @@ KH_TEST_HOSTED_ONLY(locked_mt_pthread_heap)
 }
 
 /* The same with the spin lock ops, over fixed-size blocks over a core heap. */
-KH_TEST_HOSTED_ONLY(locked_mt_spin_fixed)
+KH_TEST_TAGGED(locked_mt_spin_fixed, "hosted threads full-heap")
 {
 #if KH_TEST_HOSTED
     kheap *h = arena_heap(16u << 20);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests for the B-tree ordered map (kheap/map.h). */
 #include <stdint.h>
 #include <string.h>

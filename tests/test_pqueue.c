@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pqueue: unit tests, differential test against an unsorted array (linear
  * max search), fault injection on every allocation. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Saturating refcount and kref: rules single-threaded (bare metal too), then
  * release-exactly-once races with threads (hosted). */
 #include "kh_test.h"
@@ -5,10 +6,13 @@
 #include "kheap/error.h"
 #include "kheap/refcount.h"
 
+KH_TEST_FILE_TAGS("threads");
+
 #if KH_TEST_HOSTED
 #include <pthread.h>
 
 #include "kheap/port.h"
+
 #endif
 
 #define SAT ((unsigned)KH_REFCOUNT_SATURATED)
@@ -231,7 +235,7 @@ static void *rc_late_getter(void *p)
 }
 #endif
 
-KH_TEST_HOSTED_ONLY(refcount_threads_release_once)
+KH_TEST_TAGGED(refcount_threads_release_once, "hosted")
 {
 #if KH_TEST_HOSTED
     struct kh_test_reports rep;
@@ -303,7 +307,7 @@ static void *sat_worker(void *p)
 
 /* Threads racing past INT_MAX: the counter ends saturated (never wrapped to a
  * small or zero count) and the saturation is reported. */
-KH_TEST_HOSTED_ONLY(refcount_threads_saturate_not_wrap)
+KH_TEST_TAGGED(refcount_threads_saturate_not_wrap, "hosted")
 {
 #if KH_TEST_HOSTED
     kh_atomic_set(&sat_reports, 0);

@@ -1,4 +1,5 @@
-/* Slab caches and the kmalloc front end (kh_kmem): every documented rule, bad
+/* SPDX-License-Identifier: MIT */
+/* Slab caches and the kmalloc front end (struct kh_kmem): every documented rule, bad
  * input, misuse reports, sources, seed tests, shadow model, fault injection. */
 #include "kh_test.h"
 
@@ -12,6 +13,9 @@
 #include "kheap/sources.h"
 
 #include <string.h>
+
+/* Slab pages are aligned to their size: the minimal heap refuses them. */
+KH_TEST_FILE_TAGS("full-heap");
 
 /* A core heap over the first `bytes` of the test arena, or NULL. */
 static kheap *slab_test_heap(size_t bytes)
@@ -42,7 +46,7 @@ KH_TEST(slab_create_rejects_bad_config)
 {
     kheap *h = slab_test_heap(256 * 1024);
     KH_ASSERT(h);
-    kh_slab_cache c;
+    struct kh_slab_cache c;
     struct kh_slab_cache_config cfg = heap_cfg(h, 64, 0);
     KH_CHECK_EQ(kh_slab_cache_create(NULL, &cfg), KH_EINVAL);
     KH_CHECK_EQ(kh_slab_cache_create(&c, NULL), KH_EINVAL);
@@ -80,7 +84,7 @@ KH_TEST(slab_geometry_and_lists)
 {
     kheap *h = slab_test_heap(1 << 20);
     KH_ASSERT(h);
-    kh_slab_cache c;
+    struct kh_slab_cache c;
     struct kh_slab_cache_config cfg = heap_cfg(h, 100, 32);
     KH_ASSERT_EQ(kh_slab_cache_create(&c, &cfg), 0);
     struct kh_slab_cache_stats st;
@@ -175,7 +179,7 @@ KH_TEST(slab_ctor_runs_once_per_object_and_survives_free)
     kheap *h = slab_test_heap(256 * 1024);
     KH_ASSERT(h);
     struct ctor_count cc = {0};
-    kh_slab_cache c;
+    struct kh_slab_cache c;
     struct kh_slab_cache_config cfg = heap_cfg(h, 24, 8);
     cfg.ctor = pattern_ctor;
     cfg.ctor_arg = &cc;
@@ -207,7 +211,7 @@ KH_TEST(slab_misuse_is_reported_and_refused)
 {
     kheap *h = slab_test_heap(512 * 1024);
     KH_ASSERT(h);
-    kh_slab_cache c, d;
+    struct kh_slab_cache c, d;
     struct kh_slab_cache_config cfg = heap_cfg(h, 64, 0);
     KH_ASSERT_EQ(kh_slab_cache_create(&c, &cfg), 0);
     KH_ASSERT_EQ(kh_slab_cache_create(&d, &cfg), 0);
@@ -260,7 +264,7 @@ KH_TEST(slab_misuse_is_reported_and_refused)
     kh_slab_free(&c, b);
     KH_CHECK_EQ(r.count, n + 2);
     KH_CHECK_EQ(kh_slab_cache_destroy(NULL), KH_EINVAL);
-    kh_slab_cache zeroed;
+    struct kh_slab_cache zeroed;
     memset(&zeroed, 0, sizeof(zeroed));
     KH_CHECK_EQ(kh_slab_cache_destroy(&zeroed), KH_EINVAL);
     KH_CHECK(kh_slab_alloc(&zeroed, 0) == NULL);
@@ -294,7 +298,7 @@ KH_TEST(slab_page_sources_aligned_misaligned_and_without_release)
     /* Granule = slab size: every grant is a slab, no waste. */
     struct kh_static_source s;
     KH_ASSERT_EQ(kh_static_source_init(&s, mem, 64 * 1024, 8192, 0), 0);
-    kh_slab_cache c;
+    struct kh_slab_cache c;
     struct kh_slab_cache_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.size = 1000;
@@ -366,7 +370,7 @@ KH_TEST(slab_backing_failure_is_clean)
     KH_ASSERT(h);
     struct kh_fault f;
     kh_fault_init(&f, kheap_allocator(h));
-    kh_slab_cache c;
+    struct kh_slab_cache c;
     struct kh_slab_cache_config cfg = heap_cfg(h, 256, 0);
     cfg.pages = kh_fault_allocator(&f);
     KH_ASSERT_EQ(kh_slab_cache_create(&c, &cfg), 0);
@@ -383,7 +387,7 @@ KH_TEST(slab_backing_failure_is_clean)
     KH_CHECK_EQ(kh_slab_cache_destroy(&c), 0);
     KH_CHECK_EQ(f.live_blocks, 0);
     /* A backing allocator that ignores alignment is refused, not trusted. */
-    kh_slab_cache c2;
+    struct kh_slab_cache c2;
     struct kh_slab_cache_config cfg2 = heap_cfg(h, 32, 0);
     cfg2.slab_bytes = (size_t)1 << 20; /* the 256 KiB heap cannot align this */
     KH_ASSERT_EQ(kh_slab_cache_create(&c2, &cfg2), 0);
@@ -407,7 +411,7 @@ KH_TEST(slab_cache_allocator_model_and_faults)
 {
     kheap *h = slab_test_heap(4 << 20);
     KH_ASSERT(h);
-    kh_slab_cache c;
+    struct kh_slab_cache c;
     struct kh_slab_cache_config cfg = heap_cfg(h, 200, 16);
     KH_ASSERT_EQ(kh_slab_cache_create(&c, &cfg), 0);
     kh_allocator a = kh_slab_cache_allocator(&c);
@@ -429,7 +433,7 @@ KH_TEST(slab_cache_allocator_model_and_faults)
     /* Fault injection: the cache over a failing backing. */
     struct kh_fault f;
     kh_fault_init(&f, kheap_allocator(h));
-    kh_slab_cache c2;
+    struct kh_slab_cache c2;
     struct kh_slab_cache_config cfg2 = heap_cfg(h, 48, 16);
     cfg2.pages = kh_fault_allocator(&f);
     KH_ASSERT_EQ(kh_slab_cache_create(&c2, &cfg2), 0);
@@ -454,7 +458,7 @@ KH_TEST(slab_cache_allocator_model_and_faults)
 
 static int kmem_check_cb(void *ctx)
 {
-    kh_kmem *k = ctx;
+    struct kh_kmem *k = ctx;
     for (unsigned i = 0; i < k->nclasses; i++) {
         int rc = kh_slab_cache_check(&k->caches[i]);
         if (rc) return rc;
@@ -464,13 +468,13 @@ static int kmem_check_cb(void *ctx)
 
 static size_t kmem_in_use(void *ctx)
 {
-    kh_kmem *k = ctx;
+    struct kh_kmem *k = ctx;
     size_t n = k->large_live;
     for (unsigned i = 0; i < k->nclasses; i++) n += k->caches[i].stats.objects_in_use;
     return n;
 }
 
-static int kmem_setup(kh_kmem *k, kheap **hp, size_t heap_bytes)
+static int kmem_setup(struct kh_kmem *k, kheap **hp, size_t heap_bytes)
 {
     kheap *h = slab_test_heap(heap_bytes);
     if (!h) return -1;
@@ -484,7 +488,7 @@ static int kmem_setup(kh_kmem *k, kheap **hp, size_t heap_bytes)
 
 KH_TEST(slab_kmem_init_rejects_bad_config)
 {
-    kh_kmem k;
+    struct kh_kmem k;
     struct kh_kmem_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     KH_CHECK_EQ(kh_kmem_init(NULL, &cfg), KH_EINVAL);
@@ -502,7 +506,7 @@ KH_TEST(slab_kmem_init_rejects_bad_config)
 
 KH_TEST(slab_kmem_routes_by_class)
 {
-    kh_kmem k;
+    struct kh_kmem k;
     kheap *h;
     KH_ASSERT_EQ(kmem_setup(&k, &h, 2 << 20), 0);
     kh_allocator a = kh_kmem_allocator(&k);
@@ -570,7 +574,7 @@ KH_TEST(slab_kmem_routes_by_class)
 
 KH_TEST(slab_kmem_destroy_rules)
 {
-    kh_kmem k;
+    struct kh_kmem k;
     kheap *h;
     KH_ASSERT_EQ(kmem_setup(&k, &h, 1 << 20), 0);
     kh_allocator a = kh_kmem_allocator(&k);
@@ -601,7 +605,7 @@ KH_TEST(slab_kmem_destroy_rules)
 
 KH_TEST(slab_kmem_seed_tests)
 {
-    kh_kmem k;
+    struct kh_kmem k;
     kheap *h;
     KH_ASSERT_EQ(kmem_setup(&k, &h, KH_SEED_HEAP_SIZE), 0);
     kh_seed_check_all(kh_kmem_allocator(&k), KH_SEED_HEAP_SIZE);
@@ -611,7 +615,7 @@ KH_TEST(slab_kmem_seed_tests)
 
 KH_TEST(slab_kmem_model)
 {
-    kh_kmem k;
+    struct kh_kmem k;
     kheap *h;
     KH_ASSERT_EQ(kmem_setup(&k, &h, 8 << 20), 0);
     struct kh_model_config mc = {.a = kh_kmem_allocator(&k),
@@ -645,7 +649,7 @@ KH_TEST(slab_kmem_fault_injection)
     struct kh_kmem_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.pages = kh_fault_allocator(&f);
-    kh_kmem k;
+    struct kh_kmem k;
     KH_ASSERT_EQ(kh_kmem_init(&k, &cfg), 0);
     size_t ops = kh_test_iters(200) < 60 ? 60 : kh_test_iters(200);
     /* For every k: fail the k-th request to the heap. */
@@ -698,7 +702,7 @@ KH_TEST(slab_kmem_over_page_source)
     memset(&cfg, 0, sizeof(cfg));
     cfg.source = kh_static_source(&s);
     cfg.large = kheap_allocator(h);
-    kh_kmem k;
+    struct kh_kmem k;
     KH_ASSERT_EQ(kh_kmem_init(&k, &cfg), 0);
     kh_allocator a = kh_kmem_allocator(&k);
     static void *objs[8192];
@@ -722,7 +726,7 @@ KH_TEST(slab_kmem_over_page_source)
 
 KH_TEST(slab_kmem_reclaims_its_empty_slabs_before_failing)
 {
-    kh_kmem k;
+    struct kh_kmem k;
     kheap *h;
     KH_ASSERT_EQ(kmem_setup(&k, &h, 256 * 1024), 0);
     kh_allocator a = kh_kmem_allocator(&k);
@@ -733,7 +737,7 @@ KH_TEST(slab_kmem_reclaims_its_empty_slabs_before_failing)
     while (n < 4096 && (objs[n] = kh_alloc(a, 200, 0)) != NULL) n++;
     KH_ASSERT(n > 100 && n < 4096);
     for (size_t i = 0; i < n; i++) kh_free(a, objs[i], 200, 0);
-    kh_slab_cache *c = kh_kmem_cache_for(&k, 200, 0);
+    struct kh_slab_cache *c = kh_kmem_cache_for(&k, 200, 0);
     struct kh_slab_cache_stats st;
     kh_slab_cache_stats(c, &st);
     KH_CHECK(st.slabs_empty > 10);
@@ -781,7 +785,7 @@ KH_TEST(slab_kmem_atomic_never_calls_its_page_source)
     memset(&cfg, 0, sizeof(cfg));
     cfg.source = kh_static_source(&s);
     cfg.large = kheap_allocator(h);
-    kh_kmem k;
+    struct kh_kmem k;
     KH_ASSERT_EQ(kh_kmem_init(&k, &cfg), 0);
     kh_allocator a = kh_kmem_allocator(&k);
     /* No slab yet: an atomic request cannot get one. */
@@ -810,7 +814,7 @@ KH_TEST(slab_slabs_from_a_heap_pack_without_gaps)
 {
     kheap *h = slab_test_heap(256 * 1024);
     KH_ASSERT(h);
-    kh_slab_cache c;
+    struct kh_slab_cache c;
     struct kh_slab_cache_config cfg = heap_cfg(h, 64, 0);
     KH_ASSERT_EQ(kh_slab_cache_create(&c, &cfg), 0);
     struct kh_slab_cache_stats st;
@@ -842,7 +846,7 @@ KH_TEST(slab_kmem_max_class_sends_bigger_requests_to_large)
     struct kh_kmem_config cfg;
     memset(&cfg, 0, sizeof(cfg));
     cfg.pages = kheap_allocator(h);
-    kh_kmem k;
+    struct kh_kmem k;
     static const size_t bad[] = {4, 1000, 8192, (size_t)1 << 20};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         cfg.max_class = bad[i];

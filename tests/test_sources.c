@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Memory sources: static array (every rule, bad input, heap growth) and the
  * hosted mmap source (alignment, limit, release, heap growth to the limit). */
 #include "kh_test.h"
@@ -148,7 +149,7 @@ KH_TEST(sources_static_release_reuses_space)
     src.ops->release(src.ctx, NULL, 0); /* nothing */
 }
 
-KH_TEST(sources_static_grows_the_core_heap_to_its_limit)
+KH_TEST_TAGGED(sources_static_grows_the_core_heap_to_its_limit, "full-heap")
 {
     unsigned char *mem = sources_arena(256 * 1024);
     KH_ASSERT(mem);
@@ -183,7 +184,7 @@ KH_TEST(sources_static_grows_the_core_heap_to_its_limit)
 #include <unistd.h>
 #endif
 
-KH_TEST_HOSTED_ONLY(sources_mmap_grants_limit_release)
+KH_TEST_TAGGED(sources_mmap_grants_limit_release, "hosted")
 {
 #if KH_TEST_HOSTED
     struct kh_mmap_source m;
@@ -235,7 +236,7 @@ KH_TEST_HOSTED_ONLY(sources_mmap_grants_limit_release)
 #endif
 }
 
-KH_TEST_HOSTED_ONLY(sources_mmap_grows_the_core_heap_to_its_limit)
+KH_TEST_TAGGED(sources_mmap_grows_the_core_heap_to_its_limit, "hosted full-heap")
 {
 #if KH_TEST_HOSTED
     static _Alignas(64) unsigned char first[4096];

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Ticket spin lock: API and guards single-threaded (bare metal too), then
  * mutual exclusion and FIFO handoff with threads (hosted). */
 #include "kh_test.h"
@@ -5,10 +6,13 @@
 #include "kheap/error.h"
 #include "kheap/spinlock.h"
 
+KH_TEST_FILE_TAGS("threads");
+
 #if KH_TEST_HOSTED
 #include <pthread.h>
 
 #include "kheap/port.h"
+
 #endif
 
 static kh_spinlock_t static_lock = KH_SPINLOCK_INIT;
@@ -64,7 +68,7 @@ int kh_port_hosted_irqs_disabled(void);
 /* irqsave really goes through the port hooks: interrupts are off while the
  * lock is held, nested pairs restore the outer state, a failed trylock
  * leaves them as they were, and the irqsave guard restores on scope exit. */
-KH_TEST_HOSTED_ONLY(spinlock_irqsave_port_hooks)
+KH_TEST_TAGGED(spinlock_irqsave_port_hooks, "hosted")
 {
 #if KH_TEST_HOSTED
     kh_spinlock_t a = KH_SPINLOCK_INIT, b = KH_SPINLOCK_INIT;
@@ -341,7 +345,7 @@ static void *mx_worker(void *p)
 }
 #endif
 
-KH_TEST_HOSTED_ONLY(spinlock_threads_mutual_exclusion)
+KH_TEST_TAGGED(spinlock_threads_mutual_exclusion, "hosted")
 {
 #if KH_TEST_HOSTED
     static const int threads[] = {2, 4, 8};
@@ -385,7 +389,7 @@ static void *fifo_waiter(void *p)
 }
 #endif
 
-KH_TEST_HOSTED_ONLY(spinlock_threads_fifo_handoff)
+KH_TEST_TAGGED(spinlock_threads_fifo_handoff, "hosted")
 {
 #if KH_TEST_HOSTED
     size_t rounds = kh_test_iters(40);
@@ -423,7 +427,7 @@ static void *foreign_unlocker(void *p)
 #endif
 
 /* Debug builds report an unlock by a context that does not hold the lock. */
-KH_TEST_HOSTED_ONLY(spinlock_threads_debug_foreign_unlock)
+KH_TEST_TAGGED(spinlock_threads_debug_foreign_unlock, "hosted")
 {
 #if KH_TEST_HOSTED
 #if KH_CONFIG_SPINLOCK_DEBUG

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* str: unit tests, differential test against a plain char array, fault
  * injection on every allocation. */
 #include <stdarg.h>

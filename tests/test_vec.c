@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* vec: unit tests, sort, differential test against a plain array, fault
  * injection on every allocation of operation sequences. */
 #include <stdint.h>
@@ -292,7 +293,7 @@ struct big_aligned {
 };
 KH_VEC_DEFINE(bigvec, struct big_aligned)
 
-KH_TEST(vec_overaligned_elements)
+KH_TEST_TAGGED(vec_overaligned_elements, "full-heap")
 {
     struct coll_env e;
     KH_ASSERT(coll_env_init(&e, 1 << 20) == 0);

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A short mixed workload: JSON round trips, dicts, strings, sorting.
 import json, re, collections
 docs = []

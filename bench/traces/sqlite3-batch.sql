@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: MIT
 CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, grp INTEGER, val REAL);
 WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<20000)
 INSERT INTO t SELECT x, 'name' || x || substr('abcdefghijklmnopqrstuvwxyz', 1, x % 26), x % 97, x * 0.5 FROM c;

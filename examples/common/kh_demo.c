@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The kheap demo: what the Rust embedded-alloc and blog_os seeds show, in C.
  * A heap over plain memory, a vector, a boxed value, a shared object whose
  * reference count goes 2 then 1, the heap's statistics, and proof that every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The kheap demo, one body for every target: the hosted program
  * (examples/hosted), Cortex-M3 (examples/cortex-m3) and RISC-V
  * (examples/riscv) only supply the memory and the console. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The kheap demo on a Cortex-M3 (QEMU lm3s6965evb, 64 KiB SRAM): the heap is
  * the RAM the linker script leaves between .bss and the stack. */
 #include "kh_bare.h"

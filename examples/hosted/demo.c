@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The kheap demo on the host: a heap over a static 1 MiB array. The same
  * body (examples/common/kh_demo.c) boots on Cortex-M3 and RISC-V in QEMU. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The kheap demo on RISC-V (QEMU virt, machine mode): the heap is the RAM the
  * linker script leaves between .bss and the hart stacks. */
 #include "kh_bare.h"

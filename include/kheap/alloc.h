@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap allocator interface: one two-word handle for every allocator.
  *
  * A kh_allocator is a context pointer plus a const table of operations, like
@@ -27,16 +28,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Default alignment when align is 0: two pointers, enough for any scalar on
- * the targets kheap supports (16 on LP64, 8 on 32-bit). */
-#define KH_ALIGN_DEFAULT (2 * sizeof(void *))
+/* KH_ALIGN_DEFAULT and the KH_GFP_* flags. */
+#include "kheap/heap.h"
 
-/* Allocation flags, named after the kernel's gfp_t bits. */
-#define KH_GFP_KERNEL 0u        /* may grow the heap, may call reclaim */
-#define KH_GFP_ATOMIC (1u << 0) /* must not sleep: no source, no reclaim hook */
-#define KH_GFP_ZERO   (1u << 1) /* zero the memory (helpers do it for every allocator) */
-#define KH_GFP_NOWARN (1u << 2) /* failure is expected: do not report it */
-#define KH_GFP_NOGROW (1u << 3) /* do not ask a source for more memory */
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct kh_allocator_ops {
     void *(*alloc)(void *ctx, size_t size, size_t align, unsigned flags);
@@ -71,7 +68,12 @@ void *kh_realloc_array(kh_allocator a, void *ptr, size_t old_n, size_t new_n, si
                        size_t align, unsigned flags);
 void kh_free(kh_allocator a, void *ptr, size_t size, size_t align);
 
-/* --- The failing allocator: every allocation fails (the seed's Dummy). --- */
+/* The core heap (kheap/heap.h) as a kh_allocator: alloc, resize in place
+ * and free map to kheap_alloc_flags, kheap_resize and kheap_free. */
+kh_allocator kheap_allocator(kheap *h);
+
+/* --- The failing allocator: every allocation fails (a stand-in for "no
+ * memory at all", e.g. Rust's alloc::alloc::Global before a heap exists). --- */
 kh_allocator kh_failing_allocator(void);
 
 /* --- Fault injection over any allocator: the tool every OOM test uses. ---
@@ -103,5 +105,9 @@ void kh_fault_fail_after(struct kh_fault *f, unsigned long long n);
 void kh_fault_fail_random(struct kh_fault *f, uint32_t ppm, uint64_t seed);
 void kh_fault_off(struct kh_fault *f);
 kh_allocator kh_fault_allocator(struct kh_fault *f);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_ALLOC_H */

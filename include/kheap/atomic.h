@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap atomics: the Linux kernel's atomic_t API, freestanding, in C11.
  *
  * DATASHEET
@@ -75,7 +76,7 @@
  *                 0 none: kh_atomic64_t is not declared; code that uses it
  *                   fails to compile.
  *
- * Linking     Every inline function here is also exported from src/atomic.c
+ * Linking     Every inline function here is also exported from src/sync/atomic.c
  *             under the same name (C99 inline + one extern inline definition),
  *             so Rust, Zig, ctypes or C built without inlining can call
  *             kh_atomic_add_return and friends. The macros have exported
@@ -98,6 +99,10 @@
 
 #include "kheap/config.h"
 #include "kheap/port.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #if !defined(__GNUC__) && !defined(__clang__)
 #error "kheap/atomic.h needs GCC or Clang (__atomic builtins)"
@@ -152,7 +157,7 @@
 #define KH_ATOMIC64_LOCKS 16
 #endif
 
-/* src/atomic.c defines KH_ATOMIC_EXTERN_INLINE before including this header,
+/* src/sync/atomic.c defines KH_ATOMIC_EXTERN_INLINE before including this header,
  * which turns every inline definition below into the exported one. Always
  * inlined, even at -O0/-Os: an atomic op is a few instructions, and inlining
  * is what makes the memory-order argument of the raw layer a constant. */
@@ -244,7 +249,7 @@ KH_ATOMIC_INLINE int kh_atomic_fail_order(int mo)
         return __atomic_fetch_xor(p, v, mo);                                                       \
     }
 
-/* Declarations only: the 64-bit lock fallback lives in src/atomic.c. */
+/* Declarations only: the 64-bit lock fallback lives in src/sync/atomic.c. */
 #define KH__ATOMIC_RAW_DECL(S, U)                                                                  \
     U kh_atomic_raw_load_##S(const volatile U *p, int mo);                                         \
     void kh_atomic_raw_store_##S(volatile U *p, U v, int mo);                                      \
@@ -770,7 +775,7 @@ KH_ATOMIC_INLINE void kh_smp_acquire__after_ctrl_dep(void)
 #define kh_smp_load_acquire(p)     __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define kh_smp_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
-/* Out-of-line twins of the four macros above (src/atomic.c). */
+/* Out-of-line twins of the four macros above (src/sync/atomic.c). */
 #define KH__ATOMIC_ONCE_DECL(S, U)                                                                 \
     U kh_read_once_##S(const volatile U *p);                                                       \
     void kh_write_once_##S(volatile U *p, U v);                                                    \
@@ -783,5 +788,9 @@ KH__ATOMIC_ONCE_DECL(u32, uint32_t)
 KH__ATOMIC_ONCE_DECL(u64, kh_atomic_u64a)
 #endif
 KH__ATOMIC_ONCE_DECL(ptr, kh_atomic_vp)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_ATOMIC_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap box, rc, arc: owned and reference-counted heap objects on any allocator.
  *
  * Rust's Box<T>, Rc<T> and Arc<T> for C, with fallible construction. Every object
@@ -50,8 +51,13 @@
 #include <stddef.h>
 
 #include "kheap/alloc.h"
+#include "kheap/compiler.h"
 #include "kheap/config.h"
 #include "kheap/refcount.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Initialize a fresh object in place; return 0, or non-zero to abandon the
  * construction (the memory is freed and the constructor returns NULL). */
@@ -118,15 +124,6 @@ size_t kh_arc_count(const void *obj);
  * KH_ARC_DEFINE(name, T) gives the same set as KH_RC_DEFINE plus
  *   T *name_try_clone(T *obj);
  */
-/* Typed wrappers are static inline functions a program may not all use:
- * keep compilers from warning about the unused ones. (Same guard as vec.h.) */
-#ifndef KH_UNUSED_FN
-#if defined(__GNUC__) || defined(__clang__)
-#define KH_UNUSED_FN __attribute__((unused))
-#else
-#define KH_UNUSED_FN
-#endif
-#endif
 
 #define KH_BOX_DEFINE(name, T)                                                                     \
     static inline KH_UNUSED_FN T *name##_new(kh_allocator a, T value)                              \
@@ -177,5 +174,9 @@ size_t kh_arc_count(const void *obj);
     {                                                                                              \
         return kh_arc_count(obj);                                                                  \
     }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_BOX_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap bump (arena) allocator: the smallest and fastest way to hand out memory
  * that is freed all at once.
  *
@@ -84,6 +85,10 @@
 #include "kheap/alloc.h"
 #include "kheap/source.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* One piece of memory the arena bumps through. The initial region's lives in
  * struct kh_bump; chunks from a source carry one at their start. */
 struct kh_bump_chunk {
@@ -108,10 +113,10 @@ struct kh_bump {
 };
 
 /* A saved position: everything allocated after it goes at kh_bump_rewind. */
-typedef struct kh_bump_mark {
+struct kh_bump_mark {
     struct kh_bump_chunk *chunk;
     char *top;
-} kh_bump_mark_t;
+};
 
 struct kh_bump_stats {
     size_t capacity_bytes; /* usable bytes in every chunk, spares included */
@@ -149,12 +154,12 @@ void kh_bump_free(struct kh_bump *b, void *ptr, size_t size);
 bool kh_bump_resize(struct kh_bump *b, void *ptr, size_t old_size, size_t new_size);
 
 /* The current position, for kh_bump_rewind. */
-kh_bump_mark_t kh_bump_mark(const struct kh_bump *b);
+struct kh_bump_mark kh_bump_mark(const struct kh_bump *b);
 
 /* Free everything allocated since mark m. Chunks above m's chunk become
  * spares. Returns 0, or KH_EINVAL (reported in checked builds) for a mark
  * that is not a position of this arena at or below the current top. */
-int kh_bump_rewind(struct kh_bump *b, kh_bump_mark_t m);
+int kh_bump_rewind(struct kh_bump *b, struct kh_bump_mark m);
 
 /* Free everything: back to the start of the initial region (or, without one,
  * of the oldest chunk); every grown chunk becomes a spare. */
@@ -169,5 +174,9 @@ void kh_bump_stats(const struct kh_bump *b, struct kh_bump_stats *out);
 
 /* The arena as a kh_allocator: alloc/resize/free as above. */
 kh_allocator kh_bump_allocator(struct kh_bump *b);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_BUMP_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap build-time configuration.
  *
  * Every option has a default here. Override any of them by defining it on the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap deque: a double-ended queue in a ring buffer (Rust's VecDeque,
  * fallible) on any allocator.
  *
@@ -31,7 +32,11 @@
 #include <stddef.h>
 
 #include "kheap/alloc.h"
-#include "kheap/vec.h" /* KH_UNUSED_FN */
+#include "kheap/compiler.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct kh_deque {
     kh_allocator a;
@@ -153,5 +158,9 @@ int kh_deque_check(const struct kh_deque *d);
     {                                                                                              \
         return kh_deque_check(&x->d);                                                              \
     }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_DEQUE_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap fixed-size-block allocator: power-of-two block classes with one free
  * list each, over any backing kh_allocator.
  *
@@ -64,6 +65,10 @@
 
 #include "kheap/alloc.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define KH_FIXED_MIN_BLOCK 8u
 #define KH_FIXED_MAX_BLOCK 2048u
 #define KH_FIXED_CLASSES   9 /* 8 << 0 ... 8 << 8 */
@@ -125,5 +130,9 @@ void kh_fixed_stats(const struct kh_fixed *f, struct kh_fixed_stats *out);
 int kh_fixed_check(const struct kh_fixed *f);
 
 kh_allocator kh_fixed_allocator(struct kh_fixed *f);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_FIXED_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap fmt: a freestanding printf-style formatter (no libc, no allocation).
  *
  * Conversions  %d %i %u %x %X %o %c %s %p %%
@@ -30,6 +31,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* printf format checking on compilers that have it (guarded extension). */
 #if defined(__GNUC__) || defined(__clang__)
 #define KH_PRINTF_LIKE(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
@@ -50,5 +55,9 @@ int kh_cbprintf(kh_put_fn put, void *ctx, const char *fmt, ...) KH_PRINTF_LIKE(3
  * NULL only when n is 0 (to measure). */
 int kh_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
 int kh_snprintf(char *buf, size_t n, const char *fmt, ...) KH_PRINTF_LIKE(3, 4);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_FMT_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap hash map and hash set: open addressing with Robin Hood probing.
  *
  * DATASHEET
@@ -39,6 +40,11 @@
 #include <stdint.h>
 
 #include "kheap/alloc.h"
+#include "kheap/compiler.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* User hash of one key (ctx is the pointer given at init). */
 typedef uint64_t (*kh_hash_fn)(const void *key, void *ctx);
@@ -139,15 +145,6 @@ int kh_hashmap_check(const struct kh_hashmap *m);
  *   int  name_check(const name *m)
  * KH_HASHSET_DEFINE(name, K) the same without values (insert(m, key),
  * remove(m, key), next(m, &it, &key)). */
-/* Typed wrappers are static inline functions a program may not all use:
- * keep compilers from warning about the unused ones. (Same guard as vec.h.) */
-#ifndef KH_UNUSED_FN
-#if defined(__GNUC__) || defined(__clang__)
-#define KH_UNUSED_FN __attribute__((unused))
-#else
-#define KH_UNUSED_FN
-#endif
-#endif
 
 #define KH_HASHMAP_DEFINE(name, K, V)                                                              \
     typedef struct name {                                                                          \
@@ -264,5 +261,9 @@ int kh_hashmap_check(const struct kh_hashmap *m);
     {                                                                                              \
         return kh_hashmap_check(&m->m);                                                            \
     }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_HASHMAP_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap core heap: an O(1), fallible, alignment-aware heap over caller memory.
  *
  * DATASHEET
@@ -90,9 +91,119 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "kheap/alloc.h"
-#include "kheap/source.h"
+/* Options come from kheap/config.h when it is on the include path (the
+ * library always has it); the core heap copied alone needs only this header
+ * and heap.c, and then takes the defaults below or -D flags. */
+#if defined(__has_include)
+#if __has_include("kheap/config.h")
+#include "kheap/config.h"
+#define KHEAP_HEAP_HAVE_CONFIG_H 1
+#endif
+#endif
+#if !defined(KHEAP_HEAP_HAVE_CONFIG_H) && defined(KH_CONFIG_HEADER)
+#include KH_CONFIG_HEADER
+#endif
+/* The defaults kheap/config.h documents, for the heap built without it. */
+#ifndef KH_CONFIG_CHECKS
+#define KH_CONFIG_CHECKS 1
+#endif
+#ifndef KH_HEAP_SL_LOG2
+#define KH_HEAP_SL_LOG2 4
+#endif
+#ifndef KH_HEAP_FULL
+#define KH_HEAP_FULL 1
+#endif
+#ifndef KH_HEAP_FALLBACK_SCAN
+#define KH_HEAP_FALLBACK_SCAN 8
+#endif
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------
+ * The vocabulary every kheap layer shares. It lives here, at the bottom, so
+ * that the core heap stands alone; kheap/error.h, kheap/source.h and
+ * kheap/alloc.h include this header for it.
+ */
+
+/* Error codes: results that are not pointers are int, 0 on success or one of
+ * these negative codes (one code space for the whole library; kh_strerror in
+ * kheap/error.h names each). Pointer results are NULL on failure. */
+enum kh_error {
+    KH_OK = 0,
+    KH_ENOMEM = -1,    /* out of memory */
+    KH_EINVAL = -2,    /* bad argument: size, alignment, flags, NULL object */
+    KH_EOVERFLOW = -3, /* a size computation would wrap */
+    KH_EFAULT = -4,    /* pointer not owned by this allocator */
+    KH_EDOUBLE = -5,   /* object freed twice */
+    KH_ECORRUPT = -6,  /* internal invariant broken (heap metadata overwritten?) */
+    KH_EBUSY = -7,     /* object still in use (e.g. destroying a cache with live objects) */
+    KH_ERANGE = -8,    /* counter saturated */
+    KH_ENOENT = -9,    /* not found */
+    /* What kheap_check found broken (all are kinds of KH_ECORRUPT): */
+    KH_EHEAP_BLOCK = -100,  /* a block's size or position is invalid */
+    KH_EHEAP_FLAGS = -101,  /* a prev-free flag or boundary tag is wrong */
+    KH_EHEAP_ADJ = -102,    /* two adjacent free blocks */
+    KH_EHEAP_LIST = -103,   /* free-list links or a block's class are wrong */
+    KH_EHEAP_BITMAP = -104, /* a bitmap disagrees with the lists */
+    KH_EHEAP_STATS = -105,  /* counters disagree with the blocks */
+};
+
+/* The misuse-reporting hook. Checked builds (KH_CONFIG_CHECKS) report misuse
+ * that has no return value to carry it (a double free, a pointer the heap
+ * never handed out, a refcount that would overflow): the library reports,
+ * refuses the operation and carries on; what happens next (log, panic,
+ * ignore) is the hook's decision. Called with the code, a short static
+ * description and the offending object or pointer (may be NULL); it must not
+ * allocate from the allocator that reported. */
+typedef void (*kh_error_hook_fn)(int code, const char *what, const void *ptr);
+
+/* Install a hook (NULL restores the default, which ignores reports) and
+ * return the previous one. The hook pointer is read and written atomically,
+ * so it may be changed while other threads report: each report goes to the
+ * old hook or the new one. O(1). */
+kh_error_hook_fn kh_set_error_hook(kh_error_hook_fn fn);
+
+/* Report misuse through the current hook. Used by every kheap module. */
+void kh_report(int code, const char *what, const void *ptr);
+
+/* Default alignment when align is 0: two pointers, enough for any scalar on
+ * the targets kheap supports (16 on LP64, 8 on 32-bit). */
+#define KH_ALIGN_DEFAULT (2 * sizeof(void *))
+
+/* Allocation flags, named after the kernel's gfp_t bits. */
+#define KH_GFP_KERNEL 0u        /* may grow the heap, may call reclaim */
+#define KH_GFP_ATOMIC (1u << 0) /* must not sleep: no source, no reclaim hook */
+#define KH_GFP_ZERO   (1u << 1) /* zero the memory (helpers do it for every allocator) */
+#define KH_GFP_NOWARN (1u << 2) /* failure is expected: do not report it */
+#define KH_GFP_NOGROW (1u << 3) /* do not ask a source for more memory */
+
+/* Memory sources: where a heap gets more memory when it runs out. In a
+ * kernel a source allocates page frames and maps them; hosted it is mmap; on
+ * a microcontroller it can hand out a static array in pieces
+ * (kheap/sources.h has ready-made ones). The core heap, bump allocators and
+ * slab caches take an optional source and, when an allocation fails, call
+ * grow() once, add what it returns, and retry once. They never call a source
+ * for a KH_GFP_ATOMIC or KH_GFP_NOGROW request. */
+struct kh_source_ops {
+    /* Return at least min_bytes of new memory and store its real size in
+     * *got_bytes, or return NULL. Memory need not be zeroed or contiguous with
+     * earlier grants. */
+    void *(*grow)(void *ctx, size_t min_bytes, size_t *got_bytes);
+    /* Take back memory grow() returned (whole grants only). NULL when the
+     * source cannot take memory back. */
+    void (*release)(void *ctx, void *mem, size_t bytes);
+};
+
+struct kh_source {
+    void *ctx;
+    const struct kh_source_ops *ops;
+};
+
+/* ---------------------------------------------------------------------------
+ * The core heap.
+ */
 typedef struct kheap kheap;
 
 struct kheap_stats {
@@ -180,21 +291,15 @@ void kheap_stats(const kheap *h, struct kheap_stats *out);
 /* Verify every invariant: block sizes and flags, boundary tags, no adjacent
  * free blocks, every free block in the right list and every listed block
  * free, bitmaps matching lists, statistics matching the blocks. Returns 0 or
- * a negative KH_ECORRUPT-family code (see KHEAP_CHECK_* below). O(blocks). */
+ * a negative KH_EHEAP_* code (enum kh_error above) naming what is broken.
+ * O(blocks). */
 int kheap_check(const kheap *h);
-
-#define KHEAP_CHECK_BLOCK  (-100) /* block size or position invalid */
-#define KHEAP_CHECK_FLAGS  (-101) /* prev-free flag or boundary tag wrong */
-#define KHEAP_CHECK_ADJ    (-102) /* two adjacent free blocks */
-#define KHEAP_CHECK_LIST   (-103) /* free list links or class wrong */
-#define KHEAP_CHECK_BITMAP (-104) /* bitmap disagrees with lists */
-#define KHEAP_CHECK_STATS  (-105) /* counters disagree with blocks */
 
 /* Call fn for every block in address order, region by region: block is the
  * payload address, size the usable bytes, used whether it is allocated.
  * fn must not allocate from or free to h. O(blocks). */
-void kheap_walk(const kheap *h, void (*fn)(void *block, size_t size, bool used, void *ctx),
-                void *ctx);
+typedef void (*kheap_walk_fn)(void *block, size_t size, bool used, void *ctx);
+void kheap_walk(const kheap *h, kheap_walk_fn fn, void *ctx);
 
 /* Per-heap placement policy (a bit set; 0, the default, is the contract
  * above).
@@ -223,8 +328,8 @@ void kheap_set_source(kheap *h, const struct kh_source *src);
  * for sizing math. */
 size_t kheap_control_bytes(size_t max_block);
 
-/* The heap as a kh_allocator (kheap/alloc.h). Defined in heap_allocator.c so
- * programs that do not use the interface do not link it. */
-kh_allocator kheap_allocator(kheap *h);
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_HEAP_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap global kernel-style API: kmalloc, kzalloc, kcalloc, kmalloc_array,
  * krealloc, kfree, ksize, kmalloc_aligned, the copy helpers (kmemdup,
  * kstrdup, kstrndup), kfree_sensitive, and the OOM handler.
@@ -5,7 +6,7 @@
  * DATASHEET
  *
  * Boot        One global kh_allocator, set once with kh_kmalloc_init() from
- *             any allocator (usually the locked kmalloc front end, kh_kmem in
+ *             any allocator (usually the locked kmalloc front end, struct kh_kmem in
  *             kheap/slab.h, over the core heap). Before that every call fails
  *             cleanly: NULL, ksize 0, kfree does nothing (checked builds
  *             report kfree of a non-NULL pointer). A second kh_kmalloc_init
@@ -20,9 +21,9 @@
  *             kmalloc_aligned above that. The allocator below sees requests of
  *             size + H aligned to max(align, KH_ALIGN_DEFAULT) and gets the
  *             same size and align back on free, so it may be header-less
- *             (slab, kh_kmem). This works over every kh_allocator, locked or
+ *             (slab, struct kh_kmem). This works over every kh_allocator, locked or
  *             not; the price is H bytes per block (kmalloc(8) takes a 32-byte
- *             slab object from kh_kmem).
+ *             slab object from struct kh_kmem).
  *
  * ksize       The size requested (or last krealloc'ed): the bytes the caller
  *             may use.
@@ -73,6 +74,10 @@
 #include <stddef.h>
 
 #include "kheap/alloc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* What an OOM handler returns. */
 #define KH_OOM_FAIL  0 /* give up: the call fails (and reports unless NOWARN) */
@@ -146,6 +151,10 @@ void kh_kmalloc_stats(struct kh_kmalloc_stats *out);
 #define GFP_NOWAIT   KH_GFP_ATOMIC
 #define __GFP_ZERO   KH_GFP_ZERO
 #define __GFP_NOWARN KH_GFP_NOWARN
+#endif
+
+#ifdef __cplusplus
+}
 #endif
 
 #endif /* KHEAP_KMALLOC_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap lists: an intrusive doubly-linked list that never allocates (the
  * Linux list_head), and an owning list on top of it that allocates one node
  * per element (Rust's LinkedList, fallible).
@@ -24,7 +25,7 @@
  *               links NULL so a use after delete faults or is reported.
  *
  *   Twins       Every function is C99 `inline` in this header and also
- *               exported under the same name from src/list.c (one extern
+ *               exported under the same name from src/coll/list.c (one extern
  *               inline definition), so FFI code and -O0 builds link to it.
  *               Needs C99 inline semantics (not -fgnu89-inline).
  *               KH_LIST_HEAD_INIT's twin is kh_list_init(); kh_container_of
@@ -54,12 +55,15 @@
 #include "kheap/alloc.h"
 #include "kheap/config.h"
 #include "kheap/error.h"
-#include "kheap/vec.h" /* KH_UNUSED_FN */
+#include "kheap/compiler.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct kh_list_head {
     struct kh_list_head *next, *prev;
 };
-typedef struct kh_list_head kh_list_head;
 
 /* Static initializer of an empty list named `name`, and a definition. */
 #define KH_LIST_HEAD_INIT(name)                                                                    \
@@ -378,5 +382,9 @@ int kh_olist_check(const struct kh_olist *l);
     {                                                                                              \
         return kh_olist_check(&x->l);                                                              \
     }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_LIST_H */

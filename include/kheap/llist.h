@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap linked-list allocator: first fit over an address-ordered free list,
  * the smallest general-purpose allocator of the family.
  *
@@ -68,6 +69,10 @@
 
 #include "kheap/alloc.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct kh_llist_hole {
     struct kh_llist_hole *next; /* next hole, higher address */
     size_t size;                /* bytes in this hole, a multiple of U */
@@ -123,5 +128,9 @@ void kh_llist_stats(const struct kh_llist *l, struct kh_llist_stats *out);
 int kh_llist_check(const struct kh_llist *l);
 
 kh_allocator kh_llist_allocator(struct kh_llist *l);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_LLIST_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap locked wrapper: makes any kh_allocator safe to share between CPUs,
  * threads and interrupt handlers.
  *
@@ -50,6 +51,10 @@
 #include "kheap/alloc.h"
 #include "kheap/spinlock.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct kh_lock_ops {
     /* Take the lock; return state for unlock (e.g. saved interrupt flags). */
     unsigned long (*lock)(void *lock);
@@ -99,5 +104,9 @@ int kh_locked_destroy(struct kh_locked *l);
  * unlock kh_spin_unlock_irqrestore with the saved flags. Never sleeps: safe
  * from interrupt handlers and for KH_GFP_ATOMIC requests. */
 extern const struct kh_lock_ops kh_spin_lock_ops;
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_LOCKED_H */

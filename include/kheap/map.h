@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap ordered map and set: a B-tree over a user comparator.
  *
  * DATASHEET
@@ -42,15 +43,10 @@
 #include <stdint.h>
 
 #include "kheap/alloc.h"
+#include "kheap/compiler.h"
 
-/* Typed wrappers are static inline functions a program may not all use:
- * keep compilers from warning about the unused ones. (Same guard as vec.h.) */
-#ifndef KH_UNUSED_FN
-#if defined(__GNUC__) || defined(__clang__)
-#define KH_UNUSED_FN __attribute__((unused))
-#else
-#define KH_UNUSED_FN
-#endif
+#ifdef __cplusplus
+extern "C" {
 #endif
 
 /* Three-way comparison (identical to the one in kheap/vec.h). */
@@ -230,5 +226,9 @@ int kh_map_check(const struct kh_map *m);
     {                                                                                              \
         return kh_map_remove(&m->m, &key, NULL, NULL);                                             \
     }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_MAP_H */

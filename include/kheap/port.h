@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap port hooks: the few things the sync layer needs from a CPU or an OS.
  *
  * Every port defines these functions (the library only declares them):
@@ -10,6 +11,10 @@
  */
 #ifndef KHEAP_PORT_H
 #define KHEAP_PORT_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Disable interrupts on the calling CPU and return the previous state in an
  * opaque word (e.g. PRIMASK on Cortex-M, mstatus.MIE on RISC-V). Nests: a
@@ -39,5 +44,9 @@ void kh_port_cpu_relax(void);
  * handler that interrupted its holder is reported as recursion, which is
  * exactly the deadlock it is. Hosted: the address of a thread-local. */
 unsigned long kh_port_context_id(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_PORT_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap pqueue: a priority queue as a binary heap in a vec (Rust's
  * BinaryHeap, fallible) with a user comparator.
  *
@@ -29,6 +30,10 @@
 
 #include "kheap/alloc.h"
 #include "kheap/vec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct kh_pqueue {
     struct kh_vec v;
@@ -119,5 +124,9 @@ void kh_heapify(void *base, size_t n, size_t size, kh_cmp_fn cmp, void *ctx);
     {                                                                                              \
         return kh_pqueue_check(&x->q);                                                             \
     }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_PQUEUE_H */

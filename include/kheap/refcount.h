@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap refcounts: Linux refcount_t semantics (saturate, never wrap) and a
  * kref-style get/put with a release callback.
  *
@@ -38,6 +39,10 @@
 #include <stdbool.h>
 
 #include "kheap/atomic.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct {
     kh_atomic_t refs;
@@ -97,5 +102,9 @@ bool kh_kref_get_unless_zero(struct kh_kref *k);
  * typically through container_of) and return 1; otherwise return 0. A NULL
  * release is reported (KH_EINVAL) and nothing is dropped. */
 int kh_kref_put(struct kh_kref *k, void (*release)(struct kh_kref *k));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_REFCOUNT_H */

@@ -1,8 +1,9 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap slab caches and the kmalloc-style size-class front end.
  *
  * DATASHEET
  *
- * Cache       kh_slab_cache: objects of one size and alignment (Linux
+ * Cache       struct kh_slab_cache: objects of one size and alignment (Linux
  *             kmem_cache, Redox slab_allocator). Objects live in slabs: blocks
  *             of slab_bytes (a power of two), aligned to slab_bytes, so the
  *             slab of an object is `ptr & ~(slab_bytes - 1)`: free is O(1)
@@ -82,6 +83,10 @@
 #include "kheap/config.h"
 #include "kheap/source.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Slab size bounds for automatic sizing (override like config.h options). */
 #ifndef KH_SLAB_MIN_BYTES
 #define KH_SLAB_MIN_BYTES 4096u
@@ -124,7 +129,7 @@ struct kh_slab_cache_config {
 
 /* The cache object. Place it anywhere (static, inside another object); the
  * fields are private but public so it can be embedded. */
-typedef struct kh_slab_cache {
+struct kh_slab_cache {
     uint32_t magic;
     const char *name;
     size_t size, align, stride, link_off, hdr_off, slab_bytes;
@@ -136,49 +141,49 @@ typedef struct kh_slab_cache {
     kh_allocator pages;
     struct kh_slab *partial, *empty; /* full slabs: on no list */
     struct kh_slab_cache_stats stats;
-} kh_slab_cache;
+};
 
 /* Set up a cache in c. Returns 0, or KH_EINVAL (c or cfg NULL, size 0, bad
  * alignment or slab_bytes, no backing), or KH_EOVERFLOW (size too large
  * for any slab). Allocates nothing: the first slab comes with the first
  * alloc. */
-int kh_slab_cache_create(kh_slab_cache *c, const struct kh_slab_cache_config *cfg);
+int kh_slab_cache_create(struct kh_slab_cache *c, const struct kh_slab_cache_config *cfg);
 
 /* One object (cfg.size bytes, cfg.align aligned), or NULL when the backing
  * has no memory (or, checked builds, c is not a live cache). O(1). */
-void *kh_slab_alloc(kh_slab_cache *c, unsigned flags);
+void *kh_slab_alloc(struct kh_slab_cache *c, unsigned flags);
 
 /* Give obj back. NULL does nothing. Checked builds refuse and report foreign
  * pointers and double frees. O(1). */
-void kh_slab_free(kh_slab_cache *c, void *obj);
+void kh_slab_free(struct kh_slab_cache *c, void *obj);
 
 /* True when ptr is the start of a live object of c (checked with the slab
  * header and the bitmap; ptr must be in readable memory). O(1). */
-bool kh_slab_owns(const kh_slab_cache *c, const void *ptr);
+bool kh_slab_owns(const struct kh_slab_cache *c, const void *ptr);
 
 /* Give every empty slab back to the backing (if it can take it). Returns the
  * number of slabs given back. O(empty slabs). */
-size_t kh_slab_shrink(kh_slab_cache *c);
+size_t kh_slab_shrink(struct kh_slab_cache *c);
 
 /* Destroy: 0 and every slab given back when no object is allocated; else
  * KH_EBUSY, reported, and the cache stays usable. KH_EDOUBLE (reported) for
  * a cache destroyed already, KH_EINVAL for NULL or a never-created cache. */
-int kh_slab_cache_destroy(kh_slab_cache *c);
+int kh_slab_cache_destroy(struct kh_slab_cache *c);
 
-void kh_slab_cache_stats(const kh_slab_cache *c, struct kh_slab_cache_stats *out);
+void kh_slab_cache_stats(const struct kh_slab_cache *c, struct kh_slab_cache_stats *out);
 
 /* Walk the partial and empty slabs and check list membership, counts, free
  * lists and bitmaps; full slabs (on no list) must account for the remaining
  * slabs and objects. 0 or KH_ECORRUPT. O(objects). For tests and debugging. */
-int kh_slab_cache_check(const kh_slab_cache *c);
+int kh_slab_cache_check(const struct kh_slab_cache *c);
 
 /* The cache as a kh_allocator: alloc succeeds for size <= cfg.size and
  * align <= the cache's alignment; free/resize take the same. */
-kh_allocator kh_slab_cache_allocator(kh_slab_cache *c);
+kh_allocator kh_slab_cache_allocator(struct kh_slab_cache *c);
 
 /* --- kmalloc-style front end ----------------------------------------------
  *
- * kh_kmem: slab caches for the power-of-two size classes 8, 16, ... 4096
+ * struct kh_kmem: slab caches for the power-of-two size classes 8, 16, ... 4096
  * (ten; fewer with config max_class), objects aligned to their class size as
  * Linux guarantees for kmalloc, and a `large` allocator (usually the core
  * heap) for anything bigger or aligned above the largest class. As a
@@ -221,21 +226,21 @@ struct kh_kmem_config {
     kh_allocator large;
 };
 
-typedef struct kh_kmem {
+struct kh_kmem {
     uint32_t magic;
     unsigned nclasses; /* classes in use: 8 << (nclasses - 1) is max_class */
-    kh_slab_cache caches[KH_KMEM_CLASSES];
+    struct kh_slab_cache caches[KH_KMEM_CLASSES];
     kh_allocator large;
     size_t large_live;  /* large blocks allocated now */
     size_t large_bytes; /* their requested bytes */
-} kh_kmem;
+};
 
 /* 0, or KH_EINVAL (NULL, neither pages nor source given, no large
  * allocator, bad max_class). */
-int kh_kmem_init(kh_kmem *k, const struct kh_kmem_config *cfg);
-kh_allocator kh_kmem_allocator(kh_kmem *k);
+int kh_kmem_init(struct kh_kmem *k, const struct kh_kmem_config *cfg);
+kh_allocator kh_kmem_allocator(struct kh_kmem *k);
 /* Class cache for a request, NULL when it goes to the large allocator. */
-kh_slab_cache *kh_kmem_cache_for(kh_kmem *k, size_t size, size_t align);
+struct kh_slab_cache *kh_kmem_cache_for(struct kh_kmem *k, size_t size, size_t align);
 struct kh_kmem_stats {
     size_t objects_in_use; /* class objects allocated now */
     size_t slabs;          /* slabs held by all classes (empty ones included) */
@@ -245,11 +250,15 @@ struct kh_kmem_stats {
     size_t large_bytes;    /* their requested bytes */
 };
 /* Sum over the classes plus the large counters. O(classes). */
-void kh_kmem_stats(const kh_kmem *k, struct kh_kmem_stats *out);
+void kh_kmem_stats(const struct kh_kmem *k, struct kh_kmem_stats *out);
 /* Shrink every class cache; returns slabs given back. */
-size_t kh_kmem_shrink(kh_kmem *k);
+size_t kh_kmem_shrink(struct kh_kmem *k);
 /* As kh_slab_cache_destroy for every cache: KH_EBUSY (reported) when any
  * object or large block is still allocated (nothing destroyed then). */
-int kh_kmem_destroy(kh_kmem *k);
+int kh_kmem_destroy(struct kh_kmem *k);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_SLAB_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap memory sources: ready-made implementations of struct kh_source
  * (kheap/source.h) for the core heap, bump allocators and slab caches.
  *
@@ -18,6 +19,10 @@
 #include <stddef.h>
 
 #include "kheap/source.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct kh_source_stats {
     size_t granted_bytes; /* bytes handed out and not released */
@@ -72,7 +77,7 @@ size_t kh_static_source_available(const struct kh_static_source *s);
 
 void kh_static_source_stats(const struct kh_static_source *s, struct kh_source_stats *out);
 
-/* --- Hosted mmap source (port/hosted/source_mmap.c) -------------------------
+/* --- Hosted mmap source (src/alloc/hosted/source_mmap.c) -------------------------
  *
  * Each grant is its own anonymous private mapping of min_bytes rounded up to
  * the page size, so release() unmaps it (whole grants only, as source.h
@@ -91,6 +96,10 @@ struct kh_mmap_source {
 int kh_mmap_source_init(struct kh_mmap_source *s, size_t limit);
 struct kh_source kh_mmap_source(struct kh_mmap_source *s);
 void kh_mmap_source_stats(const struct kh_mmap_source *s, struct kh_source_stats *out);
+#endif
+
+#ifdef __cplusplus
+}
 #endif
 
 #endif /* KHEAP_SOURCES_H */

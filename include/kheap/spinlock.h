@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap spin locks: a fair ticket lock with irqsave variants and Linux
  * cleanup.h-style scope guards.
  *
@@ -64,6 +65,10 @@
 
 #include "kheap/atomic.h"
 #include "kheap/config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #ifndef KH_CONFIG_SPINLOCK_DEBUG
 #define KH_CONFIG_SPINLOCK_DEBUG 0
@@ -216,5 +221,9 @@ KH_SPINLOCK_INLINE void *kh_guard_spinlock_try_ptr(kh_guard_spinlock_try_t *g)
                                                         *var##_done = NULL;                        \
          !var##_done && kh_guard_##name##_ptr(&var); var##_done = (void *)1)
 #endif /* KH_HAVE_CLEANUP */
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_SPINLOCK_H */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap str: an owned, growable byte string on any allocator (Rust's String,
  * fallible, without the UTF-8 rule: bytes are bytes).
  *
@@ -31,6 +32,10 @@
 
 #include "kheap/alloc.h"
 #include "kheap/fmt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct kh_str {
     kh_allocator a;
@@ -85,5 +90,9 @@ int kh_str_eq(const struct kh_str *s, const char *cstr);
 /* Invariants: len < cap or both 0, data NULL iff cap 0, data[len] == NUL.
  * 0 or KH_ECORRUPT. */
 int kh_str_check(const struct kh_str *s);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_STR_H */

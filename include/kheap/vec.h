@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap vec: a growable array on any allocator (Rust's Vec, fallible).
  *
  * DATASHEET
@@ -39,16 +40,10 @@
 #include <stddef.h>
 
 #include "kheap/alloc.h"
+#include "kheap/compiler.h"
 
-/* Typed wrappers are static inline functions generated in the user's .c
- * file; most programs use a few of them, so silence clang's
- * -Wunused-function for the rest (guarded extension). */
-#ifndef KH_UNUSED_FN
-#if defined(__GNUC__) || defined(__clang__)
-#define KH_UNUSED_FN __attribute__((unused))
-#else
-#define KH_UNUSED_FN
-#endif
+#ifdef __cplusplus
+extern "C" {
 #endif
 
 /* Three-way comparison: negative when *a orders before *b, 0 when equal,
@@ -264,5 +259,9 @@ int kh_bsearch(const void *base, size_t n, size_t size, const void *key, kh_cmp_
     {                                                                                              \
         return kh_vec_check(&x->v);                                                                \
     }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KHEAP_VEC_H */

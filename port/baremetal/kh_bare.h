@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What a kheap bare-metal program gets from its port (port/cortex-m3,
  * port/riscv, and port/mips-linux-user for the big-endian run): console
  * output, an exit status for the host, and on the machine ports the RAM the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The C library subset for bare metal with no C library: the four memory
  * functions kheap needs, and the few string functions tests use (the library
  * itself must not: tests/compile_checks.sh checks its symbols). Byte loops:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The test runner's entry point on every bare-metal-style port: every
  * KH_TEST, output through the port's kh_bare_write, status as main's return
  * value (the port's startup hands it to kh_bare_exit). */

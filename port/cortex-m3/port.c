@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap port hooks for Cortex-M3 (kheap/port.h): interrupt masking through
  * PRIMASK, which is how a single-core MCU makes a critical section. */
 #include "kheap/port.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Cortex-M vector table. The core loads the initial stack pointer from word
  * 0 and jumps to the reset handler in word 1; every fault goes to one handler
  * that reports and exits, so a crash ends the QEMU run instead of hanging.

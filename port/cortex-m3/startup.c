@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Cortex-M3 reset and fault handlers, semihosting console and exit. */
 #include <stdint.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Hosted port hooks (kheap/port.h): a per-thread pretend interrupt flag, a
  * pause/yield spin hint, and a per-thread id as the lock-debug owner. */
 #include <sched.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The 64-bit division helpers the compiler calls on a 32-bit CPU (what
  * -lgcc gives the other ports; clang ships no MIPS compiler-rt here). Only
  * the tests and the formatter divide 64-bit numbers, so a plain

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap port hooks (kheap/port.h) for a single-threaded Linux user process:
  * there are no interrupts to mask, so, like the hosted port, a flag stands in
  * for "interrupts disabled" and save/restore nest exactly as on a CPU. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Process entry for big-endian MIPS32 Linux (o32 ABI), static, no libc.
  * The kernel (here qemu-mips) has already mapped the program, zeroed .bss
  * (the ELF loader does that for a static binary) and set $sp to a stack

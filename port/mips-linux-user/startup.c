@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* MIPS32 Linux user-mode glue: the write and exit_group system calls. A
  * crash needs no handler here: the kernel (qemu-mips) kills the process with
  * a signal, which the test step sees as a non-zero status. */

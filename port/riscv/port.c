@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* kheap port hooks for RISC-V in machine mode (kheap/port.h): interrupt
  * masking through mstatus.MIE. */
 #include "kheap/port.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Two harts hammer one heap behind one spin lock (QEMU virt -smp 2, MTTCG:
  * the harts really run at once, on a weakly ordered ISA).
  *

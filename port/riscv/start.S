@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* RISC-V machine-mode entry for QEMU virt with -bios none: every hart starts
  * at _start with its id in mhartid. Each hart gets its own stack; hart 0
  * clears .bss, then releases the others and runs main(); the others run

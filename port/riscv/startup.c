@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* RISC-V (QEMU virt) boot glue, ns16550 UART console and exit through the
  * SiFive test device. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Bit arithmetic shared by the allocators: one definition of log2, with the
  * compiler's count-leading-zeros where there is one. */
 #ifndef KH_INTERNAL_BITS_H

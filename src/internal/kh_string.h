@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The four libc functions the library uses, without needing a libc.
  *
  * <string.h> is not one of C11's freestanding headers, and Debian's

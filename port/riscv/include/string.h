@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Minimal <string.h> for freestanding RISC-V builds (and the big-endian
  * MIPS32 test build): the Debian riscv64-unknown-elf toolchain ships no C
  * library headers. kheap needs only the four mem* functions; tests also use
