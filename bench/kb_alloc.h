@@ -19,7 +19,9 @@ enum {
     KB_THREADS = 1u << 2,   /* one instance may be shared by threads */
     KB_SLOW = 1u << 3,      /* O(n) allocator: skip the biggest workloads */
     KB_NOREALLOC = 1u << 4, /* realloc is alloc + copy + free (still measured) */
-    KB_MT_ONLY = 1u << 5    /* a thread-safe wrapper: only in the threaded workloads */
+    KB_MT_ONLY = 1u << 5,   /* a thread-safe wrapper: only in the threaded workloads */
+    KB_VARIANT = 1u << 6    /* kheap in another configuration (bench/kb_heapvar.h): only in
+                               the fit, random-actions and latency workloads */
 };
 
 typedef struct kb_alloc {

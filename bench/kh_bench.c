@@ -646,7 +646,7 @@ static void run_frag(void)
               "worst largest free / free | end free bytes |\n|---|---:|---:|---:|---:|---:|\n");
     for (size_t i = 0; i < nallocs; i++) {
         const kb_alloc *a = allocs[i];
-        if (!(a->flags & KB_ARENA) || !a->frag) continue;
+        if (!(a->flags & KB_ARENA) || !a->frag || (a->flags & KB_VARIANT)) continue;
         size_t nops = (a->flags & KB_SLOW) ? all_ops / 10 : all_ops, every = nops / 200;
         kb_rng r = kb_seed(opt.seed);
         unsigned char *mem = arena_get();
@@ -736,8 +736,14 @@ static void run_traces(const char *const *files, size_t n)
         "peak live requested bytes. Arena allocators get an untouched 4 GiB mapping.");
     if (!n)
         kb_printf("\n(no traces found)\n");
-    else
-        kb_trace_replay(allocs, nallocs, files, n, opt.quick ? 1 : 3, opt.quick, csv);
+    else {
+        /* Configuration variants of kheap: fit, speed and latency only. */
+        const kb_alloc *base[32];
+        size_t nb = 0;
+        for (size_t i = 0; i < nallocs; i++)
+            if (!(allocs[i]->flags & KB_VARIANT)) base[nb++] = allocs[i];
+        kb_trace_replay(base, nb, files, n, opt.quick ? 1 : 3, opt.quick, csv);
+    }
     fclose(csv);
     globfree(&g);
 }

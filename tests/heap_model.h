@@ -17,6 +17,7 @@
 #ifndef KH_HEAP_MODEL_H
 #define KH_HEAP_MODEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,17 @@ struct heap_model {
     unsigned long long shrink_moves; /* same-alignment reallocs to a smaller size that moved */
     const char *error;               /* first violation seen, NULL while all is well */
 };
+
+/* Whether two kheap_stats snapshots show the same heap: every field but
+ * the request counters (failed_allocations, largest_request), which a
+ * refused request moves. */
+bool heap_stats_same_state(const struct kheap_stats *a, const struct kheap_stats *b);
+
+/* Read and write a word of the heap's own memory (a header, a list link),
+ * as a stray write would: also in an AddressSanitizer build, where the heap
+ * poisons that memory. */
+size_t heap_peek(const void *p);
+void heap_poke(void *p, size_t v);
 
 /* Heap over [mem, mem + bytes) split into nregions regions with gaps between
  * them (the first via kheap_init, the rest via kheap_add_region; when

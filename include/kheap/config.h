@@ -20,6 +20,45 @@
 #define KH_CONFIG_CHECKS 1
 #endif
 
+/* Core heap hardening level compiled in (kheap/heap.h, "Misuse"):
+ *   0  no checks: the heap trusts every pointer it is given (the default
+ *      when KH_CONFIG_CHECKS=0);
+ *   1  O(1) validation of every pointer given to kheap_free, kheap_realloc,
+ *      kheap_resize and kheap_usable_size (the default);
+ *   2  level 1 plus a canary after each block's requested size and poisoned
+ *      free memory, both checked (overflows and writes after free reported).
+ * A heap starts at this level; kheap_set_hardening lowers it (or raises it
+ * back) at run time. */
+#ifndef KH_CONFIG_HARDEN
+#define KH_CONFIG_HARDEN (KH_CONFIG_CHECKS ? 1 : 0)
+#endif
+
+/* Core heap: most memory regions one heap can hold (kheap_init's plus
+ * kheap_add_region's; adjacent ones coalesce and count once). The table
+ * lives in the control block, 2 pointers per entry. */
+#ifndef KH_HEAP_MAX_REGIONS
+#define KH_HEAP_MAX_REGIONS 16
+#endif
+
+/* Core heap: AddressSanitizer annotations (free memory and headers
+ * poisoned, handed-out bytes unpoisoned). Only has an effect in a build with
+ * -fsanitize=address; 0 turns them off there. */
+#ifndef KH_CONFIG_ASAN
+#define KH_CONFIG_ASAN 1
+#endif
+
+/* Core heap: Valgrind Memcheck client requests, so Memcheck reports
+ * overflows, use after free and leaks of kheap blocks. Needs
+ * <valgrind/memcheck.h> (Debian: valgrind). Off by default. */
+#ifndef KH_CONFIG_VALGRIND
+#define KH_CONFIG_VALGRIND 0
+#endif
+
+/* Core heap: trace hooks (kheap_set_trace). Off by default: compiled out. */
+#ifndef KH_HEAP_TRACE
+#define KH_HEAP_TRACE 0
+#endif
+
 /* Core heap: log2 of the number of second-level size classes per power of two.
  * 4 (16 classes) bounds internal fit waste at 1/16 of a block; 5 halves it at
  * the cost of twice the list heads in the control block. */

@@ -90,6 +90,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Options come from kheap/config.h when it is on the include path (the
  * library always has it); the core heap copied alone needs only this header
@@ -115,6 +116,53 @@
 #endif
 #ifndef KH_HEAP_FALLBACK_SCAN
 #define KH_HEAP_FALLBACK_SCAN 8
+#endif
+#ifndef KH_CONFIG_HARDEN
+#define KH_CONFIG_HARDEN (KH_CONFIG_CHECKS ? 1 : 0)
+#endif
+#ifndef KH_HEAP_MAX_REGIONS
+#define KH_HEAP_MAX_REGIONS 16
+#endif
+#ifndef KH_CONFIG_ASAN
+#define KH_CONFIG_ASAN 1
+#endif
+#ifndef KH_CONFIG_VALGRIND
+#define KH_CONFIG_VALGRIND 0
+#endif
+#ifndef KH_HEAP_TRACE
+#define KH_HEAP_TRACE 0
+#endif
+
+/* Every option in range, or the build stops here. */
+#if KH_CONFIG_CHECKS != 0 && KH_CONFIG_CHECKS != 1
+#error "KH_CONFIG_CHECKS must be 0 or 1"
+#endif
+#if KH_CONFIG_HARDEN < 0 || KH_CONFIG_HARDEN > 2
+#error "KH_CONFIG_HARDEN must be 0, 1 or 2"
+#endif
+#if KH_CONFIG_HARDEN > 0 && !KH_CONFIG_CHECKS
+#error "KH_CONFIG_CHECKS=0 is hardening level 0: KH_CONFIG_HARDEN must be 0 too"
+#endif
+#if KH_HEAP_SL_LOG2 < 1 || KH_HEAP_SL_LOG2 > 5
+#error "KH_HEAP_SL_LOG2 must be 1..5 (2..32 second-level classes; the bitmaps are 32 bits)"
+#endif
+#if KH_HEAP_FULL != 0 && KH_HEAP_FULL != 1
+#error "KH_HEAP_FULL must be 0 or 1"
+#endif
+#if KH_HEAP_FALLBACK_SCAN < 0 || KH_HEAP_FALLBACK_SCAN > 255
+#error "KH_HEAP_FALLBACK_SCAN must be 0..255 (a bounded scan keeps kheap_alloc O(1))"
+#endif
+#if KH_HEAP_MAX_REGIONS < 1 || KH_HEAP_MAX_REGIONS > 1024
+#error "KH_HEAP_MAX_REGIONS must be 1..1024"
+#endif
+#if KH_CONFIG_ASAN != 0 && KH_CONFIG_ASAN != 1
+#error "KH_CONFIG_ASAN must be 0 or 1"
+#endif
+#if KH_CONFIG_VALGRIND != 0 && KH_CONFIG_VALGRIND != 1
+#error "KH_CONFIG_VALGRIND must be 0 or 1"
+#endif
+#if KH_HEAP_TRACE != 0 && KH_HEAP_TRACE != 1
+#error "KH_HEAP_TRACE must be 0 or 1"
 #endif
 
 #ifdef __cplusplus
@@ -148,6 +196,8 @@ enum kh_error {
     KH_EHEAP_LIST = -103,   /* free-list links or a block's class are wrong */
     KH_EHEAP_BITMAP = -104, /* a bitmap disagrees with the lists */
     KH_EHEAP_STATS = -105,  /* counters disagree with the blocks */
+    KH_EHEAP_CANARY = -106, /* hardening level 2: a block was written past its requested size */
+    KH_EHEAP_POISON = -107, /* hardening level 2: a free block was written after it was freed */
 };
 
 /* The misuse-reporting hook. Checked builds (KH_CONFIG_CHECKS) report misuse
@@ -211,13 +261,20 @@ struct kheap_stats {
     size_t free_bytes;         /* bytes in free blocks, headers included */
     size_t used_bytes;         /* bytes in allocated blocks (0 when everything is freed) */
     size_t peak_used_bytes;    /* highest used_bytes seen */
+    size_t min_free_bytes;     /* low-water mark: lowest free_bytes seen since init */
     size_t largest_free_block; /* largest request that would succeed now, approximately:
                                   usable bytes of the biggest block in the top class */
     size_t free_blocks;        /* number of free blocks */
     size_t allocations;        /* live allocations */
+    size_t failed_allocations; /* kheap_alloc* and kheap_realloc calls that returned NULL
+                                  for want of memory or for a bad size or alignment */
+    size_t largest_request;    /* largest size asked of kheap_alloc* / kheap_realloc */
     size_t regions;            /* memory regions (adjacent ones count once) */
-    size_t overhead_bytes;     /* control block, region headers, end markers, slack */
+    size_t overhead_bytes;     /* control block, region end markers, alignment slack */
     size_t max_block;          /* largest block the index can hold (kheap_init_ex) */
+    unsigned hardening;        /* hardening level now (kheap_set_hardening) */
+    unsigned check_bits;       /* bits of the per-heap tag on each header (0 at level 0):
+                                  a foreign word passes as a header with p = 2^-check_bits */
 };
 
 /* Create a heap in [mem, mem + bytes). Any address and size: the start is
@@ -225,25 +282,43 @@ struct kheap_stats {
  * The index is sized for blocks up to `bytes`; use kheap_init_ex when you
  * will add larger regions later. Returns the heap handle (somewhere inside
  * mem), or NULL when mem is NULL or the region cannot hold the control block
- * plus one minimum block. O(index). */
+ * plus one minimum block (kheap_min_init_bytes). The heap starts at
+ * hardening level KH_CONFIG_HARDEN with a secret derived from its address.
+ * O(index). */
 kheap *kheap_init(void *mem, size_t bytes);
 
 /* As kheap_init, with the index sized for blocks up to max_block bytes
  * (at least `bytes`). A larger max_block costs W bytes per extra size class
- * (16 classes per doubling) and nothing else. */
+ * (16 classes per doubling) and, in checked builds, one check bit per
+ * doubling. */
 kheap *kheap_init_ex(void *mem, size_t bytes, size_t max_block);
 
 /* Add [mem, mem + bytes) to the heap. The memory may be anywhere; when it
  * touches an existing region (either end) they coalesce into one. Returns
- * false, adding nothing, when mem is NULL, bytes is too small for a minimum
- * block after alignment, the range wraps around the address space, or it
- * overlaps a region the heap already has. O(regions). */
+ * false, adding nothing, when h or mem is NULL, bytes is too small for a
+ * minimum block after alignment (kheap_min_region_bytes), the range wraps
+ * around the address space, it overlaps a region or the control block, or
+ * the heap already holds KH_HEAP_MAX_REGIONS regions and this one touches
+ * none of them. O(KH_HEAP_MAX_REGIONS); at hardening level 2 also O(bytes)
+ * (the new memory is poisoned). */
 bool kheap_add_region(kheap *h, void *mem, size_t bytes);
+
+/* Take back the region [mem, mem + bytes) from the heap, when no block in it
+ * is allocated. mem and bytes name a whole region as the heap holds it: one
+ * kheap_add_region's range, or the union of adjacent ones that coalesced.
+ * Returns false and changes nothing for a NULL h, a range that is not one
+ * of the heap's regions (reported as KH_EINVAL; the region kheap_init made
+ * holds the control block and is never one), or a region with a live block
+ * (reported as KH_EBUSY). Afterwards pointers into it are foreign to the
+ * heap. O(KH_HEAP_MAX_REGIONS + bytes / max_block). */
+bool kheap_remove_region(kheap *h, void *mem, size_t bytes);
 
 /* Allocate size bytes aligned to align (0 = KH_ALIGN_DEFAULT, else a power
  * of two). size 0 returns a unique minimum block. NULL when out of memory,
  * align is not a power of two (or, with KH_HEAP_FULL=0, above
- * KH_ALIGN_DEFAULT), or the request overflows. O(1). */
+ * KH_ALIGN_DEFAULT), or the request overflows. A request that can never fit
+ * (its block would exceed max_block) fails at once, without asking the
+ * source. O(1); at hardening level 2 O(size) (the poison is checked). */
 void *kheap_alloc(kheap *h, size_t size, size_t align);
 
 /* kheap_alloc with KH_GFP_* flags: KH_GFP_ZERO zeroes, KH_GFP_ATOMIC and
@@ -259,15 +334,18 @@ void *kheap_zalloc(kheap *h, size_t size, size_t align);
  *    unless the heap's policy has KHEAP_SHRINK_MOVES (see kheap_set_policy).
  *  - Grows in place into a following free block when it can, else into the
  *    preceding free block (data moved down with memmove), else moves: a new
- *    block with the requested alignment, the first min(old, size) bytes
- *    copied, the old block freed.
+ *    block with the requested alignment, the kept bytes copied, the old
+ *    block freed.
  *  - A ptr not aligned to align is moved to an aligned block.
  *  - On failure returns NULL and the old block is untouched and still valid.
  *  - size 0 shrinks to a minimum block (it does not free).
- * O(1) plus the copy. With KH_HEAP_FULL=0: ptr NULL allocates; otherwise
- * only a size up to kheap_usable_size(ptr) with align up to KH_ALIGN_DEFAULT
- * is done (in place, never failing); anything else returns NULL and the old
- * block is untouched. */
+ *  - A ptr the heap did not hand out is reported (checked builds, "Misuse"
+ *    above) and NULL returned, nothing changed.
+ * No block ever grows past max_block. O(1) plus the copy. With
+ * KH_HEAP_FULL=0: ptr NULL allocates; otherwise only a size up to
+ * kheap_usable_size(ptr) with align up to KH_ALIGN_DEFAULT is done (in
+ * place, never failing); anything else returns NULL and the old block is
+ * untouched. */
 void *kheap_realloc(kheap *h, void *ptr, size_t size, size_t align);
 
 /* Resize the block at ptr to size bytes IN PLACE: shrink (the tail goes back
@@ -277,27 +355,33 @@ void *kheap_realloc(kheap *h, void *ptr, size_t size, size_t align);
  * With KH_HEAP_FULL=0 it never grows: true only up to kheap_usable_size. */
 bool kheap_resize(kheap *h, void *ptr, size_t size);
 
-/* Free ptr. NULL does nothing. Coalesces with free neighbours at once. O(1).
- * Checked builds refuse and report pointers this heap does not own. */
+/* Free ptr. NULL does nothing. Coalesces with free neighbours at once. O(1)
+ * (level 2: O(block size), the freed memory is poisoned). Checked builds
+ * refuse and report pointers this heap did not hand out ("Misuse"). */
 void kheap_free(kheap *h, void *ptr);
 
-/* Bytes usable at ptr (>= the size requested). 0 for NULL or (checked
- * builds) a pointer this heap does not own. O(1). */
+/* Bytes usable at ptr (>= the size requested; exactly the size requested at
+ * hardening level 2, whose canary follows it). 0 for a NULL h or ptr, or
+ * (checked builds, reported) a pointer this heap did not hand out. O(1).
+ * In an AddressSanitizer build the bytes it returns become addressable. */
 size_t kheap_usable_size(const kheap *h, const void *ptr);
 
-/* Statistics. O(1): every field is kept up to date by alloc and free. */
+/* Statistics. O(1): every field is kept up to date by alloc and free.
+ * A NULL out does nothing; a NULL h fills *out with zeros. */
 void kheap_stats(const kheap *h, struct kheap_stats *out);
 
-/* Verify every invariant: block sizes and flags, boundary tags, no adjacent
- * free blocks, every free block in the right list and every listed block
- * free, bitmaps matching lists, statistics matching the blocks. Returns 0 or
- * a negative KH_EHEAP_* code (enum kh_error above) naming what is broken.
- * O(blocks). */
+/* Verify every invariant: block sizes and flags, header tags, boundary tags,
+ * no adjacent free blocks, every free block in the right list and every
+ * listed block free, bitmaps matching lists, statistics matching the blocks;
+ * at hardening level 2 also every canary and all free memory's poison.
+ * Returns 0 or a negative KH_EHEAP_* code (enum kh_error above) naming what
+ * is broken, KH_EINVAL for a NULL h. O(blocks); level 2: O(heap bytes). */
 int kheap_check(const kheap *h);
 
 /* Call fn for every block in address order, region by region: block is the
- * payload address, size the usable bytes, used whether it is allocated.
- * fn must not allocate from or free to h. O(blocks). */
+ * payload address, size the usable bytes (as kheap_usable_size), used
+ * whether it is allocated. fn must not allocate from or free to h. A NULL h
+ * or fn does nothing. O(blocks). */
 typedef void (*kheap_walk_fn)(void *block, size_t size, bool used, void *ctx);
 void kheap_walk(const kheap *h, kheap_walk_fn fn, void *ctx);
 
@@ -318,15 +402,72 @@ bool kheap_set_policy(kheap *h, unsigned policy);
 
 /* Attach a source of more memory (NULL detaches). When an allocation fails,
  * the heap asks src->ops->grow() once for enough bytes, adds them as a region
- * and retries once. The source struct is copied. O(1).
- * With KH_HEAP_FULL=0 the heap never grows: a non-NULL src is refused,
- * reported as KH_EINVAL through kh_report() (kheap/error.h), and nothing is
- * attached, so a failing allocation just returns NULL; NULL does nothing. */
-void kheap_set_source(kheap *h, const struct kh_source *src);
+ * and retries once. The source struct is copied. Returns true when done;
+ * false for a NULL h, a source without a grow function (reported as
+ * KH_EINVAL; nothing changes), or, with KH_HEAP_FULL=0, any non-NULL src
+ * (reported as KH_EINVAL, nothing attached: the minimal heap never grows,
+ * so a failing allocation just returns NULL). O(1). */
+bool kheap_set_source(kheap *h, const struct kh_source *src);
 
-/* Bytes of control block kheap_init_ex(mem, bytes, max_block) will use,
- * for sizing math. */
+/* Hardening level of this heap, 0..KH_CONFIG_HARDEN (see "Misuse" above):
+ * a program built at level 2 may run a heap at 1 or 0, e.g. chosen from its
+ * environment. Only while no block is allocated (blocks carry the layout of
+ * the level they were allocated at). Returns false and changes nothing for a
+ * NULL h, a level above KH_CONFIG_HARDEN (reported as KH_EINVAL) or a heap
+ * with live blocks (reported as KH_EBUSY). O(free blocks); raising to 2 is
+ * O(heap bytes) (the free memory gets poisoned). */
+bool kheap_set_hardening(kheap *h, unsigned level);
+
+/* Mix caller entropy (e.g. a hardware random number) into the heap's secret,
+ * which keys the header tags of the misuse checks and the level-2 canaries.
+ * kheap_init derives the secret from the heap's address alone; a secret the
+ * program cannot know makes a forged or stale header a guess. Only while no
+ * block is allocated. Returns false and changes nothing for a NULL h or a
+ * heap with live blocks (reported as KH_EBUSY); true (nothing to key) in a
+ * level-0 build. O(free blocks). */
+bool kheap_set_secret(kheap *h, uint64_t entropy);
+
+/* Trace hooks, compiled in with KH_HEAP_TRACE=1 (kheap/config.h). Each is
+ * optional (NULL: not called) and gets the caller's address (the return
+ * address of the kheap_* call, NULL where the compiler cannot tell):
+ *  alloc    every kheap_alloc / kheap_alloc_flags / kheap_zalloc and
+ *           kheap_realloc(h, NULL, ...): ptr is the result (NULL: failed);
+ *  free     every kheap_free the heap carried out (not refused misuse);
+ *  realloc  every kheap_realloc of a block and every kheap_resize: new_ptr is
+ *           the result (NULL: failed, the old block kept; kheap_resize
+ *           reports old_ptr or NULL).
+ * Hooks run after the heap's work, outside it: they may allocate from h. */
+struct kheap_trace {
+    void (*alloc)(void *ctx, void *ptr, size_t size, size_t align, void *caller);
+    void (*free)(void *ctx, void *ptr, void *caller);
+    void (*realloc)(void *ctx, void *old_ptr, void *new_ptr, size_t size, void *caller);
+    void *ctx;
+};
+
+/* Install trace hooks (copied; NULL removes them). Returns false for a NULL
+ * h, or in a build without KH_HEAP_TRACE (reported as KH_EINVAL). O(1). */
+bool kheap_set_trace(kheap *h, const struct kheap_trace *trace);
+
+/* Sizing queries, O(1). Each is checked against the heap by the tests.
+ *  kheap_control_bytes(max_block): bytes of control block kheap_init_ex
+ *      (mem, bytes, max_block) uses (max_block = bytes for kheap_init).
+ *  kheap_min_init_bytes(max_block): the smallest bytes for which
+ *      kheap_init_ex(mem, bytes, max_block) succeeds whatever mem's
+ *      alignment (max_block 0: for kheap_init).
+ *  kheap_min_region_bytes(): the smallest bytes for which kheap_add_region
+ *      succeeds whatever mem's alignment (with room in the region table).
+ *  kheap_block_bytes(h, n): bytes of heap one kheap_alloc(h, n, 0) takes,
+ *      header, rounding and (level 2) canary included: the per-block
+ *      overhead is kheap_block_bytes(h, n) - n. 0 when n can never fit.
+ *      h NULL: for a new heap (level KH_CONFIG_HARDEN).
+ *  kheap_max_alloc(bytes): the largest n for which kheap_alloc(kheap_init
+ *      (mem, bytes), n, 0) succeeds on the new heap whatever mem's
+ *      alignment; 0 when bytes is too small for kheap_init. */
 size_t kheap_control_bytes(size_t max_block);
+size_t kheap_min_init_bytes(size_t max_block);
+size_t kheap_min_region_bytes(void);
+size_t kheap_block_bytes(const kheap *h, size_t n);
+size_t kheap_max_alloc(size_t bytes);
 
 #ifdef __cplusplus
 }

@@ -38,6 +38,10 @@ const char *kh_strerror(int code)
         return "KH_EHEAP_BITMAP";
     case KH_EHEAP_STATS:
         return "KH_EHEAP_STATS";
+    case KH_EHEAP_CANARY:
+        return "KH_EHEAP_CANARY";
+    case KH_EHEAP_POISON:
+        return "KH_EHEAP_POISON";
     default:
         return "KH_E?";
     }
