@@ -35,7 +35,8 @@
 
 /* Core heap: most memory regions one heap can hold (kheap_init's plus
  * kheap_add_region's; adjacent ones coalesce and count once). The table
- * lives in the control block, 2 pointers per entry. */
+ * lives in the control block, 2 pointers per entry, one entry per
+ * first-level size class of the heap's index (at least 4) up to this. */
 #ifndef KH_HEAP_MAX_REGIONS
 #define KH_HEAP_MAX_REGIONS 16
 #endif

@@ -270,6 +270,7 @@ struct kheap_stats {
                                   for want of memory or for a bad size or alignment */
     size_t largest_request;    /* largest size asked of kheap_alloc* / kheap_realloc */
     size_t regions;            /* memory regions (adjacent ones count once) */
+    size_t max_regions;        /* regions the heap can hold (kheap_add_region) */
     size_t overhead_bytes;     /* control block, region end markers, alignment slack */
     size_t max_block;          /* largest block the index can hold (kheap_init_ex) */
     unsigned hardening;        /* hardening level now (kheap_set_hardening) */
@@ -379,8 +380,9 @@ void kheap_stats(const kheap *h, struct kheap_stats *out);
 int kheap_check(const kheap *h);
 
 /* Call fn for every block in address order, region by region: block is the
- * payload address, size the usable bytes (as kheap_usable_size), used
- * whether it is allocated. fn must not allocate from or free to h. A NULL h
+ * payload address, size the bytes from there to the next block's header
+ * (block size minus one word of header; what kheap_usable_size returns below
+ * level 2), used whether it is allocated. fn must not allocate from or free to h. A NULL h
  * or fn does nothing. O(blocks). */
 typedef void (*kheap_walk_fn)(void *block, size_t size, bool used, void *ctx);
 void kheap_walk(const kheap *h, kheap_walk_fn fn, void *ctx);

@@ -156,7 +156,7 @@ struct kheap {
     struct kheap_trace trace;
 #endif
     /* followed by: block *heads[nfl * SL_COUNT];
-     * struct heap_region regions[KH_HEAP_MAX_REGIONS]; uint32_t sl[nfl]; */
+     * struct heap_region regions[regions_for(nfl)]; uint32_t sl[nfl]; */
     block *heads[];
 };
 
@@ -266,9 +266,10 @@ NOSAN static inline void *payload(const block *b)
 {
     return (char *)b + 2 * WORD;
 }
+/* In integers: p may be any pointer a caller hands in, not yet validated. */
 NOSAN static inline block *from_payload(const void *p)
 {
-    return (block *)((char *)p - 2 * WORD);
+    return (block *)((uintptr_t)p - 2 * WORD);
 }
 /* A new header: size, flags and the tag for its address. */
 NOSAN static inline void hdr_set(const kheap *h, block *b, size_t size_flags)
@@ -818,7 +819,14 @@ NOSAN size_t kheap_usable_size(const kheap *h, const void *ptr)
     if (!h || !ptr) return 0;
     VG_ENTER();
     const block *b = owned(h, ptr);
-    size_t n = b ? usable(h, b) : 0;
+    size_t n = b ? bsize(h, b) - WORD : 0;
+    if (b && LEVEL_MAX >= 2 && level(h) >= 2) {
+        n = canary_size(h, b);
+        if (n == (size_t)-1) {
+            kh_report(KH_EHEAP_CANARY, "kheap: block written past its requested size", ptr);
+            n = 0;
+        }
+    }
     ASAN_UNPOISON(ptr, n);
     VG_LEAVE();
     return n;
@@ -932,12 +940,19 @@ NOSAN static void *grow_in_place(kheap *h, block *b, void *ptr, size_t n, size_t
         memmove(payload(nb), ptr, have - WORD);
         nb->size &= ~F_FREE;
     }
-    hdr_resize(h, nb, total);
-    bnext(h, nb)->size &= ~F_PREV_FREE;
-    h->used += total - have;
-    /* Grown past size: the tail goes back, then the peak sees what the
-     * block really keeps. */
-    trim(h, nb, size);
+    /* Keep size bytes and give the tail back when it can stand alone,
+     * else keep it all (fits() said that is at most max_block): no header
+     * ever holds more than the index can. */
+    size_t keep = total - size >= MIN_BLOCK ? size : total;
+    hdr_resize(h, nb, keep);
+    h->used += keep - have;
+    if (keep < total) {
+        block *t = (block *)((char *)nb + keep);
+        hdr_set(h, t, total - keep);
+        release(h, t, true);
+    } else {
+        bnext(h, nb)->size &= ~F_PREV_FREE;
+    }
     if (h->used > h->peak_used) h->peak_used = h->used;
     if (LEVEL_MAX >= 2 && level(h) >= 2) set_canary(h, nb, n);
     void *np = payload(nb);
@@ -1040,11 +1055,20 @@ static unsigned nfl_for(size_t max_block)
     return n > 32 ? 32 : n;
 }
 
+/* Region table entries: one per first-level class (at least 4), at most
+ * KH_HEAP_MAX_REGIONS. A heap sized for big blocks, as one that will grow
+ * through a source is, has room for more regions; a small one stays small. */
+static unsigned regions_for(unsigned nfl)
+{
+    unsigned n = nfl < 4 ? 4 : nfl;
+    return n < KH_HEAP_MAX_REGIONS ? n : KH_HEAP_MAX_REGIONS;
+}
+
 /* Control block bytes for nfl first-level classes. */
 static size_t ctl_bytes(unsigned nfl)
 {
     return sizeof(kheap) + nfl * SL_COUNT * sizeof(block *) +
-           KH_HEAP_MAX_REGIONS * sizeof(struct heap_region) + nfl * sizeof(uint32_t);
+           regions_for(nfl) * sizeof(struct heap_region) + nfl * sizeof(uint32_t);
 }
 
 size_t kheap_control_bytes(size_t max_block)
@@ -1127,7 +1151,7 @@ NOSAN kheap *kheap_init_ex(void *mem, size_t bytes, size_t max_block)
     memset(h, 0, ctl);
     h->nfl = nfl;
     h->regions = (struct heap_region *)(void *)(h->heads + nfl * SL_COUNT);
-    h->sl = (uint32_t *)(void *)(h->regions + KH_HEAP_MAX_REGIONS);
+    h->sl = (uint32_t *)(void *)(h->regions + regions_for(nfl));
     /* The biggest block whose class index stays below nfl (cannot wrap:
      * nfl is at most 26 on 32-bit targets and 32 on 64-bit ones). */
     h->max_block = (((size_t)1 << (nfl + SL_LOG2 - 1)) - 1) * GRAIN;
@@ -1186,7 +1210,7 @@ NOSAN static bool add_region(kheap *h, void *mem, size_t bytes)
     if (i < n && t[i].start < e) return false; /* overlap */
     struct heap_region *after = i > 0 && t[i - 1].end == m ? &t[i - 1] : NULL;
     struct heap_region *before = i < n && t[i].start == e ? &t[i] : NULL;
-    if (!after && !before && n == KH_HEAP_MAX_REGIONS) return false; /* table full */
+    if (!after && !before && n == regions_for(h->nfl)) return false; /* table full */
     /* [first, last) becomes free blocks: from the end marker of the region
      * we extend (or our own first block) to the first block of the region
      * that follows (or our own end marker). */
@@ -1396,6 +1420,7 @@ NOSAN void kheap_stats(const kheap *h, struct kheap_stats *out)
     out->failed_allocations = h->failed;
     out->largest_request = h->largest_request;
     out->regions = h->nregions;
+    out->max_regions = regions_for(h->nfl);
     out->overhead_bytes = h->given - h->total;
     out->max_block = h->max_block;
     out->hardening = level(h);
@@ -1416,11 +1441,7 @@ NOSAN void kheap_walk(const kheap *h, kheap_walk_fn fn, void *ctx)
     if (!h || !fn) return;
     for (size_t i = 0; i < h->nregions; i++) {
         for (block *b = first_block(h->regions[i].start); bsize(h, b); b = bnext(h, b)) {
-            bool used = !(b->size & F_FREE);
-            VG_ENTER();
-            size_t n = used ? usable(h, b) : bsize(h, b) - WORD;
-            VG_LEAVE();
-            fn(payload(b), n, used, ctx);
+            fn(payload(b), bsize(h, b) - WORD, !(b->size & F_FREE), ctx);
         }
     }
 }
@@ -1428,7 +1449,7 @@ NOSAN void kheap_walk(const kheap *h, kheap_walk_fn fn, void *ctx)
 NOSAN static int check_impl(const kheap *h)
 {
     /* The region table: sorted, disjoint, within bounds. */
-    if (h->nregions > KH_HEAP_MAX_REGIONS) return KH_EHEAP_BLOCK;
+    if (h->nregions > regions_for(h->nfl)) return KH_EHEAP_BLOCK;
     for (size_t i = 1; i < h->nregions; i++)
         if (h->regions[i - 1].end > h->regions[i].start) return KH_EHEAP_BLOCK;
     /* Counters count down to 0 over the blocks. */
