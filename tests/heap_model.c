@@ -105,6 +105,11 @@ static void add_block(struct heap_model *m, unsigned char *p, size_t size, size_
     fill(p, size, m->live[i].seed, 0);
 }
 
+static void remember_stale(struct heap_model *m, unsigned char *p)
+{
+    m->stale[m->nstale++ % HEAP_MODEL_STALE] = p;
+}
+
 static void remove_at(struct heap_model *m, size_t i)
 {
     memmove(&m->live[i], &m->live[i + 1], (m->nlive - i - 1) * sizeof(m->live[0]));
@@ -229,6 +234,7 @@ void heap_model_step(struct heap_model *m, uint32_t op, uint32_t a, uint32_t b)
     if (op < 12) {
         remove_at(m, i);
         kheap_free(m->h, blk.p);
+        remember_stale(m, blk.p);
         return;
     }
     if (op == 15) {
@@ -261,6 +267,7 @@ void heap_model_step(struct heap_model *m, uint32_t op, uint32_t a, uint32_t b)
     }
     if (!intact(p, blk.size, blk.seed, size)) fail(m, "realloc lost data");
     if (p != blk.p && size <= blk.size && align == blk.align) m->shrink_moves++;
+    if (p != blk.p) remember_stale(m, blk.p);
     /* The kept prefix was checked above; add_block refills with a new seed. */
     remove_at(m, i);
     add_block(m, p, size, align);
@@ -293,4 +300,147 @@ void heap_model_finish(struct heap_model *m)
     if (st.used_bytes != 0 || st.allocations != 0) fail(m, "bytes still used after freeing all");
     if (st.free_bytes != st.total_bytes) fail(m, "free bytes != total after freeing all");
     if (st.free_blocks != st.regions) fail(m, "not one free block per region");
+}
+
+/* ---- Misuse ------------------------------------------------------------- */
+
+static unsigned misuse_reports;
+static int misuse_last;
+static void misuse_hook(int code, const char *what, const void *ptr)
+{
+    (void)what, (void)ptr;
+    misuse_reports++;
+    misuse_last = code;
+}
+
+int heap_model_set_foreign(struct heap_model *m, unsigned char *mem, size_t bytes)
+{
+    m->other = kheap_init(mem, bytes);
+    if (!m->other) return -1;
+    for (unsigned i = 0; i < 4; i++) {
+        m->other_blocks[i] = kheap_alloc(m->other, 16 + i * 100, 0);
+        if (!m->other_blocks[i]) return -1;
+    }
+    return 0;
+}
+
+/* The live block whose bytes (or header) hold address p, or -1. */
+static long live_around(const struct heap_model *m, const unsigned char *p)
+{
+    size_t i = find_pos(m, p + 1);
+    if (i == 0) return -1;
+    const struct heap_model_block *b = &m->live[i - 1];
+    size_t n = kheap_usable_size(m->h, b->p);
+    return p < b->p + (n > b->size ? n : b->size) + 2 * sizeof(size_t) ? (long)(i - 1) : -1;
+}
+
+static unsigned char *misuse_pointer(struct heap_model *m, unsigned cls, uint32_t b)
+{
+    const size_t g = KH_ALIGN_DEFAULT;
+    switch (cls) {
+    case HEAP_MISUSE_STALE: {
+        unsigned n = m->nstale < HEAP_MODEL_STALE ? m->nstale : HEAP_MODEL_STALE;
+        return n ? m->stale[b % n] : NULL;
+    }
+    case HEAP_MISUSE_INTERIOR: {
+        if (!m->nlive) return NULL;
+        const struct heap_model_block *x = &m->live[b % m->nlive];
+        size_t span = x->size / g;
+        return span ? x->p + g * (1 + (b >> 10) % span) : NULL;
+    }
+    case HEAP_MISUSE_MISALIGNED:
+        return m->nlive ? m->live[b % m->nlive].p + 1 + (b >> 10) % (g - 1) : NULL;
+    case HEAP_MISUSE_FOREIGN:
+        return m->other ? m->other_blocks[b % 4] : NULL;
+    default: {
+        /* Past a region's end (before the next one, or after the last), or
+         * inside the control block at the first region's start. */
+        unsigned r = b % (m->nregions + 1);
+        if (r == m->nregions) return (unsigned char *)m->h + g;
+        uintptr_t e = (uintptr_t)m->hi[r];
+        return (unsigned char *)((e + g - 1) & ~(uintptr_t)(g - 1)) + g * ((b >> 8) % 2);
+    }
+    }
+}
+
+void heap_model_misuse(struct heap_model *m, unsigned cls, uint32_t a, uint32_t b)
+{
+    cls %= HEAP_MISUSE_CLASSES;
+    unsigned char *p = misuse_pointer(m, cls, b);
+    if (!p) return;
+    if (cls == HEAP_MISUSE_STALE) {
+        size_t i = find_pos(m, p);
+        if (i < m->nlive && m->live[i].p == p) {
+            m->skipped++; /* a live block again: nothing can tell (heap.h says so) */
+            return;
+        }
+    }
+    struct kheap_stats before, after;
+    kheap_stats(m->h, &before);
+    if (!before.hardening) {
+        fail(m, "misuse needs a checked heap (hardening level 1 or 2)");
+        return;
+    }
+    m->misuses[cls]++;
+    kh_error_hook_fn old = kh_set_error_hook(misuse_hook);
+    misuse_reports = 0;
+    /* Probe first: a pointer the heap takes for a live block is a collision
+     * (allowed with the stated probability): the misuse is not carried
+     * out, the heap would free someone else's bytes. */
+    size_t got = kheap_usable_size(m->h, p);
+    if (got) {
+        m->collisions[cls]++;
+        if (misuse_reports) fail(m, "probe accepted and reported");
+    } else if (misuse_reports != 1) {
+        fail(m, "misuse probe not reported once");
+    } else {
+        misuse_reports = 0;
+        long around = live_around(m, p);
+        switch (a % 5) {
+        case 0:
+            kheap_free(m->h, p);
+            break;
+        case 1:
+            if (kheap_realloc(m->h, p, (a >> 8) % 64, 0)) fail(m, "misuse realloc succeeded");
+            break;
+        case 2:
+            if (kheap_realloc(m->h, p, 1000 + (a >> 8) % 100000, (size_t)1 << (a >> 3) % 8))
+                fail(m, "misuse realloc succeeded");
+            break;
+        case 3:
+            if (kheap_resize(m->h, p, (a >> 8) % 4096)) fail(m, "misuse resize succeeded");
+            break;
+        default:
+            if (kheap_usable_size(m->h, p)) fail(m, "misuse usable_size answered");
+        }
+        if (misuse_reports != 1) fail(m, "misuse not reported once");
+        if (misuse_last != KH_EFAULT && misuse_last != KH_EDOUBLE && misuse_last != KH_ECORRUPT)
+            fail(m, "misuse reported with an unexpected code");
+        if (around >= 0) {
+            const struct heap_model_block *x = &m->live[around];
+            if (!intact(x->p, x->size, x->seed, x->size)) fail(m, "misuse changed a live block");
+        }
+    }
+    kh_set_error_hook(old);
+    kheap_stats(m->h, &after);
+    if (memcmp(&before, &after, sizeof(before)) != 0) fail(m, "misuse changed the statistics");
+    heap_model_verify(m);
+    if (m->other && kheap_check(m->other) != 0) fail(m, "misuse changed the other heap");
+}
+
+void heap_model_check_collisions(struct heap_model *m)
+{
+    struct kheap_stats st;
+    kheap_stats(m->h, &st);
+    for (unsigned c = 0; c < HEAP_MISUSE_CLASSES; c++) {
+        if (c != HEAP_MISUSE_STALE && c != HEAP_MISUSE_INTERIOR) {
+            if (m->collisions[c]) fail(m, "a misuse that is always caught passed");
+            continue;
+        }
+        if (!st.check_bits) continue;
+        /* Expected: tries * 2^-bits. Allowed: 4x that plus 4. */
+        double expect = (double)m->misuses[c];
+        for (unsigned k = 0; k < st.check_bits && expect > 1e-12; k++) expect /= 2;
+        if ((double)m->collisions[c] > 4 * expect + 4) fail(m, "more collisions than 2^-bits");
+    }
 }

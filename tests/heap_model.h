@@ -25,6 +25,17 @@
 
 #define HEAP_MODEL_MAX_LIVE    1024
 #define HEAP_MODEL_MAX_REGIONS 8
+#define HEAP_MODEL_STALE       64
+
+/* Misuse classes heap_model_misuse() tries (see there). */
+enum heap_model_misuse_class {
+    HEAP_MISUSE_STALE,      /* a pointer freed earlier, whatever happened since */
+    HEAP_MISUSE_INTERIOR,   /* inside a live block, aligned */
+    HEAP_MISUSE_MISALIGNED, /* a live block's pointer, plus 1..GRAIN-1 */
+    HEAP_MISUSE_FOREIGN,    /* a live block of another heap */
+    HEAP_MISUSE_OUTSIDE,    /* between, before or after the regions; the control block */
+    HEAP_MISUSE_CLASSES
+};
 
 struct heap_model_block {
     unsigned char *p;
@@ -45,6 +56,16 @@ struct heap_model {
     unsigned long long refused;      /* minimal build: calls it must refuse (and did) */
     unsigned long long shrink_moves; /* same-alignment reallocs to a smaller size that moved */
     const char *error;               /* first violation seen, NULL while all is well */
+    /* Misuse (heap_model_misuse): pointers freed lately, another heap with
+     * live blocks, and what happened. A probe the heap accepted as a live
+     * block (possible for stale and interior pointers, with the datasheet's
+     * probability) is a collision: counted, and the misuse not carried out. */
+    unsigned char *stale[HEAP_MODEL_STALE];
+    unsigned nstale;
+    kheap *other;
+    unsigned char *other_blocks[4];
+    unsigned long long misuses[HEAP_MISUSE_CLASSES], collisions[HEAP_MISUSE_CLASSES];
+    unsigned long long skipped; /* stale pointers that are a live block's start again */
 };
 
 /* Whether two kheap_stats snapshots show the same heap: every field but
@@ -66,6 +87,19 @@ int heap_model_init(struct heap_model *m, unsigned char *mem, size_t bytes, unsi
 /* One operation chosen by op (alloc / free / realloc / zalloc / usable
  * size), with a and b as raw randomness for index, size and alignment. */
 void heap_model_step(struct heap_model *m, uint32_t op, uint32_t a, uint32_t b);
+/* A second heap over [mem, mem + bytes), whose blocks the model hands to
+ * the first one as foreign pointers. */
+int heap_model_set_foreign(struct heap_model *m, unsigned char *mem, size_t bytes);
+/* One misuse of class cls (enum heap_model_misuse_class) through one of
+ * kheap_free, kheap_realloc (smaller or bigger), kheap_resize and
+ * kheap_usable_size (chosen by a), b picking the pointer. Checks that it
+ * is reported once and changes nothing: statistics, every live block's
+ * contents, kheap_check(), no live block touched. */
+void heap_model_misuse(struct heap_model *m, unsigned cls, uint32_t a, uint32_t b);
+/* The collision bound: for classes that can collide (stale, interior), at
+ * most a few times what 2^-check_bits per try predicts; for the others none. */
+void heap_model_check_collisions(struct heap_model *m);
+
 /* Full check: every live block intact plus kheap_check(). */
 void heap_model_verify(struct heap_model *m);
 /* Free everything and check the heap is back to one free block per region

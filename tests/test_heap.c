@@ -977,6 +977,55 @@ KH_TEST(heap_model_shrink_moves)
     KH_CHECK(KH_HEAP_FULL ? model.shrink_moves > 0 : model.shrink_moves == 0);
 }
 
+/* ---- the model with misuse between the valid operations ---- */
+
+/* Random valid operations, and after every few a misuse of every class
+ * (stale, interior, misaligned, foreign, outside) through every entry
+ * point; after each one the model checks the report, the statistics, every
+ * live block's contents and kheap_check. */
+static void run_adversarial(unsigned nregions, int adjacent, size_t ops, size_t bytes_cap,
+                            unsigned policy)
+{
+    size_t n;
+    unsigned char *m = kh_test_arena(&n);
+    size_t other = 64 << 10;
+    KH_ASSERT(n > 4 * other);
+    unsigned char *foreign = m + n - other;
+    n -= other;
+    if (n > bytes_cap) n = bytes_cap;
+    KH_ASSERT(heap_model_init(&model, m, n, nregions, adjacent) == 0);
+    KH_ASSERT(heap_model_set_foreign(&model, foreign, other) == 0);
+    if (policy) KH_ASSERT(kheap_set_policy(model.h, policy));
+    for (size_t i = 0; i < ops && !model.error; i++) {
+        uint64_t r = kh_test_rand();
+        heap_model_step(&model, (uint32_t)r, (uint32_t)(r >> 32), (uint32_t)kh_test_rand());
+        if (i % 4 == 0) {
+            r = kh_test_rand();
+            heap_model_misuse(&model, (unsigned)(i / 4), (uint32_t)r, (uint32_t)(r >> 32));
+        }
+    }
+    heap_model_check_collisions(&model);
+    heap_model_finish(&model);
+    if (model.error) kh_test_fail(__FILE__, __LINE__, model.error);
+    for (unsigned c = 0; c < HEAP_MISUSE_CLASSES; c++) KH_CHECK(model.misuses[c] > ops / 64);
+}
+
+KH_TEST_TAGGED(heap_model_adversarial_one_region, "checks")
+{
+    run_adversarial(1, 0, kh_test_iters(40000), (size_t)-1, 0);
+}
+
+KH_TEST_TAGGED(heap_model_adversarial_regions_near_full, "checks")
+{
+    run_adversarial(3, 1, kh_test_iters(40000), 256 << 10, 0);
+    KH_CHECK(model.failures > 0);
+}
+
+KH_TEST_TAGGED(heap_model_adversarial_shrink_moves, "checks full-heap")
+{
+    run_adversarial(4, 0, kh_test_iters(30000), 1 << 20, KHEAP_SHRINK_MOVES);
+}
+
 /* ---- the heap behind the kh_allocator interface ---- */
 
 /* log2(GRAIN): the largest alignment the minimal build's models ask for. */

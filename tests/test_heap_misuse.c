@@ -81,7 +81,7 @@ static bool live_intact(const struct live *l)
 #define CODE(c) (1u << -(c))
 #define STALE   (CODE(KH_EDOUBLE) | CODE(KH_EFAULT) | CODE(KH_ECORRUPT))
 
-static bool refused_all(kheap *h, const struct live *l, void *p, unsigned codes)
+static bool refused_all_ex(kheap *h, const struct live *l, void *p, unsigned codes, bool check)
 {
     struct kheap_stats before = stats(h), after;
     struct kh_test_reports r;
@@ -96,7 +96,12 @@ static bool refused_all(kheap *h, const struct live *l, void *p, unsigned codes)
     kh_test_reports_stop();
     after = stats(h);
     return ok && memcmp(&before, &after, sizeof(before)) == 0 && live_intact(l) &&
-           kheap_check(h) == 0;
+           (!check || kheap_check(h) == 0);
+}
+
+static bool refused_all(kheap *h, const struct live *l, void *p, unsigned codes)
+{
+    return refused_all_ex(h, l, p, codes, true);
 }
 
 static kheap *small_heap(size_t bytes)
@@ -360,6 +365,52 @@ KH_TEST_TAGGED(heap_misuse_stale_after_grow_and_move, "checks full-heap")
     for (size_t i = 0; i < 500; i++) e2[i] = pat(e2, i);
     l.p[l.count] = e2, l.n[l.count++] = 500;
     KH_CHECK(refused_all(h, &l, e, STALE));
+}
+
+/* A write after free into the last word of a free block (the boundary tag
+ * its successor's free follows) must not send the successor's free astray;
+ * nor may an overwritten successor header. */
+KH_TEST_TAGGED(heap_misuse_clobbered_neighbours, "checks")
+{
+    kheap *h = small_heap(1 << 16);
+    KH_ASSERT(h);
+    struct live l = {0};
+    unsigned char *a = live_add(h, &l, 200), *b = live_add(h, &l, 200);
+    unsigned char *c = live_add(h, &l, 200);
+    KH_ASSERT(a && b && c && live_add(h, &l, 10));
+    live_forget(&l, a);
+    kheap_free(h, a);
+    size_t *tag = (size_t *)(void *)(b - 2 * WORD); /* b's prev_phys: a's last word */
+    size_t keep = heap_peek(tag);
+    size_t bogus[] = {0,
+                      keep + GRAIN,
+                      keep - GRAIN,
+                      (size_t)(uintptr_t)c,
+                      (size_t)(uintptr_t)b,
+                      (size_t)(uintptr_t)h};
+    for (unsigned i = 0; i < sizeof(bogus) / sizeof(bogus[0]); i++) {
+        heap_poke(tag, bogus[i]);
+        /* kheap_check sees the clobbered word; the calls must not act on it. */
+        KH_CHECK(refused_all_ex(h, &l, b, CODE(KH_ECORRUPT), false));
+        heap_poke(tag, keep);
+        KH_CHECK_EQ(kheap_check(h), 0);
+    }
+    heap_poke(tag, keep);
+    KH_CHECK_EQ(kheap_check(h), 0);
+    /* c's header, seen from b: a successor that no longer looks like one. */
+    size_t *ch = (size_t *)(void *)(c - WORD), ckeep = heap_peek(ch);
+    heap_poke(ch, ckeep ^ ((size_t)1 << (8 * WORD - 1))); /* a tag bit */
+    KH_CHECK(refused_all_ex(h, &l, b, CODE(KH_ECORRUPT), false));
+    heap_poke(ch, ckeep | 2); /* says its predecessor b is free */
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    kheap_free(h, b);
+    KH_CHECK_EQ(r.count, 1);
+    KH_CHECK_EQ(r.last_code, KH_ECORRUPT);
+    kh_test_reports_stop();
+    heap_poke(ch, ckeep);
+    KH_CHECK_EQ(kheap_check(h), 0);
+    KH_CHECK(live_intact(&l));
 }
 
 /* ---- Hard limits ------------------------------------------------------------ */
