@@ -1005,6 +1005,18 @@ static void run_adversarial(unsigned nregions, int adjacent, size_t ops, size_t 
         }
     }
     heap_model_check_collisions(&model);
+    unsigned long long tries = 0, hits = 0;
+    for (unsigned c = 0; c < HEAP_MISUSE_CLASSES; c++)
+        tries += model.misuses[c], hits += model.collisions[c];
+    struct kheap_stats st;
+    kheap_stats(model.h, &st);
+    kh_test_print("  misuses ");
+    kh_test_print_u(tries);
+    kh_test_print(", taken for a live block ");
+    kh_test_print_u(hits);
+    kh_test_print(" (check bits ");
+    kh_test_print_u(st.check_bits);
+    kh_test_print(")\n");
     heap_model_finish(&model);
     if (model.error) kh_test_fail(__FILE__, __LINE__, model.error);
     for (unsigned c = 0; c < HEAP_MISUSE_CLASSES; c++) KH_CHECK(model.misuses[c] > ops / 64);
