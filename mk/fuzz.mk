@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
-# Fuzzing with libFuzzer (clang + libclang-rt-14-dev). Two targets:
-#   fuzz_heap   the core heap's shadow model (tests/heap_model.c)
+# Fuzzing with libFuzzer (clang + libclang-rt-14-dev). Three targets:
+#   fuzz_heap   the core heap's shadow model (tests/heap_model.c), valid
+#               operations interleaved with misuse (see fuzz/fuzz_heap.c)
+#   fuzz_heap2  the same at hardening level 2 (canaries, poisoned free memory)
 #   fuzz_alloc  the allocator family through the alloc model's script mode
 #               (tests/alloc_model.c): llist, fixed, slab cache, kh_kmem,
 #               locked wrapper, bump, kheap_allocator, and the global kmalloc
@@ -9,13 +11,13 @@
 #                                after the other (default 60 s each)
 #   make fuzz FUZZ_TARGETS=alloc just one of them
 #   test-fuzz (in make test)     a short run of each (FUZZ_TEST_SECONDS, 15 s
-#                                each, 30 s in all) so the targets never rot
+#                                each, 45 s in all) so the targets never rot
 # Each target keeps its corpus in $(BUILD)/fuzz/corpus_<target>; a crash is
 # written to $(BUILD)/fuzz/<target>-crash-<hash>; the last run's output is in
 # $(BUILD)/fuzz/last_<target>.log.
 FUZZ_SECONDS      ?= 60
 FUZZ_TEST_SECONDS ?= 15
-FUZZ_TARGETS      ?= heap alloc
+FUZZ_TARGETS      ?= heap heap2 alloc
 FUZZ_CFLAGS := $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(INC)
 FUZZ_HDRS   := $(LIB_HDRS) $(wildcard tests/*.h)
 
@@ -27,6 +29,10 @@ FUZZ_ALLOC_SRC := fuzz/fuzz_alloc.c tests/alloc_model.c $(wildcard src/core/*.c 
 $(BUILD)/fuzz/fuzz_heap: fuzz/fuzz_heap.c tests/heap_model.c $(LIB_SRC) $(FUZZ_HDRS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ fuzz/fuzz_heap.c tests/heap_model.c $(wildcard src/core/*.c)
+
+$(BUILD)/fuzz/fuzz_heap2: fuzz/fuzz_heap.c tests/heap_model.c $(LIB_SRC) $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -DKH_CONFIG_HARDEN=2 -o $@ fuzz/fuzz_heap.c tests/heap_model.c $(wildcard src/core/*.c)
 
 $(BUILD)/fuzz/fuzz_alloc: $(FUZZ_ALLOC_SRC) $(FUZZ_HDRS)
 	@mkdir -p $(@D)

@@ -84,6 +84,11 @@ void heap_poke(void *p, size_t v);
  * adjacent is nonzero the last region touches the one before it). */
 int heap_model_init(struct heap_model *m, unsigned char *mem, size_t bytes, unsigned nregions,
                     int adjacent);
+/* The same with the index sized for blocks of index_bytes (0: bytes) and
+ * the first region no bigger: later regions are carved into max_block
+ * pieces, and growth must never build a block past max_block. */
+int heap_model_init_ex(struct heap_model *m, unsigned char *mem, size_t bytes, unsigned nregions,
+                       int adjacent, size_t index_bytes);
 /* One operation chosen by op (alloc / free / realloc / zalloc / usable
  * size), with a and b as raw randomness for index, size and alignment. */
 void heap_model_step(struct heap_model *m, uint32_t op, uint32_t a, uint32_t b);

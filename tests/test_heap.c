@@ -943,6 +943,26 @@ static void run_model(unsigned nregions, int adjacent, size_t ops, size_t bytes_
     run_model_policy(nregions, adjacent, ops, bytes_cap, 0);
 }
 
+/* An index much smaller than the regions: free space comes in max_block
+ * pieces side by side, which growth in place and merging must never join
+ * past max_block (kheap_check and the model see every block). */
+KH_TEST(heap_model_small_index_big_regions)
+{
+    size_t n;
+    unsigned char *m = kh_test_arena(&n);
+    if (n > (8u << 20)) n = 8u << 20;
+    for (unsigned layout = 0; layout < 3; layout++) {
+        KH_ASSERT(heap_model_init_ex(&model, m, n, 2 + layout, layout == 2, 4096 << layout) == 0);
+        for (size_t i = 0; i < kh_test_iters(60000) && !model.error; i++) {
+            uint64_t r = kh_test_rand();
+            heap_model_step(&model, (uint32_t)r, (uint32_t)(r >> 32), (uint32_t)kh_test_rand());
+            if (i % 2048 == 0) heap_model_verify(&model);
+        }
+        heap_model_finish(&model);
+        if (model.error) kh_test_fail(__FILE__, __LINE__, model.error);
+    }
+}
+
 KH_TEST(heap_model_one_region)
 {
     run_model(1, 0, kh_test_iters(250000), (size_t)-1);

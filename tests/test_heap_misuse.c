@@ -800,12 +800,12 @@ KH_TEST(heap_datasheet_control_bytes)
         KH_CONFIG_HARDEN != 1)
         return; /* the numbers are for the default build */
     if (sizeof(size_t) == 4) {
-        KH_CHECK_EQ(kheap_control_bytes(4 << 10), 632);
-        KH_CHECK_EQ(kheap_control_bytes(64 << 10), 936);
-        KH_CHECK_EQ(kheap_control_bytes(1 << 20), 1240);
+        KH_CHECK_EQ(kheap_control_bytes(4 << 10), 636);
+        KH_CHECK_EQ(kheap_control_bytes(64 << 10), 940);
+        KH_CHECK_EQ(kheap_control_bytes(1 << 20), 1244);
     } else if (sizeof(size_t) == 8) {
-        KH_CHECK_EQ(kheap_control_bytes(64 << 10), 1672);
-        KH_CHECK_EQ(kheap_control_bytes(128u << 20), 3220);
+        KH_CHECK_EQ(kheap_control_bytes(64 << 10), 1680);
+        KH_CHECK_EQ(kheap_control_bytes(128u << 20), 3228);
     }
 }
 

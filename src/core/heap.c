@@ -131,8 +131,9 @@ struct kheap {
     size_t max_block; /* largest block size the index holds */
 #if LEVEL_MAX
     size_t smask;   /* the size bits of a header word */
+    size_t tmask;   /* the tag bits: ~(smask | F_FLAGS) */
     size_t tag_mul; /* the secret: the tag of block b is */
-    size_t tag_add; /*   ((b >> GRAIN_LOG2) * tag_mul + tag_add) & ~(smask | F_FLAGS) */
+    size_t tag_add; /*   (b * tag_mul + tag_add) & tmask */
     unsigned level; /* hardening level now */
     /* Payload addresses p with p - own_lo <= own_span lie between the first
      * region's start and the last one's end: with one region, the O(1)
@@ -247,7 +248,7 @@ NOSAN static inline size_t smask(const kheap *h)
 NOSAN static inline size_t tag_of(const kheap *h, const void *b)
 {
 #if LEVEL_MAX
-    return (((size_t)(uintptr_t)b >> GRAIN_LOG2) * h->tag_mul + h->tag_add) & ~(h->smask | F_FLAGS);
+    return ((size_t)(uintptr_t)b * h->tag_mul + h->tag_add) & h->tmask;
 #else
     (void)h, (void)b;
     return 0;
@@ -718,7 +719,11 @@ NOSAN static const struct heap_region *region_of(const kheap *h, uintptr_t p)
 /* Whether the word at b is a header of this heap for its address. */
 NOSAN static inline bool tag_ok(const kheap *h, const block *b)
 {
-    return !((b->size ^ tag_of(h, b)) & ~(smask(h) | F_FLAGS));
+#if LEVEL_MAX
+    return !((b->size ^ ((size_t)(uintptr_t)b * h->tag_mul + h->tag_add)) & h->tmask);
+#else
+    return !(b->size & (GRAIN - 1) & ~F_FLAGS);
+#endif
 }
 
 /* The used block behind ptr, or NULL (reported) when ptr is not one the heap
@@ -1158,6 +1163,7 @@ NOSAN kheap *kheap_init_ex(void *mem, size_t bytes, size_t max_block)
 #if LEVEL_MAX
     unsigned sb = size_bits(nfl);
     h->smask = (sb < 8 * WORD ? ((size_t)1 << sb) - 1 : (size_t)-1) & ~(size_t)(GRAIN - 1);
+    h->tmask = ~(h->smask | F_FLAGS);
     h->level = LEVEL_MAX;
     set_secret(h, (uint64_t)(uintptr_t)h);
 #endif
