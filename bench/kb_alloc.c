@@ -74,6 +74,10 @@ static const kb_alloc kb_kheap_sm = {"kheap+shrinkmove",
                                      kheap_w,
                                      kheap_fr};
 
+/* The core heap compiled at hardening levels 0 and 2 (bench/kb_heap_h*.c):
+ * the cost of each level beside the default (level 1), in one run. */
+extern const kb_alloc kb_kheap_h0, kb_kheap_h2;
+
 /* ---- kheap linked list (first fit, header-less) ------------------------- */
 
 struct llist_ctx {
@@ -487,6 +491,8 @@ size_t kb_alloc_list(const kb_alloc **out, size_t max)
     size_t n = 0;
     if (n < max) out[n++] = &kb_kheap;
     if (n < max) out[n++] = &kb_kheap_sm;
+    if (n < max) out[n++] = &kb_kheap_h0;
+    if (n < max) out[n++] = &kb_kheap_h2;
     if (n < max) out[n++] = &kb_llist;
     if (n < max) out[n++] = &kb_fixed;
     if (n < max) out[n++] = &kb_kmem;

@@ -3,7 +3,8 @@
 # bench/results/ plus the plots in docs/; `make bench-smoke` (part of
 # `make test`) runs the --quick pass into build/ so the program never breaks
 # silently. No timing is asserted anywhere.
-BENCH_SRC  := bench/kh_bench.c bench/kb_alloc.c bench/kb_util.c bench/kb_trace.c bench/kb_coll.c
+BENCH_SRC  := bench/kh_bench.c bench/kb_alloc.c bench/kb_util.c bench/kb_trace.c bench/kb_coll.c \
+	bench/kb_heap_h0.c bench/kb_heap_h2.c
 BENCH_REC  := $(BUILD)/bench/kb_trace_recorder.so
 BENCH_BIN  := $(BUILD)/bench/kh_bench
 BENCH_LIBS := -ldl -lpthread -lm
@@ -12,7 +13,7 @@ BENCH_PKGS := libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev gnuplot py
 TEST_STEPS += bench-smoke
 .PHONY: bench-smoke bench-deps
 
-$(BENCH_BIN): $(BENCH_SRC) $(wildcard bench/*.h) $(BUILD)/lib/libkheap.a
+$(BENCH_BIN): $(BENCH_SRC) $(wildcard bench/*.h) $(BUILD)/lib/libkheap.a src/core/heap.c $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -g $(INC) -D_GNU_SOURCE -o $@ $(BENCH_SRC) $(BUILD)/lib/libkheap.a $(BENCH_LIBS)
 

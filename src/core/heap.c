@@ -722,6 +722,7 @@ NOSAN static inline bool tag_ok(const kheap *h, const block *b)
 #if LEVEL_MAX
     return !((b->size ^ ((size_t)(uintptr_t)b * h->tag_mul + h->tag_add)) & h->tmask);
 #else
+    (void)h;
     return !(b->size & (GRAIN - 1) & ~F_FLAGS);
 #endif
 }
@@ -926,9 +927,16 @@ NOSAN static void *grow_in_place(kheap *h, block *b, void *ptr, size_t n, size_t
         if (!fits(h, total, size) || ((uintptr_t)payload(nb) & (align - 1))) return NULL;
     }
     size_t old = vg_old(h, b, old_n);
+    /* Keep size bytes and give the tail back when it can stand alone,
+     * else keep it all (fits() said that is at most max_block): no header
+     * ever holds more than the index can. */
+    size_t keep = total - size >= MIN_BLOCK ? size : total;
     if (nx->size & F_FREE) {
+        /* Level 2: the part of the free block handed out must still be
+         * poison (the tail stays free, and poisoned). */
+        char *ne = (char *)bnext(h, nx), *ke = (char *)nb + keep;
         if (LEVEL_MAX >= 2 && level(h) >= 2 &&
-            !poisoned((char *)nx + 2 * GRAIN, (char *)bnext(h, nx)))
+            !poisoned((char *)nx + 2 * GRAIN, ke < ne ? ke : ne))
             kh_report(KH_EHEAP_POISON, "kheap: free memory written after it was freed",
                       payload(nx));
         list_remove(h, nx);
@@ -945,16 +953,14 @@ NOSAN static void *grow_in_place(kheap *h, block *b, void *ptr, size_t n, size_t
         memmove(payload(nb), ptr, have - WORD);
         nb->size &= ~F_FREE;
     }
-    /* Keep size bytes and give the tail back when it can stand alone,
-     * else keep it all (fits() said that is at most max_block): no header
-     * ever holds more than the index can. */
-    size_t keep = total - size >= MIN_BLOCK ? size : total;
     hdr_resize(h, nb, keep);
     h->used += keep - have;
     if (keep < total) {
+        /* The tail: part of the next free block (poison already, at level
+         * 2), or, when the data moved down, maybe some of the old bytes. */
         block *t = (block *)((char *)nb + keep);
         hdr_set(h, t, total - keep);
-        release(h, t, true);
+        release(h, t, nb != b);
     } else {
         bnext(h, nb)->size &= ~F_PREV_FREE;
     }
