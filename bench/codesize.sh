@@ -37,6 +37,12 @@ if [ "$1" = --csv ]; then
     done
     echo "$row $ro |"
   done
+  # The core heap at hardening level 2 (canaries and poison compiled in).
+  f=$(src_of heap)
+  $CM3 -std=c11 -ffunction-sections -Iinclude -Isrc -DKH_CONFIG_HARDEN=2 -c "$f" -o "$dir/csv/heap2.o"
+  set -- $(arm-none-eabi-size -A "$dir/csv/heap2.o" | awk '$1 ~ /^\.text/ {t += $2} $1 ~ /^\.rodata/ {r += $2} END {print t+0, r+0}')
+  echo "heap,2,$1,$2" >> "$out/codesize.csv"
+  echo "| heap, hardening level 2 (\`-DKH_CONFIG_HARDEN=2\`) | $1 | | $2 |"
   exit 0
 fi
 

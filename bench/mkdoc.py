@@ -106,6 +106,8 @@ breaks silently; no test asserts a timing.
   advances in steps of 26 ticks: latency values are multiples of 26.
 - kheap is the default build (`KH_CONFIG_CHECKS=1`: pointer validation on every free and
   realloc), `-O2`, linked from `build/lib/libkheap.a`.
+- `kheap-h0` and `kheap-h2` are the core heap at hardening levels 0 and 2 (see the section
+  on their cost); they take part in the fit, random-actions and latency workloads only.
 - `kheap+shrinkmove` is the same heap with one call after init,
   `kheap_set_policy(h, KHEAP_SHRINK_MOVES)`: a realloc to a smaller size moves the kept bytes
   into a smaller free block when there is one, so the old block goes back whole. Plain `kheap`
@@ -153,6 +155,100 @@ def m32_efficiency():
     return head + body + [""], targets
 
 
+LEVELS = [("kheap-h0", "0", "`-DKH_CONFIG_CHECKS=0`: no checks, the caller is trusted"),
+          ("kheap", "1 (default)", "O(1) validation of every pointer handed back"),
+          ("kheap-h2", "2", "`-DKH_CONFIG_HARDEN=2`: level 1, a canary after every block, "
+           "poisoned free memory")]
+
+
+def read_csv(path):
+    import csv
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def hardening():
+    """The core heap's hardening levels side by side (same run): speed, latency,
+    fit and code size, from the CSV files."""
+    rnd = read_csv(os.path.join(RES, "random.csv"))
+    lat = read_csv(os.path.join(RES, "latency.csv"))
+    eff = read_csv(os.path.join(RES, "efficiency.csv"))
+    eff32 = read_csv(os.path.join(RES, "m32", "efficiency.csv"))
+    cs = read_csv(os.path.join(RES, "codesize.csv"))
+    names = [n for n, _, _ in LEVELS]
+    if not any(r["allocator"] in names[::2] for r in rnd):
+        return []
+    out = ["", "## Cost of the core heap's hardening levels", "",
+           "The core heap at each hardening level (kheap/heap.h, \"Misuse\"), all in the run "
+           "above: `kheap-h0` and `kheap-h2` are `src/core/heap.c` compiled a second and third "
+           "time into `kh_bench` with other settings (`bench/kb_heap_h0.c`, "
+           "`bench/kb_heap_h2.c`), `kheap` is the default build. Same workloads, same seed, "
+           "interleaved trial by trial; on a shared 2-vCPU VM, so read the ratios. "
+           "Command: `make bench` (`build/bench/kh_bench --out bench/results all`, the 32-bit "
+           "fit from `build/bench/kh_bench32 --out bench/results/m32 efficiency`, code size "
+           "from `bench/codesize.sh --csv bench/results`).", "",
+           "| level | kheap/heap.h | |", "|---|---|---|"]
+    for n, lv, what in LEVELS:
+        out.append(f"| {lv} | `{n}` | {what} |")
+    # Speed: random actions, ops/s relative to level 1.
+    sizes = sorted({int(r["max_size"]) for r in rnd})
+    for re in ("0", "1"):
+        base = {int(r["max_size"]): float(r["ops_per_sec"]) for r in rnd
+                if r["allocator"] == "kheap" and r["realloc"] == re}
+        out += ["", f"Random actions {'with' if re == '1' else 'without'} realloc: Mops/s "
+                "(relative to level 1)", "",
+                "| level |" + "".join(f" max {m} |" for m in sizes),
+                "|---|" + "---:|" * len(sizes)]
+        for n, lv, _ in LEVELS:
+            row = {int(r["max_size"]): float(r["ops_per_sec"]) for r in rnd
+                   if r["allocator"] == n and r["realloc"] == re}
+            if not row:
+                continue
+            cells = "".join(f" {row[m] / 1e6:.1f} ({row[m] / base[m]:.2f}) |" if m in row and
+                            base.get(m) else " |" for m in sizes)
+            out.append(f"| {lv} |{cells}")
+    # Latency, min-of-N.
+    rows = [r for r in lat if r["allocator"] in names and r["mode"].startswith("min-of")]
+    if rows:
+        out += ["", f"Latency per call, cycles ({rows[0]['mode']}, as in the latency section)",
+                "", "| level | alloc p50 | alloc p99.99 | free p50 | free p99.99 |",
+                "|---|---:|---:|---:|---:|"]
+        for n, lv, _ in LEVELS:
+            a = [r for r in rows if r["allocator"] == n and r["op"] == "alloc"]
+            f = [r for r in rows if r["allocator"] == n and r["op"] == "free"]
+            if a and f:
+                out.append(f"| {lv} | {a[0]['p50']} | {a[0]['p99_99']} | {f[0]['p50']} | "
+                           f"{f[0]['p99_99']} |")
+    # Fit.
+    cfgs = sorted({r["config"] for r in eff})
+    if cfgs:
+        hdr = "| level |" + "".join(f" {c} |" for c in cfgs)
+        if eff32:
+            hdr += "".join(f" {c}, 32-bit |" for c in sorted({r['config'] for r in eff32}))
+        out += ["", "Fit: live requested bytes over the arena at the first failure (heap "
+                "efficiency section)", "", hdr, "|---|" + "---:|" * (hdr.count("|") - 2)]
+        for n, lv, _ in LEVELS:
+            cells = ""
+            for table in (eff, eff32):
+                for c in sorted({r["config"] for r in table}):
+                    v = [r["efficiency_pct"] for r in table if r["config"] == c and
+                         r["allocator"] == n]
+                    cells += f" {float(v[0]):.2f}% |" if v else " |"
+            out.append(f"| {lv} |{cells}")
+    # Code size.
+    heap = {r["checks"]: r for r in cs if r["module"] == "heap"}
+    if heap:
+        out += ["", "Code size: `src/core/heap.c`, Cortex-M3 `-Os`, bytes of .text (whole "
+                "module; docs/SIZE.md has what init/alloc/free link)", "",
+                "| level | .text | .rodata |", "|---|---:|---:|"]
+        for key, lv in (("0", "0"), ("1", "1 (default)"), ("2", "2")):
+            if key in heap:
+                out.append(f"| {lv} | {heap[key]['text']} | {heap[key]['rodata']} |")
+    return out + [""]
+
+
 def main():
     src = open(os.path.join(RES, "summary-all.md")).read().splitlines()
     cmd = src[0] if src and src[0].startswith("Command:") else ""
@@ -187,6 +283,7 @@ def main():
     if tgt32:
         out.extend(tgt32)
     flush_plots()
+    out.extend(hardening())
     cs = os.path.join(RES, "codesize.md")
     if os.path.exists(cs):
         table = open(cs).read().strip()

@@ -96,12 +96,19 @@ void *memset(void *dst, int c, size_t n);
 #define VG_LEAVE() ((void)0)
 #endif
 
-/* The hot path's helpers are inlined at every optimisation level (the same
- * code runs at -Os and -O2). */
-#if defined(__GNUC__)
-#define INLINE inline __attribute__((always_inline))
+/* Inlining only, never logic: speed builds make kheap_alloc, kheap_free
+ * one function each (every helper on their path inlined),
+ * size builds (-Os) keep one copy of every helper. Both run the same code
+ * paths; the rare ones (growth through a source) stay calls in both. */
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
+#define HOTPATH __attribute__((flatten))
 #else
-#define INLINE inline
+#define HOTPATH
+#endif
+#if defined(__GNUC__)
+#define COLD __attribute__((noinline))
+#else
+#define COLD
 #endif
 
 #if KH_HEAP_TRACE && defined(__GNUC__)
@@ -400,7 +407,7 @@ NOSAN static size_t usable(const kheap *h, const block *b)
 
 /* ---- Free lists ----------------------------------------------------------- */
 
-NOSAN static INLINE void list_insert(kheap *h, block *b)
+NOSAN static void list_insert(kheap *h, block *b)
 {
     unsigned c = class_of(bsize(h, b));
     block *head = h->heads[c];
@@ -416,7 +423,7 @@ NOSAN static INLINE void list_insert(kheap *h, block *b)
     h->free_blocks++;
 }
 
-NOSAN static INLINE void list_remove(kheap *h, block *b)
+NOSAN static void list_remove(kheap *h, block *b)
 {
     block *next = b->next_free, *prev = b->prev_free;
     if (next) next->prev_free = prev;
@@ -437,7 +444,7 @@ NOSAN static INLINE void list_remove(kheap *h, block *b)
  * neighbours (never past max_block), list it. At level 2 the memory that
  * becomes free inside the merged block is poisoned: b's own payload when
  * dirty (it held data), and the headers merging absorbs. */
-NOSAN static INLINE void release_inline(kheap *h, block *b, bool dirty)
+NOSAN static void release(kheap *h, block *b, bool dirty)
 {
     size_t size = bsize(h, b), s;
     block *b0 = b, *n = (block *)((char *)b + size), *n0 = n;
@@ -468,12 +475,6 @@ NOSAN static INLINE void release_inline(kheap *h, block *b, bool dirty)
     list_insert(h, b);
 }
 
-/* The shared copy, for everything but kheap_free. */
-NOSAN static void release(kheap *h, block *b, bool dirty)
-{
-    release_inline(h, b, dirty);
-}
-
 /* Cut used block b down to size bytes; the tail goes back to the heap. */
 NOSAN static void trim(kheap *h, block *b, size_t size)
 {
@@ -489,7 +490,7 @@ NOSAN static void trim(kheap *h, block *b, size_t size)
 /* b was just taken off its list: its first size bytes become a used block,
  * the rest (when big enough) a free block. The rest cannot touch a free
  * block (b was coalesced) unless max_block kept them apart: then merge. */
-NOSAN static INLINE void take(kheap *h, block *b, size_t size)
+NOSAN static void take(kheap *h, block *b, size_t size)
 {
     size_t have = bsize(h, b);
     block *n = (block *)((char *)b + have);
@@ -529,7 +530,7 @@ NOSAN static size_t adjust(const kheap *h, size_t n)
 }
 
 /* A free block of at least size bytes, still on its list, or NULL. */
-NOSAN static INLINE block *find(kheap *h, size_t size)
+NOSAN static block *find(kheap *h, size_t size)
 {
     if (size > h->max_block) return NULL;
     size_t u = size / GRAIN;
@@ -569,7 +570,7 @@ NOSAN static size_t search_size(size_t size, size_t align)
 
 /* A used block of size bytes (from adjust()) whose payload is aligned to
  * align (a power of two), without growing; NULL when none fits. */
-NOSAN static INLINE block *alloc_block_inline(kheap *h, size_t size, size_t align)
+NOSAN static block *alloc_block(kheap *h, size_t size, size_t align)
 {
     size_t want = search_size(size, align);
     block *b = want ? find(h, want) : NULL;
@@ -590,18 +591,10 @@ NOSAN static INLINE block *alloc_block_inline(kheap *h, size_t size, size_t alig
 }
 
 #if KH_HEAP_FULL
-/* The shared copy, for everything but kheap_alloc. */
-NOSAN static block *alloc_block(kheap *h, size_t size, size_t align)
-{
-    return alloc_block_inline(h, size, align);
-}
-#endif
-
-#if KH_HEAP_FULL
 /* Out of memory: grow through the source once and retry once. A request
  * no block of this heap can ever hold never reaches the source: the region
  * it added would stay in the heap, useless. */
-NOSAN static block *alloc_grow(kheap *h, size_t size, size_t align, unsigned flags)
+NOSAN COLD static block *alloc_grow(kheap *h, size_t size, size_t align, unsigned flags)
 {
     size_t want = search_size(size, align);
     if (!h->source.ops || (flags & (KH_GFP_ATOMIC | KH_GFP_NOGROW)) || !want || want > h->max_block)
@@ -649,7 +642,7 @@ NOSAN static void *hand_out(kheap *h, block *b, size_t n, unsigned flags)
 
 /* Requests are validated here, once: a bad alignment (in the minimal build
  * also one above GRAIN) never reaches the search or the source. */
-NOSAN static INLINE void *alloc_impl(kheap *h, size_t n, size_t align, unsigned flags, void *caller)
+NOSAN static void *alloc_impl(kheap *h, size_t n, size_t align, unsigned flags, void *caller)
 {
     if (!h) return NULL;
     VG_ENTER();
@@ -657,7 +650,7 @@ NOSAN static INLINE void *alloc_impl(kheap *h, size_t n, size_t align, unsigned 
     if (n > h->largest_request) h->largest_request = n;
     size_t size = adjust(h, n);
     if (size && !(align & (align - 1)) && (KH_HEAP_FULL || align <= GRAIN)) {
-        block *b = alloc_block_inline(h, size, align);
+        block *b = alloc_block(h, size, align);
         if (!b) b = alloc_grow(h, size, align, flags);
         if (b) p = hand_out(h, b, n, flags);
     }
@@ -671,25 +664,19 @@ NOSAN static INLINE void *alloc_impl(kheap *h, size_t n, size_t align, unsigned 
     return p;
 }
 
-/* The shared copy: kheap_alloc has its own, inlined. */
-NOSAN static void *alloc_any(kheap *h, size_t n, size_t align, unsigned flags, void *caller)
-{
-    return alloc_impl(h, n, align, flags, caller);
-}
-
 NOSAN void *kheap_alloc_flags(kheap *h, size_t n, size_t align, unsigned flags)
 {
-    return alloc_any(h, n, align, flags, CALLER());
+    return alloc_impl(h, n, align, flags, CALLER());
 }
 
-NOSAN void *kheap_alloc(kheap *h, size_t n, size_t align)
+NOSAN HOTPATH void *kheap_alloc(kheap *h, size_t n, size_t align)
 {
     return alloc_impl(h, n, align, 0, CALLER());
 }
 
 NOSAN void *kheap_zalloc(kheap *h, size_t n, size_t align)
 {
-    return alloc_any(h, n, align, KH_GFP_ZERO, CALLER());
+    return alloc_impl(h, n, align, KH_GFP_ZERO, CALLER());
 }
 
 /* ---- Validation ----------------------------------------------------------- */
@@ -729,7 +716,7 @@ NOSAN static inline bool tag_ok(const kheap *h, const block *b)
 
 /* The used block behind ptr, or NULL (reported) when ptr is not one the heap
  * handed out. Levels 1 and 2; level 0 trusts the caller. */
-NOSAN static INLINE block *owned(const kheap *h, const void *ptr)
+NOSAN static block *owned(const kheap *h, const void *ptr)
 {
     block *b = from_payload(ptr);
 #if LEVEL_MAX
@@ -786,7 +773,7 @@ NOSAN static INLINE block *owned(const kheap *h, const void *ptr)
 /* ---- Free ---------------------------------------------------------------- */
 
 /* Give used block b (validated, canary checked) back. */
-NOSAN static INLINE void free_block_inline(kheap *h, block *b)
+NOSAN static void free_block(kheap *h, block *b)
 {
     void *p = payload(b);
     ASAN_POISON(p, bsize(h, b) - WORD);
@@ -795,24 +782,17 @@ NOSAN static INLINE void free_block_inline(kheap *h, block *b)
 #endif
     h->allocations--;
     h->used -= bsize(h, b);
-    release_inline(h, b, true);
+    release(h, b, true);
 }
 
-#if KH_HEAP_FULL
-NOSAN static void free_block(kheap *h, block *b)
-{
-    free_block_inline(h, b);
-}
-#endif
-
-NOSAN void kheap_free(kheap *h, void *ptr)
+NOSAN HOTPATH void kheap_free(kheap *h, void *ptr)
 {
     if (!h || !ptr) return;
     VG_ENTER();
     block *b = owned(h, ptr);
     if (b) {
         if (LEVEL_MAX >= 2 && level(h) >= 2) (void)requested(h, b);
-        free_block_inline(h, b);
+        free_block(h, b);
     }
     VG_LEAVE();
 #if KH_HEAP_TRACE
@@ -935,8 +915,7 @@ NOSAN static void *grow_in_place(kheap *h, block *b, void *ptr, size_t n, size_t
         /* Level 2: the part of the free block handed out must still be
          * poison (the tail stays free, and poisoned). */
         char *ne = (char *)bnext(h, nx), *ke = (char *)nb + keep;
-        if (LEVEL_MAX >= 2 && level(h) >= 2 &&
-            !poisoned((char *)nx + 2 * GRAIN, ke < ne ? ke : ne))
+        if (LEVEL_MAX >= 2 && level(h) >= 2 && !poisoned((char *)nx + 2 * GRAIN, ke < ne ? ke : ne))
             kh_report(KH_EHEAP_POISON, "kheap: free memory written after it was freed",
                       payload(nx));
         list_remove(h, nx);
@@ -982,7 +961,7 @@ NOSAN static void *grow_in_place(kheap *h, block *b, void *ptr, size_t n, size_t
 }
 
 /* A new block with the requested alignment takes the data. */
-NOSAN static void *move_block(kheap *h, block *b, void *ptr, size_t n, size_t align, size_t old_n)
+NOSAN HOTPATH static void *move_block(kheap *h, block *b, void *ptr, size_t n, size_t align, size_t old_n)
 {
     size_t size = adjust(h, n);
     block *nb = alloc_block(h, size, align);
@@ -1027,7 +1006,7 @@ NOSAN static void *resize_impl(kheap *h, block *b, void *ptr, size_t n, size_t a
 
 NOSAN void *kheap_realloc(kheap *h, void *ptr, size_t n, size_t align)
 {
-    if (!ptr) return alloc_any(h, n, align, 0, CALLER());
+    if (!ptr) return alloc_impl(h, n, align, 0, CALLER());
     if (!h) return NULL;
     VG_ENTER();
     void *np = NULL;
@@ -1103,14 +1082,24 @@ static unsigned check_bits(unsigned nfl)
 }
 
 #if LEVEL_MAX
-/* A 64-bit mixing function (a multiply-xorshift finalizer) for the secret. */
-static uint64_t mix64(uint64_t x)
+/* A mixing function (a multiply-xorshift finalizer) in the native word, for
+ * the secret: no 64-bit arithmetic on 32-bit targets. */
+static size_t mix(size_t x)
 {
-    x ^= x >> 31;
-    x *= 0x7fb5d329728ea185ull;
-    x ^= x >> 27;
-    x *= 0x81dadef4bc2dd44dull;
-    x ^= x >> 33;
+    if (sizeof(size_t) > 4) {
+        /* (A constant condition: the shifts below 64 bits are never run.) */
+        x ^= x >> (sizeof(size_t) > 4 ? 31 : 0);
+        x *= (size_t)0x7fb5d329728ea185ull;
+        x ^= x >> (sizeof(size_t) > 4 ? 27 : 0);
+        x *= (size_t)0x81dadef4bc2dd44dull;
+        x ^= x >> (sizeof(size_t) > 4 ? 33 : 0);
+    } else {
+        x ^= x >> 16;
+        x *= (size_t)0x7feb352du;
+        x ^= x >> 15;
+        x *= (size_t)0x846ca68bu;
+        x ^= x >> 16;
+    }
     return x;
 }
 
@@ -1126,11 +1115,11 @@ NOSAN static void retag_all(kheap *h)
     }
 }
 
-NOSAN static void set_secret(kheap *h, uint64_t seed)
+NOSAN static void set_secret(kheap *h, size_t seed)
 {
-    uint64_t x = mix64(seed);
-    h->tag_mul = (size_t)x | 1;
-    h->tag_add = (size_t)mix64(x ^ 0x6b68656170ull);
+    size_t x = mix(seed);
+    h->tag_mul = x | 1;
+    h->tag_add = mix(x ^ (size_t)0x6b68656170ull);
 }
 #endif
 
@@ -1171,7 +1160,7 @@ NOSAN kheap *kheap_init_ex(void *mem, size_t bytes, size_t max_block)
     h->smask = (sb < 8 * WORD ? ((size_t)1 << sb) - 1 : (size_t)-1) & ~(size_t)(GRAIN - 1);
     h->tmask = ~(h->smask | F_FLAGS);
     h->level = LEVEL_MAX;
-    set_secret(h, (uint64_t)(uintptr_t)h);
+    set_secret(h, (size_t)(uintptr_t)h);
 #endif
     h->min_free_before = SIZE_MAX;
     h->given = skip + ctl;
@@ -1232,20 +1221,23 @@ NOSAN static bool add_region(kheap *h, void *mem, size_t bytes)
     seal(m, bytes);
     if (!before) hdr_set(h, last, 0); /* end marker: used, size 0 */
     if (!after) hdr_set(h, first, 0); /* no previous block */
-    if (after && before) {
-        after->end = before->end;
-        for (size_t k = i; k + 1 < n; k++) t[k] = t[k + 1];
-        h->nregions--;
-    } else if (after) {
+    /* The new range joins the region before it, or becomes entry i; then
+     * that entry joins the one after when they touch. */
+    if (after) {
         after->end = e;
-    } else if (before) {
-        before->start = m;
+        i--;
     } else {
-        for (size_t k = n; k > i; k--) t[k] = t[k - 1];
+        memmove(t + i + 1, t + i, (n - i) * sizeof(*t));
         t[i].start = m;
         t[i].end = e;
-        h->nregions++;
+        n++;
     }
+    if (before) {
+        t[i].end = t[i + 1].end;
+        memmove(t + i + 1, t + i + 2, (n - i - 2) * sizeof(*t));
+        n--;
+    }
+    h->nregions = n;
     own_bounds(h);
     fold_marks(h);
     h->given += bytes;
@@ -1388,7 +1380,9 @@ NOSAN bool kheap_set_secret(kheap *h, uint64_t entropy)
     }
 #if LEVEL_MAX
     VG_ENTER();
-    set_secret(h, entropy ^ mix64((uint64_t)h->tag_mul ^ ((uint64_t)h->tag_add << 1)));
+    /* Fold the 64 bits into the word, mixed with the secret so far. */
+    size_t e = (size_t)entropy ^ (size_t)(entropy >> 16 >> 16);
+    set_secret(h, mix(e ^ mix(h->tag_mul ^ (h->tag_add << 1))));
     retag_all(h);
     VG_LEAVE();
 #else
