@@ -116,6 +116,19 @@ core_bump=$(core bump "" bump kh_bump_init kh_bump_alloc kh_bump_free)
 core_bump_alloc=$(core bumpalloc "" bump kh_bump_alloc)
 core_bump_nc=$(core bumpnc "-DKH_CONFIG_CHECKS=0" bump kh_bump_init kh_bump_alloc kh_bump_free)
 
+# The core heap at each hardening level (kheap/heap.h, "Misuse"): the whole
+# module, and what init/alloc/free and init/alloc/free/realloc link.
+lvl_rows=""
+for lv in 0 1 2; do
+  case $lv in 0) fl="-DKH_CONFIG_CHECKS=0" ;; 1) fl="" ;; 2) fl="-DKH_CONFIG_HARDEN=2" ;; esac
+  $CM3 $W $fl -Iinclude -Isrc -c src/core/heap.c -o "$dir/core/heaplv$lv-whole.o"
+  whole=$(sz arm-none-eabi-size "$dir/core/heaplv$lv-whole.o" | cut -d' ' -f1)
+  iaf=$(core heaplv$lv "$fl" heap kheap_init kheap_alloc kheap_free)
+  iafr=$(core heaplvr$lv "$fl" heap kheap_init kheap_alloc kheap_free kheap_realloc)
+  lvl_rows="$lvl_rows| $lv | \`${fl:-(default)}\` | $whole | $iaf | $iafr |
+"
+done
+
 # Per function: "name size" lines of an object's code symbols.
 funcs() { # object
   arm-none-eabi-nm -S -t d "$1" | awk '$3 ~ /^[tT]$/ {print $4, $2 + 0}'
@@ -170,6 +183,15 @@ funcs() { # object
   echo "as kheap/heap.h (\"Minimal build\") states and \`make test-minimal\` checks."
   echo "Leaving out the fallback scan as well (\`-DKH_HEAP_FALLBACK_SCAN=0\`) saves"
   echo "$((heap_min - heap_min_noscan)) B more, at the cost of fit (kheap/config.h)."
+  echo
+  echo "## The core heap by hardening level (Cortex-M3 .text)"
+  echo
+  echo "Level 0 trusts the caller; level 1 (the default) validates every pointer handed"
+  echo "back in O(1); level 2 adds canaries and poisoned free memory (kheap/heap.h)."
+  echo
+  echo "| level | flags | whole module | init/alloc/free linked | with realloc |"
+  echo "| --- | --- | ---: | ---: | ---: |"
+  printf "%s" "$lvl_rows"
   echo
   echo "## Where heap.c's bytes go (Cortex-M3, -Os, per function)"
   echo
