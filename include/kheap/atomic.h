@@ -107,7 +107,7 @@ extern "C" {
 #if !defined(__GNUC__) && !defined(__clang__)
 #error "kheap/atomic.h needs GCC or Clang (__atomic builtins)"
 #endif
-#if defined(__GNUC_GNU_INLINE__) && !defined(__GNUC_STDC_INLINE__)
+#if defined(__GNUC_GNU_INLINE__) && !defined(__GNUC_STDC_INLINE__) && !defined(__cplusplus)
 #error "kheap/atomic.h needs C99 inline semantics (remove -fgnu89-inline / -std=gnu89)"
 #endif
 /* Uniprocessor targets without a 32-bit compare-and-swap (ARMv6-M, rv32i

@@ -320,7 +320,7 @@ int kh_olist_check(const struct kh_olist *l);
     } name;                                                                                        \
     static inline KH_UNUSED_FN int name##_init(name *x, kh_allocator a)                            \
     {                                                                                              \
-        return kh_olist_init_aligned(&x->l, a, sizeof(T), _Alignof(T));                            \
+        return kh_olist_init_aligned(&x->l, a, sizeof(T), KH_ALIGNOF(T));                          \
     }                                                                                              \
     static inline KH_UNUSED_FN void name##_destroy(name *x)                                        \
     {                                                                                              \

@@ -219,7 +219,7 @@ KH_SPINLOCK_INLINE void *kh_guard_spinlock_try_ptr(kh_guard_spinlock_try_t *g)
     for (kh_guard_##name##_t var __attribute__((unused, cleanup(kh_guard_##name##_dtor))) =        \
              kh_guard_##name##_ctor(__VA_ARGS__),                                                  \
                                                         *var##_done = NULL;                        \
-         !var##_done && kh_guard_##name##_ptr(&var); var##_done = (void *)1)
+         !var##_done && kh_guard_##name##_ptr(&var); var##_done = &var)
 #endif /* KH_HAVE_CLEANUP */
 
 #ifdef __cplusplus
