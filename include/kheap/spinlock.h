@@ -63,6 +63,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "kheap/abi.h"
 #include "kheap/atomic.h"
 #include "kheap/config.h"
 
@@ -72,6 +73,13 @@ extern "C" {
 
 #ifndef KH_CONFIG_SPINLOCK_DEBUG
 #define KH_CONFIG_SPINLOCK_DEBUG 0
+#endif
+/* The lock's layout depends on it: link-time check that the library agrees
+ * (kheap/abi.h). */
+#if KH_CONFIG_SPINLOCK_DEBUG
+KH_ABI_REQUIRE(kh_abi_KH_CONFIG_SPINLOCK_DEBUG_1)
+#else
+KH_ABI_REQUIRE(kh_abi_KH_CONFIG_SPINLOCK_DEBUG_0)
 #endif
 
 typedef struct kh_spinlock {
