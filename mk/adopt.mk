@@ -2,8 +2,27 @@
 # Adoption checks: what a project taking kheap in relies on.
 #   test-cxx       every public header from C++ (g++, clang++, C++11 and
 #                  later), a program using each layer built and run
+#   test-install   make lib cross builds, make install / uninstall
+#   test-abi       the link-time configuration check
 TEST_STEPS += test-cxx
 .PHONY: test-cxx
 
 test-cxx: $(BUILD)/lib/libkheap.a
 	@sh tests/adopt/cxx_check.sh $(BUILD)/lib/libkheap.a
+
+# make lib (cross builds) and make install (DESTDIR, pkg-config, options
+# written into the installed config.h, uninstall).
+TEST_STEPS += test-install
+.PHONY: test-install
+test-install:
+	@sh tests/adopt/install_check.sh
+
+# The link-time configuration check (kheap/abi.h): mismatches fail to link,
+# naming the option, with and without --gc-sections, also on Cortex-M3.
+TEST_STEPS += test-abi
+.PHONY: test-abi
+ADOPT_CM3 := $(BUILD)/adopt/lib-cm3
+test-abi: $(BUILD)/lib/libkheap.a
+	@if command -v $(ARM_CC) > /dev/null; then \
+	  $(MAKE) --no-print-directory -s lib CC=$(ARM_CC) CFLAGS="-mcpu=cortex-m3 -mthumb -Os" BUILD=$(ADOPT_CM3) > /dev/null; fi
+	@sh tests/adopt/abi_check.sh $(BUILD)/lib/libkheap.a $(ADOPT_CM3)/lib/libkheap.a
