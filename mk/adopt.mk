@@ -4,6 +4,7 @@
 #                  later), a program using each layer built and run
 #   test-install   make lib cross builds, make install / uninstall
 #   test-abi       the link-time configuration check
+#   test-version   one version number everywhere
 TEST_STEPS += test-cxx
 .PHONY: test-cxx
 
@@ -26,3 +27,10 @@ test-abi: $(BUILD)/lib/libkheap.a
 	@if command -v $(ARM_CC) > /dev/null; then \
 	  $(MAKE) --no-print-directory -s lib CC=$(ARM_CC) CFLAGS="-mcpu=cortex-m3 -mthumb -Os" BUILD=$(ADOPT_CM3) > /dev/null; fi
 	@sh tests/adopt/abi_check.sh $(BUILD)/lib/libkheap.a $(ADOPT_CM3)/lib/libkheap.a
+
+# One version: kheap/version.h, kh_version(), CHANGELOG.md, the CMake
+# package version file and kheap.pc agree.
+TEST_STEPS += test-version
+.PHONY: test-version
+test-version:
+	@sh tests/adopt/version_check.sh
