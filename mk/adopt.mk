@@ -5,6 +5,7 @@
 #   test-install   make lib cross builds, make install / uninstall
 #   test-abi       the link-time configuration check
 #   test-version   one version number everywhere
+#   test-standalone  the core heap as two copied files
 TEST_STEPS += test-cxx
 .PHONY: test-cxx
 
@@ -34,3 +35,11 @@ TEST_STEPS += test-version
 .PHONY: test-version
 test-version:
 	@sh tests/adopt/version_check.sh
+
+# The core heap as two files (src/core/heap.c, include/kheap/heap.h) copied
+# alone into a scratch project: warning-free on the host and Cortex-M3, run
+# on both (QEMU), heap.h's fallback options equal to config.h's.
+TEST_STEPS += test-standalone
+.PHONY: test-standalone
+test-standalone:
+	@sh tests/adopt/standalone_check.sh
