@@ -6,6 +6,7 @@
 #   test-abi       the link-time configuration check
 #   test-version   one version number everywhere
 #   test-standalone  the core heap as two copied files
+#   test-readme    README's C examples and adoption commands, as written
 TEST_STEPS += test-cxx
 .PHONY: test-cxx
 
@@ -43,3 +44,10 @@ TEST_STEPS += test-standalone
 .PHONY: test-standalone
 test-standalone:
 	@sh tests/adopt/standalone_check.sh
+
+# README.md: every C block compiles (and runs, with a main); the adoption
+# commands run as written in a scratch project.
+TEST_STEPS += test-readme
+.PHONY: test-readme
+test-readme: $(BUILD)/lib/libkheap.a
+	@sh tests/adopt/readme_check.sh $(BUILD)/lib/libkheap.a
