@@ -163,12 +163,10 @@ fn default_cc(target: &str, host: &str, hosted: bool) -> String {
 }
 
 fn default_ar(cc: &str) -> String {
-    if let Some(stem) = cc.strip_suffix("gcc") {
-        format!("{stem}ar")
-    } else if cc == "cc" || cc == "clang" {
-        "ar".into()
-    } else {
-        "ar".into()
+    // arm-none-eabi-gcc -> arm-none-eabi-ar; cc, clang -> ar.
+    match cc.strip_suffix("gcc") {
+        Some(stem) => format!("{stem}ar"),
+        None => "ar".into(),
     }
 }
 

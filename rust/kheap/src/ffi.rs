@@ -98,6 +98,12 @@ impl KhSpinlock {
     }
 }
 
+impl Default for KhSpinlock {
+    fn default() -> Self {
+        KhSpinlock::new()
+    }
+}
+
 /// `kh_refcount_t`.
 #[repr(C)]
 pub struct KhRefcount {

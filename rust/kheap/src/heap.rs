@@ -359,13 +359,18 @@ impl core::fmt::Debug for Heap {
 /// A [`Heap`] behind kheap's spin lock, with interrupts off while it is held
 /// (see the module documentation): the `#[global_allocator]`.
 ///
-/// ```ignore
+/// ```no_run
 /// use kheap::LockedHeap;
 ///
 /// #[global_allocator]
 /// static ALLOCATOR: LockedHeap = LockedHeap::empty();
 ///
-/// unsafe { ALLOCATOR.lock().init(heap_start, heap_size) };
+/// static mut HEAP: [u8; 64 * 1024] = [0; 64 * 1024];
+///
+/// fn main() {
+///     // Before the first allocation (a kernel: after mapping the pages).
+///     unsafe { ALLOCATOR.lock().init(core::ptr::addr_of_mut!(HEAP).cast(), 64 * 1024) };
+/// }
 /// ```
 pub struct LockedHeap(SpinLock<Heap>);
 

@@ -118,9 +118,9 @@ pub fn c_facts() -> impl Iterator<Item = (&'static str, usize)> + Clone {
 
 /// Compare two fact lists by name: every name on both sides, equal values.
 /// Returns the number of facts compared.
-pub fn compare<'a>(
+pub fn compare(
     c: impl Iterator<Item = (&'static str, usize)> + Clone,
-    rust: &'a [(&'static str, usize)],
+    rust: &[(&'static str, usize)],
 ) -> Result<usize, Mismatch> {
     let mut n = 0;
     for (name, cv) in c.clone() {

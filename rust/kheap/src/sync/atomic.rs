@@ -10,12 +10,42 @@
 //! [`Acquire`], [`Release`] and [`Full`] (fully ordered, the kernel's
 //! unsuffixed form).
 //!
-//! ```ignore
-//! use kheap::sync::atomic::{Atomic, Acquire, Full, Relaxed, Release};
+//! ```
+//! use kheap::sync::atomic::{Atomic, Acquire, Full, Release};
 //! static READY: Atomic<i32> = Atomic::new(0);
 //! READY.store(1, Release);
 //! assert_eq!(READY.load(Acquire), 1);
 //! assert_eq!(READY.cmpxchg(1, 2, Full), Ok(1));
+//! ```
+//!
+//! Orderings the kernel does not have are compile errors:
+//!
+//! ```compile_fail,E0277
+//! use kheap::sync::atomic::{Atomic, Release};
+//! let a = Atomic::new(0i32);
+//! a.load(Release); // a load cannot be a release
+//! ```
+//!
+//! ```compile_fail,E0277
+//! use kheap::sync::atomic::{Acquire, Atomic};
+//! let a = Atomic::new(0i32);
+//! a.store(1, Acquire); // a store cannot be an acquire
+//! ```
+//!
+//! ```compile_fail,E0308
+//! use kheap::sync::atomic::{Atomic, Full};
+//! let a = Atomic::new(0i32);
+//! a.add(1, Full); // add without a result is relaxed only
+//! ```
+//!
+//! ```compile_fail,E0599
+//! use kheap::sync::atomic::{Atomic, AtomicType, Full};
+//! #[derive(Clone, Copy)]
+//! #[repr(i32)]
+//! enum State { A = 1, B = 2 }
+//! unsafe impl AtomicType for State { type Repr = i32; }
+//! let s = Atomic::new(State::A);
+//! s.fetch_add(State::B, Full); // no arithmetic on an enum
 //! ```
 //!
 //! Values: `i32`, `u32`, `i64`, `u64`, `isize`, `usize`, and your own
