@@ -3,6 +3,7 @@
 //! copies every ```rust block marked for it into $OUT_DIR/readme_example.rs,
 //! and `cargo test` builds this example (as an rlib: nothing runs).
 #![no_std]
+#![deny(unused)]
 
 include!(concat!(env!("OUT_DIR"), "/readme_example.rs"));
 
