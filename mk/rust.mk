@@ -2,9 +2,11 @@
 # Rust: the kheap crate (rust/kheap) hosted, and bare-metal Rust programs
 # (rust/metal) on Cortex-M3, riscv32imac and riscv64imac in QEMU.
 #   make test-rust   hosted: cargo test --offline in rust/kheap with rustup's
-#                    stable toolchain, again with the allocator_api feature
-#                    (RUSTC_BOOTSTRAP=1), and the README's Rust examples
-#                    compiled as written; bare metal: the Rust suites on
+#                    stable toolchain; the Allocator tests and the doc tests
+#                    with the allocator_api feature (RUSTC_BOOTSTRAP=1, which
+#                    also makes rustdoc check the compile_fail error codes);
+#                    the README's Rust examples compiled as written; bare
+#                    metal: the Rust suites on
 #                    Cortex-M3 (mps2-an385), rv32 and rv64 (virt) and the demo
 #   make demo-rust   the Rust demo on a Cortex-M3 (lm3s6965evb) in QEMU
 # A toolchain piece that is missing prints a NOT RUN banner (make deps
@@ -68,7 +70,8 @@ test-rust-host:
 	  echo "rust: 0 passed, 0 failed"; exit 0; fi; \
 	bad=0; \
 	$(call rust_cargo_test,cargo,,); \
-	$(call rust_cargo_test,cargoapi,RUSTC_BOOTSTRAP=1,--features allocator_api); \
+	$(call rust_cargo_test,cargoapi,RUSTC_BOOTSTRAP=1,--features allocator_api --test allocator_api); \
+	$(call rust_cargo_test,cargodoc,RUSTC_BOOTSTRAP=1,--features allocator_api --doc); \
 	echo "\$$ cargo build --offline --example readme   (README.md's Rust examples, as written)"; \
 	if (cd rust/kheap && CARGO_TARGET_DIR=$(RB)/host $(HOST_CARGO) build --offline --example readme) > $(RB)/readme.log 2>&1; then \
 	  echo "readme: 1 passed, 0 failed"; else cat $(RB)/readme.log; echo "readme: 0 passed, 1 failed"; bad=1; fi; \

@@ -42,7 +42,9 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let target = env::var("TARGET").unwrap();
     let host = env::var("HOST").unwrap();
-    let hosted = env::var("CARGO_CFG_TARGET_OS").map(|o| o != "none").unwrap_or(true);
+    let hosted = env::var("CARGO_CFG_TARGET_OS")
+        .map(|o| o != "none")
+        .unwrap_or(true);
 
     for v in ["KHEAP_ROOT", "KHEAP_CC", "KHEAP_AR", "KHEAP_CFLAGS"] {
         println!("cargo:rerun-if-env-changed={v}");
@@ -59,9 +61,15 @@ fn main() {
 
     let mut flags: Vec<String> = arch_flags(&target, hosted);
     flags.extend(
-        ["-std=c11", "-Wall", "-Wextra", "-ffunction-sections", "-fdata-sections"]
-            .iter()
-            .map(|s| s.to_string()),
+        [
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-ffunction-sections",
+            "-fdata-sections",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
     );
     let opt = env::var("OPT_LEVEL").unwrap_or_else(|_| "2".into());
     flags.push(match opt.as_str() {
@@ -69,7 +77,10 @@ fn main() {
         "0" => "-O1".into(), // the C library is never the thing being debugged here
         _ => "-O2".into(),
     });
-    if env::var("DEBUG").map(|d| d != "false" && d != "0").unwrap_or(false) {
+    if env::var("DEBUG")
+        .map(|d| d != "false" && d != "0")
+        .unwrap_or(false)
+    {
         flags.push("-g".into());
     }
     if hosted {
@@ -93,7 +104,10 @@ fn main() {
     library_sources(&root.join("src"), &mut sources);
     sources.sort();
     if sources.is_empty() {
-        fail(&format!("no C sources found under {}", root.join("src").display()));
+        fail(&format!(
+            "no C sources found under {}",
+            root.join("src").display()
+        ));
     }
     if hosted {
         sources.push(root.join("port/hosted/port_hosted.c"));
@@ -158,7 +172,9 @@ fn default_cc(target: &str, host: &str, hosted: bool) -> String {
     } else if target.starts_with("riscv") {
         "riscv64-unknown-elf-gcc".into()
     } else {
-        fail(&format!("no default C compiler for target {target}: set KHEAP_CC"))
+        fail(&format!(
+            "no default C compiler for target {target}: set KHEAP_CC"
+        ))
     }
 }
 
@@ -183,13 +199,23 @@ fn arch_flags(target: &str, hosted: bool) -> Vec<String> {
     } else if target.starts_with("thumbv7m") {
         &["-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"]
     } else if target.starts_with("thumbv7em") && target.ends_with("eabihf") {
-        &["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+        &[
+            "-mcpu=cortex-m4",
+            "-mthumb",
+            "-mfloat-abi=hard",
+            "-mfpu=fpv4-sp-d16",
+        ]
     } else if target.starts_with("thumbv7em") {
         &["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=soft"]
     } else if target.starts_with("thumbv8m.base") {
         &["-march=armv8-m.base", "-mthumb", "-mfloat-abi=soft"]
     } else if target.starts_with("thumbv8m.main") && target.ends_with("eabihf") {
-        &["-march=armv8-m.main+fp", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"]
+        &[
+            "-march=armv8-m.main+fp",
+            "-mthumb",
+            "-mfloat-abi=hard",
+            "-mfpu=fpv5-sp-d16",
+        ]
     } else if target.starts_with("thumbv8m.main") {
         &["-march=armv8-m.main", "-mthumb", "-mfloat-abi=soft"]
     } else if target.starts_with("riscv32imac") {
@@ -249,7 +275,13 @@ fn run(cmd: &mut Command, what: &str) {
 
 /// Compile every source in parallel (cargo's job count); objects named after
 /// their path so src/a/x.c and src/b/x.c do not collide.
-fn compile_all(cc: &str, flags: &[String], sources: &[PathBuf], root: &Path, out: &Path) -> Vec<PathBuf> {
+fn compile_all(
+    cc: &str,
+    flags: &[String],
+    sources: &[PathBuf],
+    root: &Path,
+    out: &Path,
+) -> Vec<PathBuf> {
     let objdir = out.join("obj");
     let _ = fs::remove_dir_all(&objdir);
     fs::create_dir_all(&objdir).unwrap();
@@ -276,7 +308,11 @@ fn compile_all(cc: &str, flags: &[String], sources: &[PathBuf], root: &Path, out
                     break;
                 }
                 let mut cmd = Command::new(cc);
-                cmd.args(flags).arg("-c").arg(&sources[i]).arg("-o").arg(&objs[i]);
+                cmd.args(flags)
+                    .arg("-c")
+                    .arg(&sources[i])
+                    .arg("-o")
+                    .arg(&objs[i]);
                 match cmd.output() {
                     Ok(o) if o.status.success() => {
                         let err = String::from_utf8_lossy(&o.stderr);
@@ -284,10 +320,10 @@ fn compile_all(cc: &str, flags: &[String], sources: &[PathBuf], root: &Path, out
                             println!("cargo:warning={line}");
                         }
                     }
-                    Ok(o) => errors.lock().unwrap().push(format!(
-                        "{cmd:?}\n{}",
-                        String::from_utf8_lossy(&o.stderr)
-                    )),
+                    Ok(o) => errors
+                        .lock()
+                        .unwrap()
+                        .push(format!("{cmd:?}\n{}", String::from_utf8_lossy(&o.stderr))),
                     Err(e) => errors.lock().unwrap().push(format!("{cmd:?}: {e}")),
                 }
             });
@@ -399,21 +435,34 @@ fn check_ffi(cc: &str, flags: &[String], ffi: &Path, out: &Path) {
          #include \"kheap/spinlock.h\"\n\n",
     );
     for d in &decls {
-        let open = d.find('(').unwrap_or_else(|| fail(&format!("src/ffi.rs: cannot parse `{d}`")));
+        let open = d
+            .find('(')
+            .unwrap_or_else(|| fail(&format!("src/ffi.rs: cannot parse `{d}`")));
         let name = d[..open].trim();
         let close = d.rfind(')').unwrap();
         let args = &d[open + 1..close];
-        let ret = d[close + 1..].trim().strip_prefix("->").unwrap_or("").trim();
+        let ret = d[close + 1..]
+            .trim()
+            .strip_prefix("->")
+            .unwrap_or("")
+            .trim();
         let ret_c = c_type(ret)
             .unwrap_or_else(|| fail(&format!("src/ffi.rs: {name}: no C type known for `{ret}`")));
         let mut arg_c = Vec::new();
         for a in split_args(args) {
             let ty = a.split_once(':').map(|(_, t)| t).unwrap_or(&a);
             arg_c.push(c_type(ty).unwrap_or_else(|| {
-                fail(&format!("src/ffi.rs: {name}: no C type known for `{}`", ty.trim()))
+                fail(&format!(
+                    "src/ffi.rs: {name}: no C type known for `{}`",
+                    ty.trim()
+                ))
             }));
         }
-        let args_c = if arg_c.is_empty() { "void".to_string() } else { arg_c.join(", ") };
+        let args_c = if arg_c.is_empty() {
+            "void".to_string()
+        } else {
+            arg_c.join(", ")
+        };
         c.push_str(&format!(
             "{ret_c} (*const kh_rs_check_{name})({args_c}) __attribute__((unused)) = {name};\n"
         ));

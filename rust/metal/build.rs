@@ -17,17 +17,26 @@ fn main() {
     let target = env::var("TARGET").unwrap();
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     // The kheap crate's build script reports the repository root (links = "kheap_c").
-    let root = PathBuf::from(env::var("DEP_KHEAP_C_ROOT").expect("kheap's build script sets its root"));
+    let root =
+        PathBuf::from(env::var("DEP_KHEAP_C_ROOT").expect("kheap's build script sets its root"));
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed={}", root.join("port").display());
 
-    if env::var("CARGO_CFG_TARGET_OS").map(|o| o != "none").unwrap_or(true) {
+    if env::var("CARGO_CFG_TARGET_OS")
+        .map(|o| o != "none")
+        .unwrap_or(true)
+    {
         // A host build (cargo check on the host): nothing to link.
         return;
     }
 
     let (cc, arch, dir, start): (&str, &[&str], &str, &[&str]) = if target.starts_with("thumbv7m") {
-        ("arm-none-eabi-gcc", &["-mcpu=cortex-m3", "-mthumb"], "port/cortex-m3", &["start.S", "startup.c"])
+        (
+            "arm-none-eabi-gcc",
+            &["-mcpu=cortex-m3", "-mthumb"],
+            "port/cortex-m3",
+            &["start.S", "startup.c"],
+        )
     } else if target.starts_with("riscv32imac") {
         (
             "riscv64-unknown-elf-gcc",
@@ -52,7 +61,13 @@ fn main() {
         let obj = out.join(format!("{}.o", f.replace('.', "_")));
         let mut cmd = Command::new(cc);
         cmd.args(arch)
-            .args(["-std=c11", "-O2", "-ffreestanding", "-ffunction-sections", "-fdata-sections"])
+            .args([
+                "-std=c11",
+                "-O2",
+                "-ffreestanding",
+                "-ffunction-sections",
+                "-fdata-sections",
+            ])
             .arg(format!("-I{}", root.join("include").display()))
             .arg(format!("-I{}", root.join("port/baremetal").display()))
             .arg(format!("-I{}", port.display()));

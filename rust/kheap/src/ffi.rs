@@ -74,7 +74,9 @@ pub struct KhAtomic {
 
 impl KhAtomic {
     pub const fn new(v: c_int) -> Self {
-        KhAtomic { counter: UnsafeCell::new(v) }
+        KhAtomic {
+            counter: UnsafeCell::new(v),
+        }
     }
 }
 
@@ -94,7 +96,10 @@ pub struct KhSpinlock {
 impl KhSpinlock {
     /// `KH_SPINLOCK_INIT`: both tickets 0.
     pub const fn new() -> Self {
-        KhSpinlock { next: KhAtomic::new(0), owner: KhAtomic::new(0) }
+        KhSpinlock {
+            next: KhAtomic::new(0),
+            owner: KhAtomic::new(0),
+        }
     }
 }
 
@@ -173,9 +178,15 @@ extern "C" {
     pub fn kheap_init_ex(mem: *mut c_void, bytes: usize, max_block: usize) -> *mut Kheap;
     pub fn kheap_add_region(h: *mut Kheap, mem: *mut c_void, bytes: usize) -> bool;
     pub fn kheap_alloc(h: *mut Kheap, size: usize, align: usize) -> *mut c_void;
-    pub fn kheap_alloc_flags(h: *mut Kheap, size: usize, align: usize, flags: c_uint) -> *mut c_void;
+    pub fn kheap_alloc_flags(
+        h: *mut Kheap,
+        size: usize,
+        align: usize,
+        flags: c_uint,
+    ) -> *mut c_void;
     pub fn kheap_zalloc(h: *mut Kheap, size: usize, align: usize) -> *mut c_void;
-    pub fn kheap_realloc(h: *mut Kheap, ptr: *mut c_void, size: usize, align: usize) -> *mut c_void;
+    pub fn kheap_realloc(h: *mut Kheap, ptr: *mut c_void, size: usize, align: usize)
+        -> *mut c_void;
     pub fn kheap_resize(h: *mut Kheap, ptr: *mut c_void, size: usize) -> bool;
     pub fn kheap_free(h: *mut Kheap, ptr: *mut c_void);
     pub fn kheap_usable_size(h: *const Kheap, ptr: *const c_void) -> usize;

@@ -75,7 +75,13 @@ unsafe impl Send for Heap {}
 impl Heap {
     /// A heap with no memory: every allocation fails until `init`.
     pub const fn empty() -> Heap {
-        Heap { h: ptr::null_mut(), bottom: ptr::null_mut(), span: 0, extra: 0, pending: 0 }
+        Heap {
+            h: ptr::null_mut(),
+            bottom: ptr::null_mut(),
+            span: 0,
+            extra: 0,
+            pending: 0,
+        }
     }
 
     /// Give the heap `[heap_bottom, heap_bottom + heap_size)`. Any address
@@ -92,7 +98,11 @@ impl Heap {
     /// and live as long as the heap is used (`'static` for a global allocator).
     pub unsafe fn init(&mut self, heap_bottom: *mut u8, heap_size: usize) {
         if let Err(e) = self.try_init(heap_bottom, heap_size) {
-            ffi::kh_report(e.code(), c"kheap-rs: Heap::init refused".as_ptr(), heap_bottom as *const c_void);
+            ffi::kh_report(
+                e.code(),
+                c"kheap-rs: Heap::init refused".as_ptr(),
+                heap_bottom as *const c_void,
+            );
         }
     }
 
@@ -125,7 +135,13 @@ impl Heap {
         if h.is_null() {
             return Err(Error::Inval);
         }
-        *self = Heap { h, bottom: heap_bottom, span: heap_size, extra: 0, pending: 0 };
+        *self = Heap {
+            h,
+            bottom: heap_bottom,
+            span: heap_size,
+            extra: 0,
+            pending: 0,
+        };
         Ok(())
     }
 
@@ -307,11 +323,19 @@ impl Heap {
     /// long as the heap is used.
     pub unsafe fn extend(&mut self, by: usize) {
         if self.h.is_null() {
-            ffi::kh_report(ffi::KH_EINVAL, c"kheap-rs: Heap::extend on an empty heap".as_ptr(), ptr::null());
+            ffi::kh_report(
+                ffi::KH_EINVAL,
+                c"kheap-rs: Heap::extend on an empty heap".as_ptr(),
+                ptr::null(),
+            );
             return;
         }
         let Some(total) = self.pending.checked_add(by) else {
-            ffi::kh_report(ffi::KH_EOVERFLOW, c"kheap-rs: Heap::extend overflows".as_ptr(), ptr::null());
+            ffi::kh_report(
+                ffi::KH_EOVERFLOW,
+                c"kheap-rs: Heap::extend overflows".as_ptr(),
+                ptr::null(),
+            );
             return;
         };
         if ffi::kheap_add_region(self.h, self.top().cast(), total) {
@@ -465,7 +489,10 @@ mod allocator_api {
         }
 
         fn allocate_zeroed(&self, layout: Layout) -> Result<NonNull<[u8]>, CoreAllocError> {
-            let p = self.lock().allocate_zeroed(layout).map_err(|_| CoreAllocError)?;
+            let p = self
+                .lock()
+                .allocate_zeroed(layout)
+                .map_err(|_| CoreAllocError)?;
             Ok(NonNull::slice_from_raw_parts(p, layout.size()))
         }
 
@@ -479,7 +506,10 @@ mod allocator_api {
             _old: Layout,
             new: Layout,
         ) -> Result<NonNull<[u8]>, CoreAllocError> {
-            let p = self.lock().reallocate(ptr, new, new.size()).map_err(|_| CoreAllocError)?;
+            let p = self
+                .lock()
+                .reallocate(ptr, new, new.size())
+                .map_err(|_| CoreAllocError)?;
             Ok(NonNull::slice_from_raw_parts(p, new.size()))
         }
 
@@ -501,7 +531,10 @@ mod allocator_api {
             _old: Layout,
             new: Layout,
         ) -> Result<NonNull<[u8]>, CoreAllocError> {
-            let p = self.lock().reallocate(ptr, new, new.size()).map_err(|_| CoreAllocError)?;
+            let p = self
+                .lock()
+                .reallocate(ptr, new, new.size())
+                .map_err(|_| CoreAllocError)?;
             Ok(NonNull::slice_from_raw_parts(p, new.size()))
         }
     }

@@ -52,7 +52,10 @@ impl<T> KBox<T> {
     /// A block for a `T`, not yet written. With `__GFP_ZERO` it is zeroed.
     pub fn new_uninit(flags: Flags) -> Result<KBox<MaybeUninit<T>>, AllocError> {
         let p = alloc_for::<MaybeUninit<T>>(flags)?;
-        Ok(KBox { ptr: p, _owns: PhantomData })
+        Ok(KBox {
+            ptr: p,
+            _owns: PhantomData,
+        })
     }
 
     /// `new`, pinned: the value never moves again.
@@ -89,7 +92,10 @@ impl<T> KBox<T> {
     /// # Safety
     /// `p` came from `KBox::<T>::into_raw` and is owned by nobody else.
     pub unsafe fn from_raw(p: *mut T) -> KBox<T> {
-        KBox { ptr: NonNull::new_unchecked(p), _owns: PhantomData }
+        KBox {
+            ptr: NonNull::new_unchecked(p),
+            _owns: PhantomData,
+        }
     }
 
     /// Leak the box: the value lives (and its block stays allocated) forever.
@@ -112,7 +118,10 @@ impl<T> KBox<MaybeUninit<T>> {
         unsafe {
             p.as_ptr().cast::<T>().write(x);
         }
-        KBox { ptr: p.cast(), _owns: PhantomData }
+        KBox {
+            ptr: p.cast(),
+            _owns: PhantomData,
+        }
     }
 
     /// The box as initialised.
@@ -122,7 +131,10 @@ impl<T> KBox<MaybeUninit<T>> {
     /// `__GFP_ZERO`, must be a valid `T`).
     pub unsafe fn assume_init(b: KBox<MaybeUninit<T>>) -> KBox<T> {
         let p = ManuallyDrop::new(b).ptr;
-        KBox { ptr: p.cast(), _owns: PhantomData }
+        KBox {
+            ptr: p.cast(),
+            _owns: PhantomData,
+        }
     }
 }
 

@@ -92,7 +92,12 @@ pub const __GFP_NOGROW: Flags = Flags(ffi::KH_GFP_NOGROW);
 /// kmalloc's counters (`struct kh_kmalloc_stats`).
 pub type KmallocStats = ffi::KhKmallocStats;
 
-unsafe extern "C" fn ops_alloc(ctx: *mut c_void, size: usize, align: usize, flags: c_uint) -> *mut c_void {
+unsafe extern "C" fn ops_alloc(
+    ctx: *mut c_void,
+    size: usize,
+    align: usize,
+    flags: c_uint,
+) -> *mut c_void {
     // SAFETY: ctx is the &'static LockedHeap given to init.
     let heap = unsafe { &*(ctx as *const LockedHeap) };
     let g = heap.lock();
@@ -130,8 +135,11 @@ unsafe extern "C" fn ops_free(ctx: *mut c_void, ptr: *mut c_void, _size: usize, 
     }
 }
 
-static HEAP_OPS: ffi::KhAllocatorOps =
-    ffi::KhAllocatorOps { alloc: Some(ops_alloc), resize: Some(ops_resize), free: Some(ops_free) };
+static HEAP_OPS: ffi::KhAllocatorOps = ffi::KhAllocatorOps {
+    alloc: Some(ops_alloc),
+    resize: Some(ops_resize),
+    free: Some(ops_free),
+};
 
 /// Make `heap` kmalloc's global allocator (`kh_kmalloc_init`). Every kmalloc
 /// then takes `heap`'s lock (interrupts off, see [`LockedHeap`]), so kmalloc
@@ -141,7 +149,10 @@ static HEAP_OPS: ffi::KhAllocatorOps =
 /// Returns `Err(Error::Busy)` when a global allocator is set already (the
 /// first one stays; reported through the error hook).
 pub fn init(heap: &'static LockedHeap) -> Result<(), Error> {
-    let a = ffi::KhAllocator { ctx: heap as *const LockedHeap as *mut c_void, ops: &HEAP_OPS };
+    let a = ffi::KhAllocator {
+        ctx: heap as *const LockedHeap as *mut c_void,
+        ops: &HEAP_OPS,
+    };
     // SAFETY: ctx and ops outlive the program ('static).
     Error::check(unsafe { ffi::kh_kmalloc_init(a) })
 }

@@ -144,7 +144,13 @@ impl<T> KVec<T> {
         }
         let need = self.len.checked_add(additional).ok_or(AllocError)?;
         let want = need.max(self.cap.saturating_mul(2)).max(Self::MIN_CAP);
-        if want > need && self.realloc_to(want, flags).is_ok() {
+        // The growth step may fail where the exact size fits: it must not be
+        // reported as a failure then (only the last attempt speaks).
+        if want > need
+            && self
+                .realloc_to(want, flags | crate::kmalloc::__GFP_NOWARN)
+                .is_ok()
+        {
             return Ok(());
         }
         self.realloc_to(need, flags)
@@ -229,7 +235,10 @@ impl<T> KVec<T> {
         self.len = len;
         // SAFETY: the tail elements are initialised and now outside len.
         unsafe {
-            ptr::drop_in_place(ptr::slice_from_raw_parts_mut(self.ptr.as_ptr().add(len), tail));
+            ptr::drop_in_place(ptr::slice_from_raw_parts_mut(
+                self.ptr.as_ptr().add(len),
+                tail,
+            ));
         }
     }
 
@@ -415,7 +424,13 @@ impl<T> IntoIterator for KVec<T> {
     type IntoIter = IntoIter<T>;
     fn into_iter(self) -> IntoIter<T> {
         let v = ManuallyDrop::new(self);
-        IntoIter { buf: v.ptr, cap: v.cap, start: 0, end: v.len, _owns: PhantomData }
+        IntoIter {
+            buf: v.ptr,
+            cap: v.cap,
+            start: 0,
+            end: v.len,
+            _owns: PhantomData,
+        }
     }
 }
 

@@ -42,5 +42,7 @@ pub mod sync;
 pub use error::{set_error_hook, AllocError, Error, ErrorHook};
 pub use heap::{CheckError, Heap, HeapGuard, HeapStats, LockedHeap};
 pub use kbox::KBox;
-pub use kmalloc::{Flags, GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT, __GFP_NOGROW, __GFP_NOWARN, __GFP_ZERO};
+pub use kmalloc::{
+    Flags, __GFP_NOGROW, __GFP_NOWARN, __GFP_ZERO, GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT,
+};
 pub use kvec::KVec;

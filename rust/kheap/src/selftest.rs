@@ -32,20 +32,59 @@ pub fn rust_facts() -> &'static [(&'static str, usize)] {
     const F: &[(&str, usize)] = &[
         ("size struct kheap_stats", size_of::<KheapStats>()),
         ("align struct kheap_stats", align_of::<KheapStats>()),
-        ("offset struct kheap_stats.total_bytes", offset_of!(KheapStats, total_bytes)),
-        ("offset struct kheap_stats.free_bytes", offset_of!(KheapStats, free_bytes)),
-        ("offset struct kheap_stats.used_bytes", offset_of!(KheapStats, used_bytes)),
-        ("offset struct kheap_stats.peak_used_bytes", offset_of!(KheapStats, peak_used_bytes)),
-        ("offset struct kheap_stats.largest_free_block", offset_of!(KheapStats, largest_free_block)),
-        ("offset struct kheap_stats.free_blocks", offset_of!(KheapStats, free_blocks)),
-        ("offset struct kheap_stats.allocations", offset_of!(KheapStats, allocations)),
-        ("offset struct kheap_stats.regions", offset_of!(KheapStats, regions)),
-        ("offset struct kheap_stats.overhead_bytes", offset_of!(KheapStats, overhead_bytes)),
-        ("offset struct kheap_stats.max_block", offset_of!(KheapStats, max_block)),
+        (
+            "offset struct kheap_stats.total_bytes",
+            offset_of!(KheapStats, total_bytes),
+        ),
+        (
+            "offset struct kheap_stats.free_bytes",
+            offset_of!(KheapStats, free_bytes),
+        ),
+        (
+            "offset struct kheap_stats.used_bytes",
+            offset_of!(KheapStats, used_bytes),
+        ),
+        (
+            "offset struct kheap_stats.peak_used_bytes",
+            offset_of!(KheapStats, peak_used_bytes),
+        ),
+        (
+            "offset struct kheap_stats.largest_free_block",
+            offset_of!(KheapStats, largest_free_block),
+        ),
+        (
+            "offset struct kheap_stats.free_blocks",
+            offset_of!(KheapStats, free_blocks),
+        ),
+        (
+            "offset struct kheap_stats.allocations",
+            offset_of!(KheapStats, allocations),
+        ),
+        (
+            "offset struct kheap_stats.regions",
+            offset_of!(KheapStats, regions),
+        ),
+        (
+            "offset struct kheap_stats.overhead_bytes",
+            offset_of!(KheapStats, overhead_bytes),
+        ),
+        (
+            "offset struct kheap_stats.max_block",
+            offset_of!(KheapStats, max_block),
+        ),
         ("size kh_allocator_ops", size_of::<KhAllocatorOps>()),
-        ("offset kh_allocator_ops.alloc", offset_of!(KhAllocatorOps, alloc)),
-        ("offset kh_allocator_ops.resize", offset_of!(KhAllocatorOps, resize)),
-        ("offset kh_allocator_ops.free", offset_of!(KhAllocatorOps, free)),
+        (
+            "offset kh_allocator_ops.alloc",
+            offset_of!(KhAllocatorOps, alloc),
+        ),
+        (
+            "offset kh_allocator_ops.resize",
+            offset_of!(KhAllocatorOps, resize),
+        ),
+        (
+            "offset kh_allocator_ops.free",
+            offset_of!(KhAllocatorOps, free),
+        ),
         ("size kh_allocator", size_of::<KhAllocator>()),
         ("align kh_allocator", align_of::<KhAllocator>()),
         ("offset kh_allocator.ctx", offset_of!(KhAllocator, ctx)),
@@ -55,7 +94,10 @@ pub fn rust_facts() -> &'static [(&'static str, usize)] {
         ("offset kh_atomic_t.counter", offset_of!(KhAtomic, counter)),
         ("size kh_atomic64_t", size_of::<KhAtomic64>()),
         ("align kh_atomic64_t", align_of::<KhAtomic64>()),
-        ("offset kh_atomic64_t.counter", offset_of!(KhAtomic64, counter)),
+        (
+            "offset kh_atomic64_t.counter",
+            offset_of!(KhAtomic64, counter),
+        ),
         ("size kh_spinlock_t", size_of::<KhSpinlock>()),
         ("align kh_spinlock_t", align_of::<KhSpinlock>()),
         ("offset kh_spinlock_t.next", offset_of!(KhSpinlock, next)),
@@ -64,12 +106,30 @@ pub fn rust_facts() -> &'static [(&'static str, usize)] {
         ("align kh_refcount_t", align_of::<KhRefcount>()),
         ("offset kh_refcount_t.refs", offset_of!(KhRefcount, refs)),
         ("size struct kh_kmalloc_stats", size_of::<KhKmallocStats>()),
-        ("offset struct kh_kmalloc_stats.live_blocks", offset_of!(KhKmallocStats, live_blocks)),
-        ("offset struct kh_kmalloc_stats.live_bytes", offset_of!(KhKmallocStats, live_bytes)),
-        ("offset struct kh_kmalloc_stats.failures", offset_of!(KhKmallocStats, failures)),
-        ("offset struct kh_kmalloc_stats.oom_calls", offset_of!(KhKmallocStats, oom_calls)),
-        ("offset struct kh_kmalloc_stats.oom_retries", offset_of!(KhKmallocStats, oom_retries)),
-        ("offset struct kh_kmalloc_stats.oom_waits", offset_of!(KhKmallocStats, oom_waits)),
+        (
+            "offset struct kh_kmalloc_stats.live_blocks",
+            offset_of!(KhKmallocStats, live_blocks),
+        ),
+        (
+            "offset struct kh_kmalloc_stats.live_bytes",
+            offset_of!(KhKmallocStats, live_bytes),
+        ),
+        (
+            "offset struct kh_kmalloc_stats.failures",
+            offset_of!(KhKmallocStats, failures),
+        ),
+        (
+            "offset struct kh_kmalloc_stats.oom_calls",
+            offset_of!(KhKmallocStats, oom_calls),
+        ),
+        (
+            "offset struct kh_kmalloc_stats.oom_retries",
+            offset_of!(KhKmallocStats, oom_retries),
+        ),
+        (
+            "offset struct kh_kmalloc_stats.oom_waits",
+            offset_of!(KhKmallocStats, oom_waits),
+        ),
         ("size int", size_of::<core::ffi::c_int>()),
         ("size unsigned long", size_of::<core::ffi::c_ulong>()),
         ("size size_t", size_of::<usize>()),
@@ -80,7 +140,10 @@ pub fn rust_facts() -> &'static [(&'static str, usize)] {
         ("KH_GFP_NOWARN", KH_GFP_NOWARN as usize),
         ("KH_GFP_NOGROW", KH_GFP_NOGROW as usize),
         ("KH_ALIGN_DEFAULT", KH_ALIGN_DEFAULT),
-        ("KH_REFCOUNT_SATURATED", KH_REFCOUNT_SATURATED as isize as usize),
+        (
+            "KH_REFCOUNT_SATURATED",
+            KH_REFCOUNT_SATURATED as isize as usize,
+        ),
         ("KH_REFCOUNT_MAX", KH_REFCOUNT_MAX as isize as usize),
         ("KH_OK", KH_OK as isize as usize),
         ("KH_ENOMEM", KH_ENOMEM as isize as usize),
@@ -107,11 +170,18 @@ pub fn rust_facts() -> &'static [(&'static str, usize)] {
 /// The C side: csrc/ffi_facts.c as compiled into the library.
 pub fn c_facts() -> impl Iterator<Item = (&'static str, usize)> + Clone {
     // SAFETY: kh_rs_facts has kh_rs_nfacts rows of static strings and values.
-    let (base, n) = unsafe { (core::ptr::addr_of!(kh_rs_facts) as *const KhRsFact, kh_rs_nfacts) };
+    let (base, n) = unsafe {
+        (
+            core::ptr::addr_of!(kh_rs_facts) as *const KhRsFact,
+            kh_rs_nfacts,
+        )
+    };
     (0..n).map(move |i| {
         // SAFETY: i < n; names are static NUL-terminated strings.
         let f = unsafe { &*base.add(i) };
-        let name = unsafe { CStr::from_ptr(f.name) }.to_str().unwrap_or("<not UTF-8>");
+        let name = unsafe { CStr::from_ptr(f.name) }
+            .to_str()
+            .unwrap_or("<not UTF-8>");
         (name, f.value)
     })
 }
@@ -126,7 +196,13 @@ pub fn compare(
     for (name, cv) in c.clone() {
         match rust.iter().find(|(r, _)| *r == name) {
             Some(&(_, rv)) if rv == cv => n += 1,
-            Some(&(_, rv)) => return Err(Mismatch::Value { name, c: cv, rust: rv }),
+            Some(&(_, rv)) => {
+                return Err(Mismatch::Value {
+                    name,
+                    c: cv,
+                    rust: rv,
+                })
+            }
             None => return Err(Mismatch::MissingInRust(name)),
         }
     }

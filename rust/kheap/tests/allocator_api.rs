@@ -87,7 +87,9 @@ mod tests {
             assert!((0..16).all(|i| *(m.as_ptr() as *mut u8).add(i) == i as u8));
             h.deallocate(m.cast(), l4);
             h.deallocate(blocker.cast(), Layout::new::<u64>());
-            let z = h.allocate_zeroed(Layout::from_size_align(3000, 16).unwrap()).unwrap();
+            let z = h
+                .allocate_zeroed(Layout::from_size_align(3000, 16).unwrap())
+                .unwrap();
             assert!((0..3000).all(|i| *(z.as_ptr() as *mut u8).add(i) == 0));
             h.deallocate(z.cast(), Layout::from_size_align(3000, 16).unwrap());
             let e = h.allocate(Layout::from_size_align(0, 64).unwrap()).unwrap();

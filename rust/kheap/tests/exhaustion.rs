@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard, Once};
 
 use kheap::kmalloc;
 use kheap::sync::Arc;
-use kheap::{AllocError, Error, KBox, KVec, LockedHeap, GFP_ATOMIC, GFP_KERNEL, __GFP_NOWARN};
+use kheap::{AllocError, Error, KBox, KVec, LockedHeap, __GFP_NOWARN, GFP_ATOMIC, GFP_KERNEL};
 
 const HEAP_BYTES: usize = 64 * 1024;
 static HEAP: Mutex<Option<&'static LockedHeap>> = Mutex::new(None);
@@ -57,7 +57,10 @@ fn kvec_push_until_exhausted_then_everything_comes_back() {
     assert!(v.iter().enumerate().all(|(i, &x)| x == i as u64));
     let mut v = v;
     assert_eq!(v.push(0, GFP_ATOMIC | __GFP_NOWARN), Err(AllocError));
-    assert_eq!(v.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8], GFP_KERNEL | __GFP_NOWARN), Err(AllocError));
+    assert_eq!(
+        v.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8], GFP_KERNEL | __GFP_NOWARN),
+        Err(AllocError)
+    );
     assert_eq!(v.len(), n);
     assert!(KBox::new([0u8; 1024], GFP_KERNEL | __GFP_NOWARN).is_err());
     assert!(Arc::new([0u8; 1024], GFP_KERNEL | __GFP_NOWARN).is_err());
@@ -81,7 +84,11 @@ fn many_small_kboxes_until_exhausted() {
         }
     }
     // 64 B per box (32 + kmalloc and heap headers), 8 KiB for the vector.
-    assert!(boxes.len() > 700 && boxes.len() < 1024, "{} boxes", boxes.len());
+    assert!(
+        boxes.len() > 700 && boxes.len() < 1024,
+        "{} boxes",
+        boxes.len()
+    );
     assert!(boxes.iter().all(|b| **b == [7u32; 8]));
     drop(boxes);
     assert_eq!(h.lock().used(), used0);
@@ -97,4 +104,21 @@ fn failures_are_reported_unless_nowarn() {
     assert!(KVec::<u8>::with_capacity(HEAP_BYTES * 2, GFP_KERNEL | __GFP_NOWARN).is_err());
     assert_eq!(common::reports(Error::NoMem), 1);
     assert_eq!(kmalloc::stats().failures, f0 + 2);
+}
+
+#[test]
+fn a_growth_step_that_does_not_fit_falls_back_to_the_exact_size_quietly() {
+    let (_g, _h) = setup();
+    let _r = common::hook();
+    let mut v = KVec::<u8>::with_capacity(40 * 1024, GFP_KERNEL).unwrap();
+    v.resize(40 * 1024, 1, GFP_KERNEL).unwrap();
+    // Doubling to 80 KiB cannot fit in a 64 KiB heap; 40 KiB + 1 can.
+    v.push(2, GFP_KERNEL).unwrap();
+    assert_eq!(v.capacity(), 40 * 1024 + 1);
+    assert_eq!((v[0], v[40 * 1024]), (1, 2));
+    assert_eq!(
+        common::reports(Error::NoMem),
+        0,
+        "the speculative step is not a failure to report"
+    );
 }

@@ -15,17 +15,27 @@ fn every_c_fact_matches_rust() {
 #[test]
 fn the_comparison_catches_each_kind_of_mismatch() {
     let c = [("size a", 8usize), ("size b", 4)];
-    assert_eq!(selftest::compare(c.iter().copied(), &[("size a", 8), ("size b", 4)]), Ok(2));
+    assert_eq!(
+        selftest::compare(c.iter().copied(), &[("size a", 8), ("size b", 4)]),
+        Ok(2)
+    );
     assert_eq!(
         selftest::compare(c.iter().copied(), &[("size a", 8), ("size b", 8)]),
-        Err(Mismatch::Value { name: "size b", c: 4, rust: 8 })
+        Err(Mismatch::Value {
+            name: "size b",
+            c: 4,
+            rust: 8
+        })
     );
     assert_eq!(
         selftest::compare(c.iter().copied(), &[("size a", 8)]),
         Err(Mismatch::MissingInRust("size b"))
     );
     assert_eq!(
-        selftest::compare(c.iter().copied(), &[("size a", 8), ("size b", 4), ("size c", 1)]),
+        selftest::compare(
+            c.iter().copied(),
+            &[("size a", 8), ("size b", 4), ("size c", 1)]
+        ),
         Err(Mismatch::MissingInC("size c"))
     );
 }

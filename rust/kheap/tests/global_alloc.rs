@@ -23,7 +23,11 @@ static mut ARENA: Arena = Arena([0; ARENA_BYTES]);
 
 extern "C" fn init_heap() {
     // SAFETY: runs once, before main, on the static arena nothing else uses.
-    unsafe { ALLOCATOR.lock().init(core::ptr::addr_of_mut!(ARENA).cast(), ARENA_BYTES) };
+    unsafe {
+        ALLOCATOR
+            .lock()
+            .init(core::ptr::addr_of_mut!(ARENA).cast(), ARENA_BYTES)
+    };
 }
 
 #[used]

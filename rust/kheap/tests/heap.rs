@@ -47,7 +47,11 @@ fn init_sizes_and_accounting() {
     assert_eq!(h.used(), 0);
     assert_eq!(h.used() + h.free() + h.overhead(), h.size());
     let free0 = h.free();
-    assert!(free0 > size - 2048, "control block too big: {} free of {size}", free0);
+    assert!(
+        free0 > size - 2048,
+        "control block too big: {} free of {size}",
+        free0
+    );
 
     let a = h.allocate_first_fit(layout(100, 8)).unwrap();
     let b = h.allocate_first_fit(layout(1000, 64)).unwrap();
@@ -89,7 +93,9 @@ fn every_alignment_from_the_layout_is_honoured() {
     for (p, l, v) in live {
         // SAFETY: still ours, then freed once.
         unsafe {
-            assert!(core::slice::from_raw_parts(p.as_ptr(), l.size()).iter().all(|&b| b == v));
+            assert!(core::slice::from_raw_parts(p.as_ptr(), l.size())
+                .iter()
+                .all(|&b| b == v));
             h.deallocate(p, l);
         }
     }
@@ -109,17 +115,25 @@ fn exhaustion_returns_err_and_loses_nothing() {
         unsafe { p.as_ptr().write_bytes(0x5a, 48) };
         blocks.push(p);
     }
-    assert!(blocks.len() > 400, "only {} blocks of 48 B in 32 KiB", blocks.len());
+    assert!(
+        blocks.len() > 400,
+        "only {} blocks of 48 B in 32 KiB",
+        blocks.len()
+    );
     let distinct: HashSet<usize> = blocks.iter().map(|p| p.as_ptr() as usize).collect();
     assert_eq!(distinct.len(), blocks.len());
     assert!(h.allocate_first_fit(layout(size, 8)).is_err());
-    assert!(h.allocate_first_fit(layout(isize::MAX as usize - 64, 8)).is_err());
+    assert!(h
+        .allocate_first_fit(layout(isize::MAX as usize - 64, 8))
+        .is_err());
     assert_eq!(h.check(), Ok(()));
     let n = blocks.len();
     for p in blocks.drain(..) {
         // SAFETY: ours, untouched by the failures.
         unsafe {
-            assert!(core::slice::from_raw_parts(p.as_ptr(), 48).iter().all(|&b| b == 0x5a));
+            assert!(core::slice::from_raw_parts(p.as_ptr(), 48)
+                .iter()
+                .all(|&b| b == 0x5a));
             h.deallocate(p, layout(48, 16));
         }
     }
@@ -181,7 +195,9 @@ fn extend_grows_at_the_top_and_keeps_small_remainders() {
     unsafe { h.extend(64 * 1024) };
     assert_eq!(h.size(), 128 * 1024);
     assert_eq!(h.top(), mem.wrapping_add(128 * 1024));
-    let p = h.allocate_first_fit(big).expect("extended memory is usable, coalesced");
+    let p = h
+        .allocate_first_fit(big)
+        .expect("extended memory is usable, coalesced");
     assert!((p.as_ptr() as usize) < mem as usize + 128 * 1024);
     // Too little for a region: kept for the next extend.
     unsafe { h.extend(16) };
@@ -267,7 +283,10 @@ fn alloc_zeroed_zeroes_reused_memory() {
         p.write_bytes(0xff, 4000);
         l.dealloc(p, lay);
         let z = l.alloc_zeroed(lay);
-        assert_eq!(z, p, "the same block comes back (so zeroing is really tested)");
+        assert_eq!(
+            z, p,
+            "the same block comes back (so zeroing is really tested)"
+        );
         assert!(core::slice::from_raw_parts(z, 4000).iter().all(|&b| b == 0));
         l.dealloc(z, lay);
     }
@@ -305,7 +324,10 @@ fn lock_masks_interrupts_and_try_lock_sees_the_holder() {
         let g = l.lock();
         assert!(irqs_off());
         assert!(l.try_lock().is_none());
-        assert!(irqs_off(), "a failed try_lock leaves interrupts as they were");
+        assert!(
+            irqs_off(),
+            "a failed try_lock leaves interrupts as they were"
+        );
         assert_eq!(g.size(), 16 * 1024);
     }
     assert!(!irqs_off());

@@ -12,7 +12,10 @@ use std::vec::Vec;
 
 use kheap::kmalloc;
 use kheap::sync::Arc;
-use kheap::{AllocError, Error, KBox, KVec, LockedHeap, GFP_ATOMIC, GFP_KERNEL, GFP_NOWAIT, __GFP_NOWARN, __GFP_ZERO};
+use kheap::{
+    AllocError, Error, KBox, KVec, LockedHeap, __GFP_NOWARN, __GFP_ZERO, GFP_ATOMIC, GFP_KERNEL,
+    GFP_NOWAIT,
+};
 
 static HEAP: Mutex<Option<&'static LockedHeap>> = Mutex::new(None);
 static INIT: Once = Once::new();
@@ -76,7 +79,10 @@ fn kbox_owns_moves_and_frees() {
         b.0 += 1;
         assert_eq!(b.0, 42);
         assert_eq!(live_blocks(), before.0 + 1);
-        assert!(h.lock().used() > before.1, "KBox memory comes from the kmalloc heap");
+        assert!(
+            h.lock().used() > before.1,
+            "KBox memory comes from the kmalloc heap"
+        );
     }
     assert_eq!(drops.get(), 1);
     assert_eq!((live_blocks(), h.lock().used()), before);
@@ -117,17 +123,26 @@ fn kbox_zeroed_zero_sized_and_over_aligned() {
     assert_eq!(*w, 3);
 
     let zst = KBox::new((), GFP_KERNEL).unwrap();
-    assert_eq!(live_blocks(), before + 2, "a zero-sized KBox allocates nothing");
+    assert_eq!(
+        live_blocks(),
+        before + 2,
+        "a zero-sized KBox allocates nothing"
+    );
     drop(zst);
 
     #[repr(align(4096))]
     struct Page([u8; 100]);
     #[repr(align(64))]
     struct Line(u8);
-    let pages: Vec<KBox<Page>> = (0..4).map(|i| KBox::new(Page([i; 100]), GFP_KERNEL).unwrap()).collect();
+    let pages: Vec<KBox<Page>> = (0..4)
+        .map(|i| KBox::new(Page([i; 100]), GFP_KERNEL).unwrap())
+        .collect();
     let line = KBox::new(Line(1), GFP_KERNEL).unwrap();
     assert!(pages.iter().all(|p| KBox::as_ptr(p) as usize % 4096 == 0));
-    assert!(pages.iter().enumerate().all(|(i, p)| p.0.iter().all(|&b| b == i as u8)));
+    assert!(pages
+        .iter()
+        .enumerate()
+        .all(|(i, p)| p.0.iter().all(|&b| b == i as u8)));
     assert_eq!(KBox::as_ptr(&line) as usize % 64, 0);
     assert_eq!(line.0, 1);
     drop((z, w, pages, line));
@@ -221,13 +236,25 @@ fn kvec_drops_every_element_once() {
 fn kvec_sizes_that_overflow_are_errs_not_panics() {
     let (_g, _h) = setup();
     let before = live_blocks();
-    assert_eq!(KVec::<u64>::with_capacity(usize::MAX, GFP_KERNEL).err(), Some(AllocError));
-    assert_eq!(KVec::<u64>::with_capacity(usize::MAX / 8 + 1, GFP_KERNEL).err(), Some(AllocError));
-    assert_eq!(KVec::<[u8; 1 << 20]>::with_capacity(1 << 44, GFP_KERNEL).err(), Some(AllocError));
+    assert_eq!(
+        KVec::<u64>::with_capacity(usize::MAX, GFP_KERNEL).err(),
+        Some(AllocError)
+    );
+    assert_eq!(
+        KVec::<u64>::with_capacity(usize::MAX / 8 + 1, GFP_KERNEL).err(),
+        Some(AllocError)
+    );
+    assert_eq!(
+        KVec::<[u8; 1 << 20]>::with_capacity(1 << 44, GFP_KERNEL).err(),
+        Some(AllocError)
+    );
     let mut v = KVec::new();
     v.push(1u8, GFP_KERNEL).unwrap();
     assert_eq!(v.reserve(usize::MAX, GFP_KERNEL), Err(AllocError));
-    assert_eq!(v.reserve_exact(isize::MAX as usize, GFP_KERNEL | __GFP_NOWARN), Err(AllocError));
+    assert_eq!(
+        v.reserve_exact(isize::MAX as usize, GFP_KERNEL | __GFP_NOWARN),
+        Err(AllocError)
+    );
     assert_eq!(v, [1]);
     drop(v);
     assert_eq!(live_blocks(), before);
@@ -241,14 +268,21 @@ fn kvec_zero_sized_and_over_aligned_elements() {
     for _ in 0..10_000 {
         z.push((), GFP_KERNEL).unwrap();
     }
-    assert_eq!((z.len(), z.capacity(), live_blocks()), (10_000, usize::MAX, before));
+    assert_eq!(
+        (z.len(), z.capacity(), live_blocks()),
+        (10_000, usize::MAX, before)
+    );
     #[derive(Clone, Copy, PartialEq, Debug)]
     #[repr(align(256))]
     struct A(u32);
     let mut v = KVec::new();
     for i in 0..200 {
         v.push(A(i), GFP_KERNEL).unwrap();
-        assert_eq!(v.as_ptr() as usize % 256, 0, "krealloc keeps kmalloc_aligned's alignment");
+        assert_eq!(
+            v.as_ptr() as usize % 256,
+            0,
+            "krealloc keeps kmalloc_aligned's alignment"
+        );
     }
     assert!(v.iter().enumerate().all(|(i, a)| a.0 == i as u32));
     drop(v);
@@ -260,7 +294,10 @@ fn kvec_zero_flag_zeroes_new_capacity() {
     let (_g, _h) = setup();
     drop(KBox::new([0xa5u8; 8192], GFP_KERNEL).unwrap());
     let mut v = KVec::<u8>::with_capacity(8192, GFP_KERNEL | __GFP_ZERO).unwrap();
-    assert!(v.spare_capacity_mut().iter().all(|b| unsafe { b.assume_init() } == 0));
+    assert!(v
+        .spare_capacity_mut()
+        .iter()
+        .all(|b| unsafe { b.assume_init() } == 0));
     v.spare_capacity_mut()[0] = MaybeUninit::new(1);
     // SAFETY: element 0 written.
     unsafe { v.set_len(1) };

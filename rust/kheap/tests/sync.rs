@@ -89,7 +89,10 @@ fn atomic_unsigned_and_pointer_sized_values() {
     assert_eq!(i.xchg(-1, Full), isize::MIN);
     i.add(1, Relaxed);
     assert_eq!(i.load(Relaxed), 0);
-    assert_eq!(core::mem::size_of::<Atomic<usize>>(), core::mem::size_of::<usize>());
+    assert_eq!(
+        core::mem::size_of::<Atomic<usize>>(),
+        core::mem::size_of::<usize>()
+    );
 }
 
 #[test]
@@ -160,7 +163,10 @@ fn atomic_counters_from_several_threads_are_exact() {
     for t in threads {
         t.join().unwrap();
     }
-    assert_eq!((a.0.load(Acquire), a.1.load(Acquire), a.2.load(Acquire)), (200_000, 200_000, 200_000));
+    assert_eq!(
+        (a.0.load(Acquire), a.1.load(Acquire), a.2.load(Acquire)),
+        (200_000, 200_000, 200_000)
+    );
 }
 
 struct Mailbox {
@@ -174,7 +180,10 @@ unsafe impl Sync for Mailbox {}
 #[test]
 fn release_store_publishes_to_an_acquire_load() {
     for round in 0..200u64 {
-        let m = StdArc::new(Mailbox { data: UnsafeCell::new([0; 4]), ready: Atomic::new(0) });
+        let m = StdArc::new(Mailbox {
+            data: UnsafeCell::new([0; 4]),
+            ready: Atomic::new(0),
+        });
         let r = m.clone();
         let reader = std::thread::spawn(move || {
             while r.ready.load(Acquire) == 0 {
@@ -186,7 +195,10 @@ fn release_store_publishes_to_an_acquire_load() {
         // SAFETY: nobody reads before ready.
         unsafe { *m.data.get() = [round, round + 1, round + 2, round + 3] };
         m.ready.store(1, Release);
-        assert_eq!(reader.join().unwrap(), [round, round + 1, round + 2, round + 3]);
+        assert_eq!(
+            reader.join().unwrap(),
+            [round, round + 1, round + 2, round + 3]
+        );
     }
 }
 

@@ -117,7 +117,15 @@ macro_rules! check {
 macro_rules! check_eq {
     ($a:expr, $b:expr) => {
         if $a != $b {
-            return Err(concat!(file!(), ":", line!(), ": ", stringify!($a), " == ", stringify!($b)));
+            return Err(concat!(
+                file!(),
+                ":",
+                line!(),
+                ": ",
+                stringify!($a),
+                " == ",
+                stringify!($b)
+            ));
         }
     };
 }
@@ -127,7 +135,11 @@ fn panic(info: &core::panic::PanicInfo) -> ! {
     println!("\npanic: {}", info);
     if RUNNING.load(Ordering::SeqCst) {
         // The test in progress failed; the totals line still comes out.
-        println!("rust: {} passed, {} failed", PASSED.load(Ordering::SeqCst), FAILED.load(Ordering::SeqCst) + 1);
+        println!(
+            "rust: {} passed, {} failed",
+            PASSED.load(Ordering::SeqCst),
+            FAILED.load(Ordering::SeqCst) + 1
+        );
     }
     exit(101)
 }

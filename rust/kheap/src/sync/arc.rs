@@ -42,8 +42,16 @@ impl<T> Arc<T> {
     pub fn new(x: T, flags: Flags) -> Result<Arc<T>, AllocError> {
         let p = alloc_for::<ArcInner<T>>(flags)?;
         // SAFETY: p is a fresh block for an ArcInner<T>.
-        unsafe { p.as_ptr().write(ArcInner { refcount: Refcount::new(1), data: x }) };
-        Ok(Arc { ptr: p, _owns: PhantomData })
+        unsafe {
+            p.as_ptr().write(ArcInner {
+                refcount: Refcount::new(1),
+                data: x,
+            })
+        };
+        Ok(Arc {
+            ptr: p,
+            _owns: PhantomData,
+        })
     }
 
     fn inner(&self) -> &ArcInner<T> {
@@ -101,7 +109,10 @@ impl<T> Arc<T> {
     pub unsafe fn from_raw(p: *const T) -> Arc<T> {
         let off = core::mem::offset_of!(ArcInner<T>, data);
         let inner = (p as *const u8).sub(off) as *mut ArcInner<T>;
-        Arc { ptr: NonNull::new_unchecked(inner), _owns: PhantomData }
+        Arc {
+            ptr: NonNull::new_unchecked(inner),
+            _owns: PhantomData,
+        }
     }
 }
 
@@ -109,7 +120,10 @@ impl<T> Clone for Arc<T> {
     fn clone(&self) -> Arc<T> {
         // Saturates (and leaks) instead of wrapping past i32::MAX.
         self.inner().refcount.inc();
-        Arc { ptr: self.ptr, _owns: PhantomData }
+        Arc {
+            ptr: self.ptr,
+            _owns: PhantomData,
+        }
     }
 }
 

@@ -179,7 +179,12 @@ macro_rules! repr_impl {
                     OrderingKind::Release => ffi::$xchg_l(p.cast(), v),
                 }
             }
-            unsafe fn try_cmpxchg(p: *mut Self, old: &mut Self, new: Self, o: OrderingKind) -> bool {
+            unsafe fn try_cmpxchg(
+                p: *mut Self,
+                old: &mut Self,
+                new: Self,
+                o: OrderingKind,
+            ) -> bool {
                 let old: *mut $c = old;
                 match o {
                     OrderingKind::Full => ffi::$cx(p.cast(), old, new),
@@ -215,26 +220,74 @@ macro_rules! repr_impl {
 }
 
 repr_impl!(
-    i32, c_int, i32, kh_atomic_read, kh_atomic_read_acquire, kh_atomic_set, kh_atomic_set_release,
-    kh_atomic_add, kh_atomic_sub,
-    [kh_atomic_xchg, kh_atomic_xchg_relaxed, kh_atomic_xchg_acquire, kh_atomic_xchg_release],
-    [kh_atomic_try_cmpxchg, kh_atomic_try_cmpxchg_relaxed, kh_atomic_try_cmpxchg_acquire,
-     kh_atomic_try_cmpxchg_release],
-    [kh_atomic_fetch_add, kh_atomic_fetch_add_relaxed, kh_atomic_fetch_add_acquire,
-     kh_atomic_fetch_add_release],
-    [kh_atomic_fetch_sub, kh_atomic_fetch_sub_relaxed, kh_atomic_fetch_sub_acquire,
-     kh_atomic_fetch_sub_release]
+    i32,
+    c_int,
+    i32,
+    kh_atomic_read,
+    kh_atomic_read_acquire,
+    kh_atomic_set,
+    kh_atomic_set_release,
+    kh_atomic_add,
+    kh_atomic_sub,
+    [
+        kh_atomic_xchg,
+        kh_atomic_xchg_relaxed,
+        kh_atomic_xchg_acquire,
+        kh_atomic_xchg_release
+    ],
+    [
+        kh_atomic_try_cmpxchg,
+        kh_atomic_try_cmpxchg_relaxed,
+        kh_atomic_try_cmpxchg_acquire,
+        kh_atomic_try_cmpxchg_release
+    ],
+    [
+        kh_atomic_fetch_add,
+        kh_atomic_fetch_add_relaxed,
+        kh_atomic_fetch_add_acquire,
+        kh_atomic_fetch_add_release
+    ],
+    [
+        kh_atomic_fetch_sub,
+        kh_atomic_fetch_sub_relaxed,
+        kh_atomic_fetch_sub_acquire,
+        kh_atomic_fetch_sub_release
+    ]
 );
 repr_impl!(
-    i64, i64, Align8, kh_atomic64_read, kh_atomic64_read_acquire, kh_atomic64_set,
-    kh_atomic64_set_release, kh_atomic64_add, kh_atomic64_sub,
-    [kh_atomic64_xchg, kh_atomic64_xchg_relaxed, kh_atomic64_xchg_acquire, kh_atomic64_xchg_release],
-    [kh_atomic64_try_cmpxchg, kh_atomic64_try_cmpxchg_relaxed, kh_atomic64_try_cmpxchg_acquire,
-     kh_atomic64_try_cmpxchg_release],
-    [kh_atomic64_fetch_add, kh_atomic64_fetch_add_relaxed, kh_atomic64_fetch_add_acquire,
-     kh_atomic64_fetch_add_release],
-    [kh_atomic64_fetch_sub, kh_atomic64_fetch_sub_relaxed, kh_atomic64_fetch_sub_acquire,
-     kh_atomic64_fetch_sub_release]
+    i64,
+    i64,
+    Align8,
+    kh_atomic64_read,
+    kh_atomic64_read_acquire,
+    kh_atomic64_set,
+    kh_atomic64_set_release,
+    kh_atomic64_add,
+    kh_atomic64_sub,
+    [
+        kh_atomic64_xchg,
+        kh_atomic64_xchg_relaxed,
+        kh_atomic64_xchg_acquire,
+        kh_atomic64_xchg_release
+    ],
+    [
+        kh_atomic64_try_cmpxchg,
+        kh_atomic64_try_cmpxchg_relaxed,
+        kh_atomic64_try_cmpxchg_acquire,
+        kh_atomic64_try_cmpxchg_release
+    ],
+    [
+        kh_atomic64_fetch_add,
+        kh_atomic64_fetch_add_relaxed,
+        kh_atomic64_fetch_add_acquire,
+        kh_atomic64_fetch_add_release
+    ],
+    [
+        kh_atomic64_fetch_sub,
+        kh_atomic64_fetch_sub_relaxed,
+        kh_atomic64_fetch_sub_acquire,
+        kh_atomic64_fetch_sub_release
+    ]
 );
 
 /// A type that can live in an [`Atomic`]: stored as its [`AtomicRepr`]
@@ -341,7 +394,11 @@ unsafe impl<T: AtomicType + Send> Send for Atomic<T> {}
 impl<T: AtomicType> Atomic<T> {
     /// A new atomic holding `v` (const: usable in statics).
     pub const fn new(v: T) -> Self {
-        Atomic { _align: [], v: UnsafeCell::new(to_repr(v)), _t: PhantomData }
+        Atomic {
+            _align: [],
+            v: UnsafeCell::new(to_repr(v)),
+            _t: PhantomData,
+        }
     }
 
     /// The storage, for C code that takes a `kh_atomic_t *`/`kh_atomic64_t *`.

@@ -31,7 +31,9 @@ impl Refcount {
     /// A count of `n` (const: usable in statics). `n` may be
     /// `i32::MIN / 2` (saturated: an immortal object).
     pub const fn new(n: i32) -> Self {
-        Refcount(UnsafeCell::new(ffi::KhRefcount { refs: ffi::KhAtomic::new(n) }))
+        Refcount(UnsafeCell::new(ffi::KhRefcount {
+            refs: ffi::KhAtomic::new(n),
+        }))
     }
 
     fn raw(&self) -> *mut ffi::KhRefcount {

@@ -59,7 +59,10 @@ unsafe impl<T: ?Sized + Sync> Sync for SpinLockIrqGuard<'_, T> {}
 impl<T> SpinLock<T> {
     /// An unlocked lock holding `data` (const: usable in statics).
     pub const fn new(data: T) -> Self {
-        SpinLock { lock: UnsafeCell::new(ffi::KhSpinlock::new()), data: UnsafeCell::new(data) }
+        SpinLock {
+            lock: UnsafeCell::new(ffi::KhSpinlock::new()),
+            data: UnsafeCell::new(data),
+        }
     }
 
     /// The value, consuming the lock.
@@ -83,7 +86,10 @@ impl<T: ?Sized> SpinLock<T> {
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
         // SAFETY: the lock object is valid for self's lifetime.
         unsafe { ffi::kh_spin_lock(self.raw_lock()) };
-        SpinLockGuard { lock: self, _not_send: PhantomData }
+        SpinLockGuard {
+            lock: self,
+            _not_send: PhantomData,
+        }
     }
 
     /// Take the lock only if it is free and nobody is queued; never waits.
@@ -91,7 +97,10 @@ impl<T: ?Sized> SpinLock<T> {
     pub fn try_lock(&self) -> Option<SpinLockGuard<'_, T>> {
         // SAFETY: as lock.
         if unsafe { ffi::kh_spin_trylock(self.raw_lock()) } {
-            Some(SpinLockGuard { lock: self, _not_send: PhantomData })
+            Some(SpinLockGuard {
+                lock: self,
+                _not_send: PhantomData,
+            })
         } else {
             None
         }
@@ -102,7 +111,11 @@ impl<T: ?Sized> SpinLock<T> {
     pub fn lock_irqsave(&self) -> SpinLockIrqGuard<'_, T> {
         // SAFETY: as lock.
         let flags = unsafe { ffi::kh_spin_lock_irqsave(self.raw_lock()) };
-        SpinLockIrqGuard { lock: self, flags, _not_send: PhantomData }
+        SpinLockIrqGuard {
+            lock: self,
+            flags,
+            _not_send: PhantomData,
+        }
     }
 
     /// As `try_lock`, with interrupts disabled while it is held; when the lock
@@ -112,7 +125,11 @@ impl<T: ?Sized> SpinLock<T> {
         let mut flags: c_ulong = 0;
         // SAFETY: as lock; flags is a valid out pointer.
         if unsafe { ffi::kh_spin_trylock_irqsave(self.raw_lock(), &mut flags) } {
-            Some(SpinLockIrqGuard { lock: self, flags, _not_send: PhantomData })
+            Some(SpinLockIrqGuard {
+                lock: self,
+                flags,
+                _not_send: PhantomData,
+            })
         } else {
             None
         }

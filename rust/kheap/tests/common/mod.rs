@@ -25,7 +25,11 @@ pub fn leaked_heap(bytes: usize) -> &'static kheap::LockedHeap {
 /// Reports seen by the hook, per code: index -code (0..=9).
 pub static REPORTS: [AtomicUsize; 10] = [const { AtomicUsize::new(0) }; 10];
 
-unsafe extern "C" fn record(code: core::ffi::c_int, _what: *const core::ffi::c_char, _p: *const core::ffi::c_void) {
+unsafe extern "C" fn record(
+    code: core::ffi::c_int,
+    _what: *const core::ffi::c_char,
+    _p: *const core::ffi::c_void,
+) {
     let i = (-code) as usize;
     if i < REPORTS.len() {
         REPORTS[i].fetch_add(1, Ordering::SeqCst);

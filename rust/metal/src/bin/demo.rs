@@ -16,7 +16,7 @@ use alloc::vec::Vec;
 use core::ffi::c_int;
 
 use kheap::sync::Arc;
-use kheap::{kmalloc, AllocError, KBox, KVec, LockedHeap, GFP_KERNEL, __GFP_NOWARN};
+use kheap::{kmalloc, AllocError, KBox, KVec, LockedHeap, __GFP_NOWARN, GFP_KERNEL};
 use kheap_metal::println;
 
 #[global_allocator]
@@ -40,7 +40,12 @@ fn kernel_types(heap_size: usize) -> Result<(), AllocError> {
     println!("KBox at {:p}", boxed);
     // More than the whole heap: an Err, not a panic.
     let too_big = KVec::<u8>::with_capacity(heap_size, GFP_KERNEL | __GFP_NOWARN);
-    println!("KVec::with_capacity({} B) on a {} B heap: {:?}", heap_size, heap_size, too_big.err());
+    println!(
+        "KVec::with_capacity({} B) on a {} B heap: {:?}",
+        heap_size,
+        heap_size,
+        too_big.err()
+    );
     Ok(())
 }
 
@@ -49,7 +54,12 @@ pub extern "C" fn main() -> c_int {
     let (start, size) = kheap_metal::free_ram();
     // SAFETY: the linker script leaves this RAM to the heap.
     unsafe { ALLOCATOR.lock().init(start, size) };
-    println!("kheap Rust demo on {}: LockedHeap over {} B of RAM at {:p}", kheap_metal::TARGET, size, start);
+    println!(
+        "kheap Rust demo on {}: LockedHeap over {} B of RAM at {:p}",
+        kheap_metal::TARGET,
+        size,
+        start
+    );
     let used0 = ALLOCATOR.lock().used();
 
     // embedded-alloc's example.
@@ -68,9 +78,15 @@ pub extern "C" fn main() -> c_int {
     println!("vec at {:p}", vec.as_ptr());
     let reference_counted = Rc::new(vec![1, 2, 3]);
     let cloned_reference = reference_counted.clone();
-    println!("current reference count is {}", Rc::strong_count(&cloned_reference));
+    println!(
+        "current reference count is {}",
+        Rc::strong_count(&cloned_reference)
+    );
     core::mem::drop(reference_counted);
-    println!("reference count is {} now", Rc::strong_count(&cloned_reference));
+    println!(
+        "reference count is {} now",
+        Rc::strong_count(&cloned_reference)
+    );
 
     // Rust-for-Linux-style fallible types, kmalloc'd from the same heap.
     if kmalloc::init(&ALLOCATOR).is_err() || kernel_types(size).is_err() {
@@ -95,7 +111,10 @@ pub extern "C" fn main() -> c_int {
     let h = ALLOCATOR.lock();
     let (used, blocks, check) = (h.used(), h.stats().free_blocks, h.check());
     drop(h);
-    println!("after freeing everything: used {} B, {} free block(s), check {:?}", used, blocks, check);
+    println!(
+        "after freeing everything: used {} B, {} free block(s), check {:?}",
+        used, blocks, check
+    );
     if used != used0 || blocks != 1 || check.is_err() || kmalloc::stats().live_blocks != 0 {
         return 2;
     }

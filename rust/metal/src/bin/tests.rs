@@ -19,7 +19,9 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use kheap::sync::atomic::{Acquire, Full, Relaxed, Release};
 use kheap::sync::{Arc, Atomic, AtomicType, Refcount, SpinLock};
-use kheap::{kmalloc, AllocError, KBox, KVec, LockedHeap, GFP_ATOMIC, GFP_KERNEL, __GFP_NOWARN, __GFP_ZERO};
+use kheap::{
+    kmalloc, AllocError, KBox, KVec, LockedHeap, __GFP_NOWARN, __GFP_ZERO, GFP_ATOMIC, GFP_KERNEL,
+};
 use kheap_metal::{check, check_eq, println, Test};
 
 #[global_allocator]
@@ -154,7 +156,9 @@ fn kvec_exhaustion() -> R {
     let n = v.len();
     check!(n * 8 > KHEAP_SIZE / 2);
     check!(v.iter().enumerate().all(|(i, &x)| x == i as u64));
-    check!(v.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8], GFP_ATOMIC | __GFP_NOWARN).is_err());
+    check!(v
+        .extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8], GFP_ATOMIC | __GFP_NOWARN)
+        .is_err());
     check!(KBox::new([0u8; 512], GFP_KERNEL | __GFP_NOWARN).is_err());
     check_eq!(v.len(), n);
     check!(KHEAP.lock().check().is_ok());
@@ -610,16 +614,31 @@ const TESTS: &[(&str, Test)] = &[
     ("large_vec", large_vec),
     ("many_boxes", many_boxes),
     ("many_boxes_long_lived", many_boxes_long_lived),
-    ("vec_try_reserve_fails_cleanly", vec_try_reserve_fails_cleanly),
-    ("alignment_realloc_and_zeroing", alignment_realloc_and_zeroing),
+    (
+        "vec_try_reserve_fails_cleanly",
+        vec_try_reserve_fails_cleanly,
+    ),
+    (
+        "alignment_realloc_and_zeroing",
+        alignment_realloc_and_zeroing,
+    ),
     ("heap_check_after_churn", heap_check_after_churn),
     ("kvec_exhaustion", kvec_exhaustion),
-    ("kvec_sizes_that_overflow_are_errs", kvec_sizes_that_overflow_are_errs),
+    (
+        "kvec_sizes_that_overflow_are_errs",
+        kvec_sizes_that_overflow_are_errs,
+    ),
     ("kbox_and_arc", kbox_and_arc),
     ("atomic_i32_and_repr_types", atomic_i32_and_repr_types),
     ("atomic_64_bit", atomic_64_bit),
-    ("spinlock_guard_unlocks_on_drop", spinlock_guard_unlocks_on_drop),
-    ("spinlock_irqsave_masks_interrupts", spinlock_irqsave_masks_interrupts),
+    (
+        "spinlock_guard_unlocks_on_drop",
+        spinlock_guard_unlocks_on_drop,
+    ),
+    (
+        "spinlock_irqsave_masks_interrupts",
+        spinlock_irqsave_masks_interrupts,
+    ),
     ("refcount_saturates", refcount_saturates),
     ("interrupt_handler_allocates", interrupt_handler_allocates),
     ("heap_back_to_baseline", heap_back_to_baseline),
