@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* kheap version: the one place the version number is written. The CMake
- * package (kheapConfigVersion.cmake), the pkg-config file (kheap.pc) and
- * CHANGELOG.md take it from here; `make test` checks that they agree.
+/* kheap version. The CMake package (kheapConfigVersion.cmake) and the
+ * pkg-config file (kheap.pc) take it from here; CHANGELOG.md's newest entry
+ * and the Rust crate (rust/kheap/Cargo.toml) name it too, and `make test`
+ * checks that all of them agree.
  *
  * Versions follow semantic versioning. Before 1.0 a minor release may change
  * the API, so the CMake package accepts a request for the same major.minor

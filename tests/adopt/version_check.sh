@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # One version everywhere: kheap/version.h's macros agree with each other and
 # with kh_version(), CHANGELOG.md's newest entry, the CMake package version
-# file and the pkg-config file make install writes. (tests/cmake_check.sh
+# file, the pkg-config file make install writes and the Rust crate. (tests/cmake_check.sh
 # checks the installed CMake package and kheap.pc as users find them.)
 out=build/adopt/version
 rm -rf "$out"; mkdir -p "$out"
@@ -44,5 +44,10 @@ if make --no-print-directory -s BUILD="$out/make" "$out/make/lib/install/kheap.p
   [ "$(PKG_CONFIG_PATH= PKG_CONFIG_LIBDIR="$out/make/lib/install" pkg-config --modversion kheap)" = "$v" ]; then
   ok "make install's kheap.pc $v"
 else bad "make install's kheap.pc $v"; fi
+# The Rust crate wraps this library: it carries the same version.
+if [ -f rust/kheap/Cargo.toml ]; then
+  r=$(sed -n 's/^version = "\(.*\)"/\1/p' rust/kheap/Cargo.toml | head -n 1)
+  if [ "$r" = "$v" ]; then ok "rust/kheap/Cargo.toml $r"; else bad "rust/kheap/Cargo.toml $r, not $v"; fi
+fi
 echo "version: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
