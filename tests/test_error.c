@@ -44,7 +44,10 @@ KH_TEST(strerror_names_every_code)
 {
     unsigned named = 0;
     for (int c = -1000; c <= 1000; c++) {
-        const char *want = enum_name((enum kh_error)c);
+        /* Short enums (the Arm EABI's bare-metal default) hold only the
+         * enumerators' range: a value the enum type cannot hold is none. */
+        enum kh_error e = (enum kh_error)c;
+        const char *want = (int)e == c ? enum_name(e) : NULL;
         const char *got = kh_strerror(c);
         KH_ASSERT(got != NULL);
         if (want) {

@@ -27,8 +27,8 @@
  * (interrupts off instead of atomic instructions: only for one CPU, where
  * both exclude each other).
  *
- * Cost: 4 bytes of read-only data per option in the linked program (one copy
- * however many files include the headers), nothing at run time. The
+ * Cost: one pointer of read-only data per option in the linked program (one
+ * copy however many files include the headers), nothing at run time. The
  * reference survives --gc-sections through the section flag "R"
  * (SHF_GNU_RETAIN), which GCC 11+ with binutils 2.36+ and Clang 13+ have;
  * with older toolchains the check works when linking without --gc-sections.
@@ -53,12 +53,25 @@
 #define KH__ABI_RETAIN ""
 #endif
 /* KH_ABI_REQUIRE(sym), at file scope with no semicolon after it: the
- * program needs sym to link. A PC-relative word in a retained, read-only
- * COMDAT section: one copy per program, no dynamic relocation, never read. */
-#define KH__ABI_SECTION(s)                                                                         \
-    ".pushsection .rodata.kh_abi." s ",\"aG" KH__ABI_RETAIN "\",%progbits," s "_ref,comdat\n\t"
-#define KH__ABI_WORD(s)     ".balign 4\n\t.long " s " - .\n\t.popsection"
-#define KH_ABI_REQUIRE(sym) __asm__(KH__ABI_SECTION(#sym) KH__ABI_WORD(#sym));
+ * program needs sym to link. The address of sym in a retained COMDAT
+ * section (one copy per program, never read): read-only data in code built
+ * without -fPIC/-fPIE; in position-independent code (PIE executables, shared
+ * objects) data the loader relocates once, then makes read-only (RELRO). */
+#if defined(__PIC__) || defined(__pic__)
+#define KH__ABI_KIND ".data.rel.ro.kh_abi.", "awG"
+#else
+#define KH__ABI_KIND ".rodata.kh_abi.", "aG"
+#endif
+#if __SIZEOF_POINTER__ == 8
+#define KH__ABI_WORD ".balign 8\n\t.quad "
+#else
+#define KH__ABI_WORD ".balign 4\n\t.long "
+#endif
+#define KH__ABI_ASM(prefix, flags, s)                                                              \
+    __asm__(".pushsection " prefix s ",\"" flags KH__ABI_RETAIN "\",%progbits," s                  \
+            "_ref,comdat\n\t" KH__ABI_WORD s "\n\t.popsection");
+#define KH__ABI_ASM2(args)  KH__ABI_ASM args
+#define KH_ABI_REQUIRE(sym) KH__ABI_ASM2((KH__ABI_KIND, #sym))
 #else
 #define KH_ABI_REQUIRE(sym)
 #endif

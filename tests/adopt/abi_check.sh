@@ -43,6 +43,25 @@ for cc in gcc clang "clang -fuse-ld=lld"; do
 done
 links "gcc -flto: same options link" "$lib" gcc -std=c11 -O2 -flto
 refused "gcc -flto: KH_CONFIG_CHECKS=0 refused" kh_abi_KH_CONFIG_CHECKS_0 "$lib" gcc -std=c11 -O2 -flto -DKH_CONFIG_CHECKS=0
+# Position-dependent executables, and shared objects built from a -fPIC
+# library: a mismatch in a shared object fails when a program links it.
+links "gcc -no-pie: same options link" "$lib" gcc -std=c11 -O2 -fno-pie -no-pie
+refused "gcc -no-pie: KH_CONFIG_CHECKS=0 refused" kh_abi_KH_CONFIG_CHECKS_0 "$lib" gcc -std=c11 -O2 -fno-pie -no-pie \
+  -DKH_CONFIG_CHECKS=0
+if make --no-print-directory -s lib BUILD="$out/pic" CFLAGS="-O2 -fPIC" > "$out/last.log" 2>&1; then
+  echo 'void kh_abi_check_exe(void) {}' > "$out/exe.c"
+  so() { # flags...: build libuser.so from abi_user.c, then a program on it
+    gcc -std=c11 -O2 -fPIC -shared -Iinclude "$@" tests/adopt/abi_user.c "$out/pic/lib/libkheap.a" -lpthread \
+      -o "$out/libuser.so" && gcc "$out/exe.c" "$out/libuser.so" -o "$out/exe"
+  }
+  if so > "$out/last.log" 2>&1 && LD_LIBRARY_PATH="$out" "$out/exe" >> "$out/last.log" 2>&1; then
+    ok "shared object: same options link and run"
+  else bad "shared object: same options link and run"; fi
+  if so -DKH_CONFIG_CHECKS=0 > "$out/last.log" 2>&1; then bad "shared object: KH_CONFIG_CHECKS=0 refused"
+  elif grep -q "undefined.*kh_abi_KH_CONFIG_CHECKS_0" "$out/last.log"; then ok "shared object: KH_CONFIG_CHECKS=0 refused"
+  else bad "shared object: KH_CONFIG_CHECKS=0 refused (another error)"; fi
+else bad "make lib CFLAGS=\"-O2 -fPIC\""; fi
+
 # C++ programs get the same check.
 cp tests/adopt/abi_user.c "$out/abi_user.cpp"; src=$out/abi_user.cpp
 links "g++: same options link" "$lib" g++ -std=c++11 -O2
