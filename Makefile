@@ -45,7 +45,8 @@ all: lib $(BUILD)/plain/kh_tests
 # or -ffreestanding in CFLAGS) gets the freestanding library only; a target
 # with an OS also gets the hosted adapters (src/*/hosted/, port/hosted/).
 # HOSTED=0/1 overrides the guess. AR defaults to the compiler's own archiver.
-# A change of compiler or flags rebuilds everything (build/lib/config).
+# LIB_WARN (default: $(WARN), with -Werror) sets the warning flags. A change
+# of compiler or flags rebuilds everything (build/lib/config).
 #   make install [PREFIX=/usr/local] [DESTDIR=] [LIBDIR=] [INCLUDEDIR=]
 # installs the headers, libkheap.a and kheap.pc. -DKH_* options in CFLAGS
 # and CONFIG_HEADER=my_config.h are written into the installed kheap/config.h,
