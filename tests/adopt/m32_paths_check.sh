@@ -16,7 +16,7 @@ if [ -z "$m32ok" ]; then
   echo "### 32-BIT RUN PATHS NOT CHECKED: the compiler cannot build -m32"
   echo "### programs (Debian: gcc-multilib; make deps installs it)"
   echo "#################################################################"
-  echo "m32: 0 passed, 0 failed"
+  echo "fallback: 0 passed, 0 failed"
   exit 0
 fi
 run() { # out dir, make variables...
@@ -36,5 +36,5 @@ fi
 if run "$out/none" BENCH32_NATIVE_PROBE=false QEMU_I386=kh-no-such-qemu && grep -q 'NOT RUN' "$out/last.log" &&
   [ ! -e "$out/none/efficiency.csv" ]; then ok "no 32-bit kernel support, no qemu-i386: NOT RUN banner, success"
 else bad "no 32-bit kernel support, no qemu-i386: NOT RUN banner, success"; fi
-echo "m32: $pass passed, $fail failed"
+echo "fallback: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
