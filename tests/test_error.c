@@ -34,6 +34,8 @@ static const char *enum_name(enum kh_error e)
         KH_ERROR_NAME(KH_EHEAP_LIST);
         KH_ERROR_NAME(KH_EHEAP_BITMAP);
         KH_ERROR_NAME(KH_EHEAP_STATS);
+        KH_ERROR_NAME(KH_EHEAP_CANARY);
+        KH_ERROR_NAME(KH_EHEAP_POISON);
     }
     return NULL;
 }
@@ -68,7 +70,7 @@ KH_TEST(strerror_names_every_code)
             KH_CHECK(strcmp(got, "KH_E?") == 0);
         }
     }
-    KH_CHECK_EQ(named, 16); /* the enumerators listed above */
+    KH_CHECK_EQ(named, 18); /* the enumerators listed above */
     /* The far ends of int. */
     KH_CHECK(strcmp(kh_strerror(-__INT_MAX__ - 1), "KH_E?") == 0);
     KH_CHECK(strcmp(kh_strerror(__INT_MAX__), "KH_E?") == 0);

@@ -370,18 +370,19 @@ struct kheap_stats {
     size_t free_bytes;         /* bytes in free blocks, headers included */
     size_t used_bytes;         /* bytes in allocated blocks (0 when everything is freed) */
     size_t peak_used_bytes;    /* highest used_bytes seen */
-    size_t min_free_bytes;     /* low-water mark: lowest free_bytes seen since init */
     size_t largest_free_block; /* largest request that would succeed now, approximately:
                                   usable bytes of the biggest block in the top class */
     size_t free_blocks;        /* number of free blocks */
     size_t allocations;        /* live allocations */
-    size_t failed_allocations; /* kheap_alloc* and kheap_realloc calls that returned NULL
-                                  for want of memory or for a bad size or alignment */
-    size_t largest_request;    /* largest size asked of kheap_alloc* / kheap_realloc */
     size_t regions;            /* memory regions (adjacent ones count once) */
-    size_t max_regions;        /* regions the heap can hold (kheap_add_region) */
     size_t overhead_bytes;     /* control block, region end markers, alignment slack */
     size_t max_block;          /* largest block the index can hold (kheap_init_ex) */
+    size_t min_free_bytes;     /* low-water mark: lowest free_bytes seen since init */
+    size_t failed_allocations; /* kheap_alloc* and kheap_realloc calls that returned NULL
+                                  for want of memory or for a bad size or alignment */
+    size_t largest_request;    /* largest size asked of kheap_alloc* / kheap_realloc /
+                                  kheap_resize */
+    size_t max_regions;        /* regions the heap can hold (kheap_add_region) */
     unsigned hardening;        /* hardening level now (kheap_set_hardening) */
     unsigned check_bits;       /* bits of the per-heap tag on each header (0 at level 0):
                                   a foreign word passes as a header with p = 2^-check_bits */

@@ -44,10 +44,22 @@ pub struct KheapStats {
     pub allocations: usize,
     /// Memory regions (adjacent ones count once).
     pub regions: usize,
-    /// Control block, region headers, end markers, alignment slack.
+    /// Control block, region end markers, alignment slack.
     pub overhead_bytes: usize,
     /// Largest block the index can hold.
     pub max_block: usize,
+    /// Low-water mark: lowest `free_bytes` seen since init.
+    pub min_free_bytes: usize,
+    /// Allocations and reallocs that returned NULL.
+    pub failed_allocations: usize,
+    /// Largest size asked of alloc, realloc or resize.
+    pub largest_request: usize,
+    /// Regions the heap can hold.
+    pub max_regions: usize,
+    /// Hardening level now.
+    pub hardening: c_uint,
+    /// Bits of the per-heap tag on each header (0 at level 0).
+    pub check_bits: c_uint,
 }
 
 /// `kh_allocator_ops`.

@@ -72,6 +72,30 @@ pub fn rust_facts() -> &'static [(&'static str, usize)] {
             "offset struct kheap_stats.max_block",
             offset_of!(KheapStats, max_block),
         ),
+        (
+            "offset struct kheap_stats.min_free_bytes",
+            offset_of!(KheapStats, min_free_bytes),
+        ),
+        (
+            "offset struct kheap_stats.failed_allocations",
+            offset_of!(KheapStats, failed_allocations),
+        ),
+        (
+            "offset struct kheap_stats.largest_request",
+            offset_of!(KheapStats, largest_request),
+        ),
+        (
+            "offset struct kheap_stats.max_regions",
+            offset_of!(KheapStats, max_regions),
+        ),
+        (
+            "offset struct kheap_stats.hardening",
+            offset_of!(KheapStats, hardening),
+        ),
+        (
+            "offset struct kheap_stats.check_bits",
+            offset_of!(KheapStats, check_bits),
+        ),
         ("size kh_allocator_ops", size_of::<KhAllocatorOps>()),
         (
             "offset kh_allocator_ops.alloc",
