@@ -453,9 +453,10 @@ void heap_model_check_collisions(struct heap_model *m)
             continue;
         }
         if (!st.check_bits) continue;
-        /* Expected: tries * 2^-bits. Allowed: 4x that plus 4. */
-        double expect = (double)m->misuses[c];
-        for (unsigned k = 0; k < st.check_bits && expect > 1e-12; k++) expect /= 2;
-        if ((double)m->collisions[c] > 4 * expect + 4) fail(m, "more collisions than 2^-bits");
+        /* Expected: tries * 2^-bits. Allowed: 4x that plus 4 (in integers:
+         * no floating point on every target). */
+        unsigned long long allowed = 4 * m->misuses[c];
+        for (unsigned k = 0; k < st.check_bits && allowed; k++) allowed >>= 1;
+        if (m->collisions[c] > allowed + 4) fail(m, "more collisions than 2^-bits");
     }
 }

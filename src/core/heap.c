@@ -961,7 +961,8 @@ NOSAN static void *grow_in_place(kheap *h, block *b, void *ptr, size_t n, size_t
 }
 
 /* A new block with the requested alignment takes the data. */
-NOSAN HOTPATH static void *move_block(kheap *h, block *b, void *ptr, size_t n, size_t align, size_t old_n)
+NOSAN HOTPATH static void *move_block(kheap *h, block *b, void *ptr, size_t n, size_t align,
+                                      size_t old_n)
 {
     size_t size = adjust(h, n);
     block *nb = alloc_block(h, size, align);
@@ -1198,6 +1199,16 @@ NOSAN static void fold_marks(kheap *h)
     h->peak_used = h->used;
 }
 
+/* Move n region-table entries from src to dst. The control block is
+ * poisoned for ASan and memmove is an intercepted call: unpoison around it. */
+NOSAN static void table_move(struct heap_region *dst, struct heap_region *src, size_t n)
+{
+    struct heap_region *lo = dst < src ? dst : src;
+    ASAN_UNPOISON(lo, (n + 1) * sizeof(*lo));
+    memmove(dst, src, n * sizeof(*src));
+    ASAN_POISON(lo, (n + 1) * sizeof(*lo));
+}
+
 NOSAN static bool add_region(kheap *h, void *mem, size_t bytes)
 {
     if (!h || !mem || bytes > UINTPTR_MAX - (uintptr_t)mem) return false;
@@ -1227,14 +1238,14 @@ NOSAN static bool add_region(kheap *h, void *mem, size_t bytes)
         after->end = e;
         i--;
     } else {
-        memmove(t + i + 1, t + i, (n - i) * sizeof(*t));
+        table_move(t + i + 1, t + i, n - i);
         t[i].start = m;
         t[i].end = e;
         n++;
     }
     if (before) {
         t[i].end = t[i + 1].end;
-        memmove(t + i + 1, t + i + 2, (n - i - 2) * sizeof(*t));
+        table_move(t + i + 1, t + i + 2, n - i - 2);
         n--;
     }
     h->nregions = n;
@@ -1295,7 +1306,7 @@ NOSAN bool kheap_remove_region(kheap *h, void *mem, size_t bytes)
         fold_marks(h);
         h->total -= span;
         h->given -= bytes;
-        for (; i + 1 < n; i++) t[i] = t[i + 1];
+        table_move(t + i, t + i + 1, n - i - 1);
         h->nregions--;
         own_bounds(h);
         /* The memory is the caller's again. */
