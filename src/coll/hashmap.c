@@ -5,6 +5,7 @@
 #include "../internal/kh_string.h"
 
 #include "kheap/error.h"
+#include "kheap/port.h"
 
 #define HM_MIN_CAP 8u
 /* Largest table: distances and the home slot fit the 32-bit metadata. */
@@ -62,6 +63,75 @@ uint64_t kh_hash_u64(uint64_t x, uint64_t seed)
     return fmix64(x ^ seed ^ K3);
 }
 
+/* SipHash-c-d (Aumasson and Bernstein, "SipHash: a fast short-input PRF",
+ * INDOCRYPT 2012), written from the paper's specification. Words are read
+ * little-endian byte by byte, so big-endian targets give the same hashes. */
+static uint64_t load_le64(const unsigned char *p)
+{
+    uint64_t w = 0;
+    for (unsigned i = 0; i < 8; i++) w |= (uint64_t)p[i] << (8 * i);
+    return w;
+}
+
+struct sip {
+    uint64_t v0, v1, v2, v3;
+};
+
+static void sip_rounds(struct sip *s, unsigned n)
+{
+    while (n--) {
+        s->v0 += s->v1;
+        s->v2 += s->v3;
+        s->v1 = rotl64(s->v1, 13);
+        s->v3 = rotl64(s->v3, 16);
+        s->v1 ^= s->v0;
+        s->v3 ^= s->v2;
+        s->v0 = rotl64(s->v0, 32);
+        s->v2 += s->v1;
+        s->v0 += s->v3;
+        s->v1 = rotl64(s->v1, 17);
+        s->v3 = rotl64(s->v3, 21);
+        s->v1 ^= s->v2;
+        s->v3 ^= s->v0;
+        s->v2 = rotl64(s->v2, 32);
+    }
+}
+
+static uint64_t siphash(const void *data, size_t n, uint64_t k0, uint64_t k1, unsigned c,
+                        unsigned d)
+{
+    const unsigned char *p = data;
+    /* The constants spell "somepseudorandomlygeneratedbytes". */
+    struct sip s = {k0 ^ 0x736f6d6570736575ull, k1 ^ 0x646f72616e646f6dull,
+                    k0 ^ 0x6c7967656e657261ull, k1 ^ 0x7465646279746573ull};
+    size_t left = n;
+    for (; left >= 8; left -= 8, p += 8) {
+        uint64_t m = load_le64(p);
+        s.v3 ^= m;
+        sip_rounds(&s, c);
+        s.v0 ^= m;
+    }
+    /* Last block: the remaining bytes, and the length mod 256 on top. */
+    uint64_t m = (uint64_t)(n & 0xff) << 56;
+    for (size_t i = 0; i < left; i++) m |= (uint64_t)p[i] << (8 * i);
+    s.v3 ^= m;
+    sip_rounds(&s, c);
+    s.v0 ^= m;
+    s.v2 ^= 0xff;
+    sip_rounds(&s, d);
+    return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+}
+
+uint64_t kh_siphash13(const void *data, size_t n, uint64_t k0, uint64_t k1)
+{
+    return siphash(data, n, k0, k1, 1, 3);
+}
+
+uint64_t kh_siphash24(const void *data, size_t n, uint64_t k0, uint64_t k1)
+{
+    return siphash(data, n, k0, k1, 2, 4);
+}
+
 /* ---- layout ---- */
 
 /* Largest power of two dividing n, capped at the default alignment: every
@@ -93,15 +163,28 @@ int kh_hashmap_init(struct kh_hashmap *m, kh_allocator a, size_t key_size, size_
     m->val_off = off;
     m->slot_size = slot;
     m->slot_align = sa;
+    /* A secret key per map: keys an attacker chooses cannot be made to
+     * collide without it (SipHash is a PRF). */
+    if (!hash) {
+        unsigned char k[16];
+        kh_port_entropy(k, sizeof k);
+        memcpy(m->key, k, sizeof k);
+    }
+    return 0;
+}
+
+int kh_hashmap_set_key(struct kh_hashmap *m, uint64_t k0, uint64_t k1)
+{
+    if (!m) return KH_EINVAL;
+    if (m->len) return KH_EBUSY;
+    m->key[0] = k0;
+    m->key[1] = k1;
     return 0;
 }
 
 int kh_hashmap_set_seed(struct kh_hashmap *m, uint64_t seed)
 {
-    if (!m) return KH_EINVAL;
-    if (m->len) return KH_EBUSY;
-    m->seed = seed;
-    return 0;
+    return kh_hashmap_set_key(m, seed, fmix64(seed ^ K3));
 }
 
 /* Bytes of a table with cap slots, 0 when it would overflow. */
@@ -163,7 +246,8 @@ static unsigned char *slot_at(const struct kh_hashmap *m, size_t i)
 
 static uint32_t hash_of(const struct kh_hashmap *m, const void *key)
 {
-    uint64_t h = m->hash ? m->hash(key, m->ctx) : kh_hash_bytes(key, m->key_size, m->seed);
+    uint64_t h =
+        m->hash ? m->hash(key, m->ctx) : kh_siphash13(key, m->key_size, m->key[0], m->key[1]);
     /* Fibonacci remix: the top half of h * K1 depends on every bit of h. */
     return (uint32_t)((h * K1) >> 32);
 }
