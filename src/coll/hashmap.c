@@ -65,61 +65,63 @@ uint64_t kh_hash_u64(uint64_t x, uint64_t seed)
 
 /* SipHash-c-d (Aumasson and Bernstein, "SipHash: a fast short-input PRF",
  * INDOCRYPT 2012), written from the paper's specification. Words are read
- * little-endian byte by byte, so big-endian targets give the same hashes. */
+ * little-endian, so big-endian targets give the same hashes. */
 static uint64_t load_le64(const unsigned char *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+#else
     uint64_t w = 0;
     for (unsigned i = 0; i < 8; i++) w |= (uint64_t)p[i] << (8 * i);
     return w;
+#endif
 }
 
-struct sip {
-    uint64_t v0, v1, v2, v3;
-};
+#define SIP_ROUND(v0, v1, v2, v3)                                                                  \
+    do {                                                                                           \
+        v0 += v1;                                                                                  \
+        v2 += v3;                                                                                  \
+        v1 = rotl64(v1, 13);                                                                       \
+        v3 = rotl64(v3, 16);                                                                       \
+        v1 ^= v0;                                                                                  \
+        v3 ^= v2;                                                                                  \
+        v0 = rotl64(v0, 32);                                                                       \
+        v2 += v1;                                                                                  \
+        v0 += v3;                                                                                  \
+        v1 = rotl64(v1, 17);                                                                       \
+        v3 = rotl64(v3, 21);                                                                       \
+        v1 ^= v2;                                                                                  \
+        v3 ^= v0;                                                                                  \
+        v2 = rotl64(v2, 32);                                                                       \
+    } while (0)
 
-static void sip_rounds(struct sip *s, unsigned n)
-{
-    while (n--) {
-        s->v0 += s->v1;
-        s->v2 += s->v3;
-        s->v1 = rotl64(s->v1, 13);
-        s->v3 = rotl64(s->v3, 16);
-        s->v1 ^= s->v0;
-        s->v3 ^= s->v2;
-        s->v0 = rotl64(s->v0, 32);
-        s->v2 += s->v1;
-        s->v0 += s->v3;
-        s->v1 = rotl64(s->v1, 17);
-        s->v3 = rotl64(s->v3, 21);
-        s->v1 ^= s->v2;
-        s->v3 ^= s->v0;
-        s->v2 = rotl64(s->v2, 32);
-    }
-}
-
-static uint64_t siphash(const void *data, size_t n, uint64_t k0, uint64_t k1, unsigned c,
-                        unsigned d)
+/* c and d are constants at both call sites: inlined, the round loops
+ * unroll and the state stays in registers. */
+static inline uint64_t siphash(const void *data, size_t n, uint64_t k0, uint64_t k1, unsigned c,
+                               unsigned d)
 {
     const unsigned char *p = data;
     /* The constants spell "somepseudorandomlygeneratedbytes". */
-    struct sip s = {k0 ^ 0x736f6d6570736575ull, k1 ^ 0x646f72616e646f6dull,
-                    k0 ^ 0x6c7967656e657261ull, k1 ^ 0x7465646279746573ull};
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
     size_t left = n;
     for (; left >= 8; left -= 8, p += 8) {
         uint64_t m = load_le64(p);
-        s.v3 ^= m;
-        sip_rounds(&s, c);
-        s.v0 ^= m;
+        v3 ^= m;
+        for (unsigned i = 0; i < c; i++) SIP_ROUND(v0, v1, v2, v3);
+        v0 ^= m;
     }
     /* Last block: the remaining bytes, and the length mod 256 on top. */
     uint64_t m = (uint64_t)(n & 0xff) << 56;
     for (size_t i = 0; i < left; i++) m |= (uint64_t)p[i] << (8 * i);
-    s.v3 ^= m;
-    sip_rounds(&s, c);
-    s.v0 ^= m;
-    s.v2 ^= 0xff;
-    sip_rounds(&s, d);
-    return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+    v3 ^= m;
+    for (unsigned i = 0; i < c; i++) SIP_ROUND(v0, v1, v2, v3);
+    v0 ^= m;
+    v2 ^= 0xff;
+    for (unsigned i = 0; i < d; i++) SIP_ROUND(v0, v1, v2, v3);
+    return v0 ^ v1 ^ v2 ^ v3;
 }
 
 uint64_t kh_siphash13(const void *data, size_t n, uint64_t k0, uint64_t k1)
