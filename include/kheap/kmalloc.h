@@ -5,6 +5,14 @@
  *
  * DATASHEET
  *
+ * Names       Every function exists with a kh_ prefix (kh_kmalloc, kh_kfree,
+ *             kh_ksize, ...). By default the library also defines the plain
+ *             Linux names (kmalloc, kfree, ksize, ...) as the same functions.
+ *             Build kheap (and include this header) with
+ *             -DKH_CONFIG_KMALLOC_NAMES=0 (kheap/config.h) to leave them out:
+ *             kheap then links into a kernel that has its own kmalloc and
+ *             kfree, and callers use the kh_ names.
+ *
  * Boot        One global kh_allocator, set once with kh_kmalloc_init() from
  *             any allocator (usually the locked kmalloc front end, struct kh_kmem in
  *             kheap/slab.h, over the core heap). Before that every call fails
@@ -74,6 +82,7 @@
 #include <stddef.h>
 
 #include "kheap/alloc.h"
+#include "kheap/config.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -101,36 +110,53 @@ bool kh_kmalloc_ready(void);
  * sleeps, so it is also called for KH_GFP_ATOMIC requests. */
 void kh_kmalloc_set_oom_handler(kh_oom_handler_fn fn, void *ctx, bool atomic_safe);
 
-void *kmalloc(size_t size, unsigned flags);
-void *kzalloc(size_t size, unsigned flags);
+void *kh_kmalloc(size_t size, unsigned flags);
+void *kh_kzalloc(size_t size, unsigned flags);
 /* n * size bytes; NULL (KH_EOVERFLOW) when the product wraps. */
-void *kmalloc_array(size_t n, size_t size, unsigned flags);
+void *kh_kmalloc_array(size_t n, size_t size, unsigned flags);
 /* kmalloc_array, zeroed. */
-void *kcalloc(size_t n, size_t size, unsigned flags);
+void *kh_kcalloc(size_t n, size_t size, unsigned flags);
 /* align: 0 (= KH_ALIGN_DEFAULT) or a power of two. kfree, ksize and krealloc
  * accept the result; krealloc keeps its alignment. */
-void *kmalloc_aligned(size_t size, size_t align, unsigned flags);
+void *kh_kmalloc_aligned(size_t size, size_t align, unsigned flags);
 /* ptr NULL: kmalloc(size). Otherwise resize in place when the allocator can,
  * else allocate, copy min(old, new) bytes and free the old block. size 0 is
  * a valid size (the block is kept; use kfree to free). On failure NULL and
  * ptr is untouched and still owned by the caller. */
-void *krealloc(void *ptr, size_t size, unsigned flags);
+void *kh_krealloc(void *ptr, size_t size, unsigned flags);
 /* krealloc for n elements of size bytes, overflow-checked. */
-void *krealloc_array(void *ptr, size_t n, size_t size, unsigned flags);
-void kfree(void *ptr);
+void *kh_krealloc_array(void *ptr, size_t n, size_t size, unsigned flags);
+void kh_kfree(void *ptr);
 /* kfree after zeroing the block's ksize bytes (keys, passwords), in a way
  * the compiler may not drop as a dead store. NULL does nothing. */
-void kfree_sensitive(void *ptr);
+void kh_kfree_sensitive(void *ptr);
 /* A kmalloc'd copy of len bytes at src (len 0: a valid empty block). src
  * NULL with len > 0: NULL, reported as KH_EINVAL. */
-void *kmemdup(const void *src, size_t len, unsigned flags);
+void *kh_kmemdup(const void *src, size_t len, unsigned flags);
 /* A kmalloc'd copy of the string s, NUL included; NULL for a NULL s (not
  * reported, as in Linux). */
-char *kstrdup(const char *s, unsigned flags);
+char *kh_kstrdup(const char *s, unsigned flags);
 /* The same for at most max characters of s, always NUL-terminated. */
-char *kstrndup(const char *s, size_t max, unsigned flags);
+char *kh_kstrndup(const char *s, size_t max, unsigned flags);
 /* Bytes usable at ptr (the size asked for); 0 for NULL or a bad pointer. */
+size_t kh_ksize(const void *ptr);
+
+#if KH_CONFIG_KMALLOC_NAMES
+/* The Linux names: the same functions (see Names above). */
+void *kmalloc(size_t size, unsigned flags);
+void *kzalloc(size_t size, unsigned flags);
+void *kmalloc_array(size_t n, size_t size, unsigned flags);
+void *kcalloc(size_t n, size_t size, unsigned flags);
+void *kmalloc_aligned(size_t size, size_t align, unsigned flags);
+void *krealloc(void *ptr, size_t size, unsigned flags);
+void *krealloc_array(void *ptr, size_t n, size_t size, unsigned flags);
+void kfree(void *ptr);
+void kfree_sensitive(void *ptr);
+void *kmemdup(const void *src, size_t len, unsigned flags);
+char *kstrdup(const char *s, unsigned flags);
+char *kstrndup(const char *s, size_t max, unsigned flags);
 size_t ksize(const void *ptr);
+#endif
 
 /* Counters since kh_kmalloc_init. The live counts cost two relaxed atomic
  * adds per allocation and per kfree: about 2 ns, 5-10%, of a kmalloc/kfree

@@ -220,7 +220,7 @@ static void *alloc_raw(size_t bytes, size_t a, size_t size, size_t align, unsign
     return raw;
 }
 
-void *kmalloc_aligned(size_t size, size_t align, unsigned flags)
+void *kh_kmalloc_aligned(size_t size, size_t align, unsigned flags)
 {
     if (!call_ok(align, flags)) return NULL;
     size_t a = align > HDR_ALIGN ? align : HDR_ALIGN;
@@ -238,28 +238,28 @@ void *kmalloc_aligned(size_t size, size_t align, unsigned flags)
     return p;
 }
 
-void *kmalloc(size_t size, unsigned flags)
+void *kh_kmalloc(size_t size, unsigned flags)
 {
-    return kmalloc_aligned(size, 0, flags);
+    return kh_kmalloc_aligned(size, 0, flags);
 }
 
-void *kzalloc(size_t size, unsigned flags)
+void *kh_kzalloc(size_t size, unsigned flags)
 {
-    return kmalloc_aligned(size, 0, flags | KH_GFP_ZERO);
+    return kh_kmalloc_aligned(size, 0, flags | KH_GFP_ZERO);
 }
 
-void *kmalloc_array(size_t n, size_t size, unsigned flags)
+void *kh_kmalloc_array(size_t n, size_t size, unsigned flags)
 {
     if (size && n > SIZE_MAX / size) {
         warn(flags, KH_EOVERFLOW, "kmalloc_array: n * size overflows");
         return NULL;
     }
-    return kmalloc_aligned(n * size, 0, flags);
+    return kh_kmalloc_aligned(n * size, 0, flags);
 }
 
-void *kcalloc(size_t n, size_t size, unsigned flags)
+void *kh_kcalloc(size_t n, size_t size, unsigned flags)
 {
-    return kmalloc_array(n, size, flags | KH_GFP_ZERO);
+    return kh_kmalloc_array(n, size, flags | KH_GFP_ZERO);
 }
 
 /* kfree, and with wipe kfree_sensitive: one header check; a bad pointer is
@@ -292,28 +292,28 @@ static void free_block(void *ptr, bool wipe, const char *who)
     g_alloc.ops->free(g_alloc.ctx, (unsigned char *)ptr - a, size + a, a);
 }
 
-void kfree(void *ptr)
+void kh_kfree(void *ptr)
 {
     free_block(ptr, false, "kfree: not a kmalloc block");
 }
 
-void kfree_sensitive(void *ptr)
+void kh_kfree_sensitive(void *ptr)
 {
     free_block(ptr, true, "kfree_sensitive: not a kmalloc block");
 }
 
-void *kmemdup(const void *src, size_t len, unsigned flags)
+void *kh_kmemdup(const void *src, size_t len, unsigned flags)
 {
     if (!src && len) {
         warn(flags, KH_EINVAL, "kmemdup: NULL source");
         return NULL;
     }
-    void *p = kmalloc(len, flags & ~KH_GFP_ZERO);
+    void *p = kh_kmalloc(len, flags & ~KH_GFP_ZERO);
     if (p && len) memcpy(p, src, len);
     return p;
 }
 
-char *kstrndup(const char *s, size_t max, unsigned flags)
+char *kh_kstrndup(const char *s, size_t max, unsigned flags)
 {
     if (!s) return NULL;
     size_t n = 0;
@@ -322,19 +322,19 @@ char *kstrndup(const char *s, size_t max, unsigned flags)
         warn(flags, KH_EOVERFLOW, "kstrndup: length overflows");
         return NULL;
     }
-    char *p = kmalloc(n + 1, flags & ~KH_GFP_ZERO);
+    char *p = kh_kmalloc(n + 1, flags & ~KH_GFP_ZERO);
     if (!p) return NULL;
     memcpy(p, s, n);
     p[n] = 0;
     return p;
 }
 
-char *kstrdup(const char *s, unsigned flags)
+char *kh_kstrdup(const char *s, unsigned flags)
 {
-    return kstrndup(s, SIZE_MAX, flags);
+    return kh_kstrndup(s, SIZE_MAX, flags);
 }
 
-size_t ksize(const void *ptr)
+size_t kh_ksize(const void *ptr)
 {
     if (!ptr || !g_ready) return 0;
     size_t size;
@@ -342,9 +342,9 @@ size_t ksize(const void *ptr)
     return header_get(ptr, &size, &l, "ksize: not a kmalloc block") ? size : 0;
 }
 
-void *krealloc(void *ptr, size_t size, unsigned flags)
+void *kh_krealloc(void *ptr, size_t size, unsigned flags)
 {
-    if (!ptr) return kmalloc(size, flags);
+    if (!ptr) return kh_kmalloc(size, flags);
     if (!call_ok(0, flags)) return NULL;
     size_t old;
     unsigned l;
@@ -374,11 +374,80 @@ void *krealloc(void *ptr, size_t size, unsigned flags)
     return p;
 }
 
-void *krealloc_array(void *ptr, size_t n, size_t size, unsigned flags)
+void *kh_krealloc_array(void *ptr, size_t n, size_t size, unsigned flags)
 {
     if (size && n > SIZE_MAX / size) {
         warn(flags, KH_EOVERFLOW, "krealloc_array: n * size overflows");
         return NULL;
     }
-    return krealloc(ptr, n * size, flags);
+    return kh_krealloc(ptr, n * size, flags);
 }
+
+/* ---- the Linux-style names (KH_CONFIG_KMALLOC_NAMES) ---- */
+
+#if KH_CONFIG_KMALLOC_NAMES
+void *kmalloc(size_t size, unsigned flags)
+{
+    return kh_kmalloc(size, flags);
+}
+
+void *kzalloc(size_t size, unsigned flags)
+{
+    return kh_kzalloc(size, flags);
+}
+
+void *kmalloc_array(size_t n, size_t size, unsigned flags)
+{
+    return kh_kmalloc_array(n, size, flags);
+}
+
+void *kcalloc(size_t n, size_t size, unsigned flags)
+{
+    return kh_kcalloc(n, size, flags);
+}
+
+void *kmalloc_aligned(size_t size, size_t align, unsigned flags)
+{
+    return kh_kmalloc_aligned(size, align, flags);
+}
+
+void *krealloc(void *ptr, size_t size, unsigned flags)
+{
+    return kh_krealloc(ptr, size, flags);
+}
+
+void *krealloc_array(void *ptr, size_t n, size_t size, unsigned flags)
+{
+    return kh_krealloc_array(ptr, n, size, flags);
+}
+
+void kfree(void *ptr)
+{
+    kh_kfree(ptr);
+}
+
+void kfree_sensitive(void *ptr)
+{
+    kh_kfree_sensitive(ptr);
+}
+
+void *kmemdup(const void *src, size_t len, unsigned flags)
+{
+    return kh_kmemdup(src, len, flags);
+}
+
+char *kstrdup(const char *s, unsigned flags)
+{
+    return kh_kstrdup(s, flags);
+}
+
+char *kstrndup(const char *s, size_t max, unsigned flags)
+{
+    return kh_kstrndup(s, max, flags);
+}
+
+size_t ksize(const void *ptr)
+{
+    return kh_ksize(ptr);
+}
+#endif
