@@ -44,7 +44,7 @@ static void mal_free(void *ctx, void *p, size_t size, size_t align)
     (void)align;
     free(p);
 }
-static const kh_allocator_ops mal_ops = {mal_alloc, mal_resize, mal_free};
+static const kh_allocator_ops mal_ops = {mal_alloc, mal_resize, mal_free, NULL};
 
 struct coll_res {
     double vec_push, map_insert, map_lookup, hash_insert, hash_lookup;

@@ -676,7 +676,7 @@ static void gk_free(void *ctx, void *ptr, size_t size, size_t align)
     kfree(ptr);
 }
 
-static const kh_allocator_ops gk_ops = {gk_alloc, gk_resize, gk_free};
+static const kh_allocator_ops gk_ops = {gk_alloc, gk_resize, gk_free, NULL};
 
 KH_TEST(kmalloc_seed_tests_and_model)
 {

@@ -89,7 +89,7 @@ static void excl_free(void *ctx, void *ptr, size_t size, size_t align)
     e->inside--;
 }
 
-static const kh_allocator_ops excl_ops = {excl_alloc, excl_resize, excl_free};
+static const kh_allocator_ops excl_ops = {excl_alloc, excl_resize, excl_free, NULL};
 
 static kheap *arena_heap(size_t bytes)
 {

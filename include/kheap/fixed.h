@@ -73,8 +73,10 @@ extern "C" {
 #define KH_FIXED_MAX_BLOCK 2048u
 #define KH_FIXED_CLASSES   9 /* 8 << 0 ... 8 << 8 */
 
+/* A free block: the link, and a check word (see Misuse). */
 struct kh_fixed_block {
     struct kh_fixed_block *next;
+    uintptr_t check;
 };
 
 struct kh_fixed {
@@ -85,6 +87,7 @@ struct kh_fixed {
     size_t large_live;  /* backing blocks handed out (large requests) */
     size_t large_bytes; /* and their bytes */
     size_t refills;     /* backing allocations made for classes */
+    uintptr_t secret;   /* free blocks' check words are keyed with it */
     uint32_t magic;
 };
 

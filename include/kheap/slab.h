@@ -99,6 +99,23 @@ extern "C" {
 
 struct kh_slab;
 
+/* An address table (open addressing, linear probing, load at most 1/2): the
+ * slabs a cache holds, or for struct kh_kmem the slabs of all its classes
+ * and its large blocks. It lets free tell in O(1), without reading the
+ * memory at the pointer, whether the pointer lies in one of them: checked
+ * builds (KH_CONFIG_CHECKS) keep it, unchecked builds leave it empty. It
+ * lives in one block from the cache's page allocator (or source), kh_kmem's
+ * in one from its large allocator: 2 words per entry, so 16 B (LP64) per
+ * slab of 4 KiB or more, twice that counting the free half. Private. */
+struct kh_slab_table {
+    uintptr_t *slot; /* cap (key, value) pairs; key 0: empty */
+    size_t cap, count;
+    size_t bytes;         /* of the block holding slot[] */
+    unsigned shift;       /* 64 - log2(cap): the hash's top bits pick the slot */
+    kh_allocator mem;     /* where slot[] comes from ... */
+    struct kh_source src; /* ... or, when mem.ops is NULL, from here */
+};
+
 struct kh_slab_cache_stats {
     size_t object_size; /* size given at create */
     size_t stride;      /* bytes per object slot in a slab */
@@ -125,6 +142,10 @@ struct kh_slab_cache_config {
     /* Backing: source when source.ops is set, else allocator. */
     struct kh_source source;
     kh_allocator pages;
+    /* Checked builds: where the cache keeps its table of slabs (see
+     * Misuse). ops NULL = pages, when the cache has pages; a cache fed by
+     * a source alone keeps no table unless given an allocator here. */
+    kh_allocator table;
 };
 
 /* The cache object. Place it anywhere (static, inside another object); the
@@ -141,6 +162,9 @@ struct kh_slab_cache {
     kh_allocator pages;
     struct kh_slab *partial, *empty; /* full slabs: on no list */
     struct kh_slab_cache_stats stats;
+    struct kh_slab_table *table; /* its slabs: &own, kh_kmem's, or NULL (none) */
+    struct kh_slab_table own;
+    uintptr_t secret; /* slab headers hold their address ^ secret */
 };
 
 /* Set up a cache in c. Returns 0, or KH_EINVAL (c or cfg NULL, size 0, bad
@@ -233,6 +257,9 @@ struct kh_kmem {
     kh_allocator large;
     size_t large_live;  /* large blocks allocated now */
     size_t large_bytes; /* their requested bytes */
+    /* Checked builds: every class's slabs and every large block (with its
+     * size), so free and owns vet a pointer in O(1) without reading it. */
+    struct kh_slab_table table;
 };
 
 /* 0, or KH_EINVAL (NULL, neither pages nor source given, no large
@@ -251,6 +278,10 @@ struct kh_kmem_stats {
 };
 /* Sum over the classes plus the large counters. O(classes). */
 void kh_kmem_stats(const struct kh_kmem *k, struct kh_kmem_stats *out);
+/* Every class cache's kh_slab_cache_check, and (checked builds) the table
+ * of slabs and large blocks against the counters. 0, KH_ECORRUPT or
+ * KH_EINVAL (not a live front end). O(slabs + objects). */
+int kh_kmem_check(const struct kh_kmem *k);
 /* Shrink every class cache; returns slabs given back. */
 size_t kh_kmem_shrink(struct kh_kmem *k);
 /* As kh_slab_cache_destroy for every cache: KH_EBUSY (reported) when any

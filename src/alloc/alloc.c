@@ -70,6 +70,12 @@ void kh_free(kh_allocator a, void *ptr, size_t size, size_t align)
     if (ptr && a.ops) a.ops->free(a.ctx, ptr, size, align);
 }
 
+size_t kh_owns(kh_allocator a, const void *ptr)
+{
+    if (!a.ops || !a.ops->owns) return SIZE_MAX;
+    return ptr ? a.ops->owns(a.ctx, ptr) : 0;
+}
+
 /* ---- failing allocator ---- */
 
 static void *failing_alloc(void *ctx, size_t size, size_t align, unsigned flags)
@@ -89,7 +95,14 @@ static void failing_free(void *ctx, void *ptr, size_t size, size_t align)
     (void)ctx, (void)ptr, (void)size, (void)align;
 }
 
-static const kh_allocator_ops failing_ops = {failing_alloc, failing_resize, failing_free};
+static size_t failing_owns(void *ctx, const void *ptr)
+{
+    (void)ctx, (void)ptr;
+    return 0;
+}
+
+static const kh_allocator_ops failing_ops = {failing_alloc, failing_resize, failing_free,
+                                             failing_owns};
 
 kh_allocator kh_failing_allocator(void)
 {
@@ -193,10 +206,18 @@ static void fault_free(void *ctx, void *ptr, size_t size, size_t align)
     f->backing.ops->free(f->backing.ctx, ptr, size, align);
 }
 
-static const kh_allocator_ops fault_ops = {fault_alloc, fault_resize, fault_free};
+static size_t fault_owns(void *ctx, const void *ptr)
+{
+    struct kh_fault *f = ctx;
+    return f->backing.ops->owns(f->backing.ctx, ptr);
+}
+
+/* With owns only when the backing allocator has it. */
+static const kh_allocator_ops fault_ops = {fault_alloc, fault_resize, fault_free, NULL};
+static const kh_allocator_ops fault_owns_ops = {fault_alloc, fault_resize, fault_free, fault_owns};
 
 kh_allocator kh_fault_allocator(struct kh_fault *f)
 {
-    kh_allocator a = {f, &fault_ops};
+    kh_allocator a = {f, f->backing.ops && f->backing.ops->owns ? &fault_owns_ops : &fault_ops};
     return a;
 }

@@ -284,7 +284,7 @@ static void bump_a_free(void *ctx, void *ptr, size_t size, size_t align)
     kh_bump_free(ctx, ptr, size);
 }
 
-static const kh_allocator_ops bump_ops = {bump_a_alloc, bump_a_resize, bump_a_free};
+static const kh_allocator_ops bump_ops = {bump_a_alloc, bump_a_resize, bump_a_free, NULL};
 
 kh_allocator kh_bump_allocator(struct kh_bump *b)
 {

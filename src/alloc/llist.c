@@ -244,7 +244,7 @@ static void ll_a_free(void *ctx, void *ptr, size_t size, size_t align)
     kh_llist_free(ctx, ptr, size);
 }
 
-static const kh_allocator_ops ll_ops = {ll_a_alloc, ll_a_resize, ll_a_free};
+static const kh_allocator_ops ll_ops = {ll_a_alloc, ll_a_resize, ll_a_free, NULL};
 
 kh_allocator kh_llist_allocator(struct kh_llist *l)
 {
