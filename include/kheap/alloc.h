@@ -81,7 +81,11 @@ bool kh_resize(kh_allocator a, void *ptr, size_t old_size, size_t new_size, size
 /* Resize in place, else allocate new_size with the same align, copy
  * min(old, new) bytes and free the old block. ptr NULL allocates. On failure
  * returns NULL and the old block is untouched and still owned by the caller.
- * KH_GFP_ZERO zeroes the bytes past old_size. */
+ * KH_GFP_ZERO zeroes the bytes past old_size. Before it copies, an allocator
+ * with owns is asked whether ptr is a live block of old_size bytes: if not,
+ * NULL (the allocator's resize has reported it). A new block that overlaps
+ * the old one proves the old one was not live: it is freed again, reported
+ * (KH_EDOUBLE) and the call returns NULL. */
 void *kh_realloc(kh_allocator a, void *ptr, size_t old_size, size_t new_size, size_t align,
                  unsigned flags);
 /* kh_realloc for n elements of elem_size, overflow-checked. */

@@ -78,13 +78,21 @@ struct kh_llist_hole {
     size_t size;                /* bytes in this hole, a multiple of U */
 };
 
+/* Disjoint regions tracked one by one (adjacent ones merge); beyond this
+ * many the checks fall back to the span of all of them (see Misuse). */
+#define KH_LLIST_REGIONS 4
+
 struct kh_llist {
     struct kh_llist_hole *head; /* lowest hole */
     char *lo, *hi;              /* span of every region added */
-    size_t total_bytes;         /* bytes in all regions (after trimming) */
-    size_t used_bytes;          /* bytes in allocated blocks (rounded) */
-    size_t allocations;         /* live blocks */
-    uint32_t magic;             /* live object marker */
+    struct {
+        char *lo, *hi;
+    } region[KH_LLIST_REGIONS]; /* the regions, when nregions <= KH_LLIST_REGIONS */
+    size_t nregions;
+    size_t total_bytes; /* bytes in all regions (after trimming) */
+    size_t used_bytes;  /* bytes in allocated blocks (rounded) */
+    size_t allocations; /* live blocks */
+    uint32_t magic;     /* live object marker */
 };
 
 struct kh_llist_stats {

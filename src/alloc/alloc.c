@@ -4,6 +4,8 @@
 
 #include "../internal/kh_string.h"
 
+#include "kheap/error.h"
+
 bool kh_align_valid(size_t align)
 {
     return (align & (align - 1)) == 0;
@@ -49,8 +51,24 @@ void *kh_realloc(kh_allocator a, void *ptr, size_t old_size, size_t new_size, si
             memset((char *)ptr + old_size, 0, new_size - old_size);
         return ptr;
     }
+    /* Before copying from ptr: an allocator that can vet pointers says
+     * whether old_size bytes at ptr are a live block of its own (its
+     * resize reported it otherwise). */
+    size_t usable = a.ops->owns ? a.ops->owns(a.ctx, ptr) : SIZE_MAX;
+    if (!usable || usable < old_size) {
+        if (!a.ops->resize) kh_report(KH_EFAULT, "kh_realloc: not a live block of that size", ptr);
+        return NULL;
+    }
     void *p = a.ops->alloc(a.ctx, new_size, align, flags & ~KH_GFP_ZERO);
     if (!p) return NULL;
+    /* Memory of a live block is never handed out: a new block over the old
+     * one means ptr was not live (freed already). Undo, report, refuse. */
+    if ((char *)p < (char *)ptr + (old_size ? old_size : 1) &&
+        (char *)ptr < (char *)p + (new_size ? new_size : 1)) {
+        a.ops->free(a.ctx, p, new_size, align);
+        kh_report(KH_EDOUBLE, "kh_realloc: the block is not live (freed already?)", ptr);
+        return NULL;
+    }
     memcpy(p, ptr, old_size < new_size ? old_size : new_size);
     if ((flags & KH_GFP_ZERO) && new_size > old_size)
         memset((char *)p + old_size, 0, new_size - old_size);

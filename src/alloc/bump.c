@@ -152,6 +152,12 @@ static bool bad_block(const struct kh_bump *b, const char *p, size_t size)
         kh_report(KH_EDOUBLE, "bump: already freed", p);
         return true;
     }
+    /* The most recent block given back with another size. (A size-0 block
+     * may share its address: size 0 is never taken for a wrong size.) */
+    if (p == b->last && size > 0 && p + size != b->top) {
+        kh_report(KH_EINVAL, "bump: wrong size for the most recent block", p);
+        return true;
+    }
     return false;
 }
 #endif

@@ -938,7 +938,7 @@ static size_t kmem_owns(void *ctx, const void *ptr)
     const struct kh_kmem *k = ctx;
     if (!k || k->magic != KMEM_LIVE || !ptr) return 0;
     uintptr_t v = tab_get(&k->table, (uintptr_t)ptr);
-    if (v & 1u) return (size_t)(v >> 1);
+    if (v & 1u) return v > 1u ? (size_t)(v >> 1) : 1; /* never 0 for a live block */
     /* A slab object: one lookup per distinct slab size among the classes. */
     size_t last = 0;
     for (unsigned i = 0; i < k->nclasses; i++) {
