@@ -11,6 +11,8 @@
 #include "kheap/fixed.h"
 #include "kheap/heap.h"
 
+#include <string.h>
+
 /* A core heap over the first `bytes` of the test arena. */
 static kheap *backing_heap(size_t bytes)
 {
@@ -348,5 +350,122 @@ KH_TEST_TAGGED(fixed_backing_faults_lose_nothing, "full-heap")
         KH_CHECK_EQ(fl.live_blocks, 0);
     }
     KH_CHECK_EQ(kh_fixed_destroy(&f), 0);
+    KH_CHECK_EQ(heap_used(h), 0);
+}
+
+/* ---- misuse: adversarial model, over a core heap and over kh_kmem ---- */
+
+#include "kheap/slab.h"
+
+static void fixed_stats_cb(void *ctx, size_t out[KH_MODEL_STATS])
+{
+    struct kh_fixed_stats st;
+    kh_fixed_stats(ctx, &st);
+    out[0] = st.live_blocks;
+    out[1] = st.live_bytes;
+    out[2] = st.cached_blocks;
+    out[3] = st.cached_bytes;
+    out[4] = st.large_blocks;
+    out[5] = st.large_bytes;
+    out[6] = st.refills;
+}
+
+static size_t fixed_block_bytes(size_t size, size_t align)
+{
+    int c = kh_fixed_class(size, align);
+    if (c < 0) return 0;
+    size_t b = (size_t)KH_FIXED_MIN_BLOCK << c;
+    return b < sizeof(struct kh_fixed_block) ? sizeof(struct kh_fixed_block) : b;
+}
+
+/* The backing when it is a kh_kmem (fixed_same_size below). */
+static struct kh_kmem *fixed_kmem;
+
+/* Sizes fixed cannot tell apart: the same class, or classes whose blocks
+ * are equally big (8 and 16 on 64-bit targets); large sizes (the backing's
+ * blocks) that the backing cannot tell apart either: one kh_kmem class. */
+static bool fixed_same_size(size_t a, size_t b, size_t align)
+{
+    size_t x = fixed_block_bytes(a, align), y = fixed_block_bytes(b, align);
+    if (x || y) return x == y;
+    struct kh_slab_cache *ca = kh_kmem_cache_for(fixed_kmem, a, align);
+    return ca ? ca == kh_kmem_cache_for(fixed_kmem, b, align) : a == b;
+}
+
+KH_TEST_TAGGED(fixed_adversarial_model_over_a_heap, "checks full-heap")
+{
+    kheap *h = backing_heap(4u << 20);
+    KH_ASSERT(h);
+    struct kh_fixed f;
+    kh_fixed_init(&f, kheap_allocator(h));
+    /* Class blocks only: large requests are the heap's blocks and its
+     * checks. Without an owns in the backing, fixed catches double and
+     * stale frees (its free blocks carry a check word); foreign, interior
+     * and wrong-size pointers aligned to a class are unchecked (fixed.h). */
+    struct kh_model_config c = {.a = kh_fixed_allocator(&f),
+                                .ops = kh_test_iters(20000),
+                                .max_size = KH_FIXED_MAX_BLOCK,
+                                .max_align_log2 = 8,
+                                .check = fixed_check_cb,
+                                .check_ctx = &f,
+                                .check_every = 200};
+    c.misuse.classes = KH_MISUSE_DOUBLE | KH_MISUSE_STALE;
+    c.misuse.reuse_ok = true; /* class blocks never change size: reuse is at the same address */
+    c.misuse.stats = fixed_stats_cb;
+    c.misuse.stats_ctx = &f;
+    struct kh_model_result r = kh_model_run(&c);
+    KH_CHECK(kh_model_misuse_ok("fixed/heap adversarial", &c, &r, kh_test_iters(20000) / 1000));
+    KH_CHECK_EQ(r.misuse_reported, r.misuses);
+    KH_CHECK_EQ(fixed_in_use(&f), 0);
+    KH_CHECK_EQ(kh_fixed_destroy(&f), 0);
+    KH_CHECK_EQ(heap_used(h), 0);
+}
+
+KH_TEST_TAGGED(fixed_adversarial_model_over_kmem, "checks full-heap")
+{
+    kheap *h = backing_heap(8u << 20), *oh;
+    KH_ASSERT(h);
+    size_t n;
+    unsigned char *mem = kh_test_arena(&n);
+    KH_ASSERT(n >= (10u << 20));
+    oh = kheap_init(mem + (9u << 20), 1u << 20);
+    KH_ASSERT(oh);
+    struct kh_kmem k, ok;
+    struct kh_kmem_config kc;
+    memset(&kc, 0, sizeof(kc));
+    kc.pages = kheap_allocator(h);
+    KH_ASSERT_EQ(kh_kmem_init(&k, &kc), 0);
+    kc.pages = kheap_allocator(oh);
+    KH_ASSERT_EQ(kh_kmem_init(&ok, &kc), 0);
+    /* Over a backing with owns, every class is caught; another instance
+     * over another backing supplies foreign blocks. */
+    struct kh_fixed f, other;
+    kh_fixed_init(&f, kh_kmem_allocator(&k));
+    kh_fixed_init(&other, kh_kmem_allocator(&ok));
+    KH_CHECK(kh_fixed_allocator(&f).ops->owns != NULL);
+    fixed_kmem = &k;
+    struct kh_model_config c = {.a = kh_fixed_allocator(&f),
+                                .ops = kh_test_iters(20000),
+                                .max_size = 6000,
+                                .max_align_log2 = 8,
+                                .check = fixed_check_cb,
+                                .check_ctx = &f,
+                                .check_every = 200};
+    c.misuse.classes = KH_MISUSE_ALL;
+    c.misuse.reuse_ok = true;
+    c.misuse.bigger_only = true; /* a smaller class's block fits in it: not caught */
+    c.misuse.same_size = fixed_same_size;
+    c.misuse.stats = fixed_stats_cb;
+    c.misuse.stats_ctx = &f;
+    c.misuse.foreign = kh_fixed_allocator(&other);
+    struct kh_model_result r = kh_model_run(&c);
+    KH_CHECK(kh_model_misuse_ok("fixed/kmem adversarial", &c, &r, kh_test_iters(20000) / 1000));
+    KH_CHECK_EQ(r.misuse_reported, r.misuses);
+    KH_CHECK_EQ(fixed_in_use(&f), 0);
+    KH_CHECK_EQ(kh_fixed_destroy(&f), 0);
+    KH_CHECK_EQ(kh_fixed_destroy(&other), 0);
+    KH_CHECK_EQ(kh_kmem_check(&k), 0);
+    KH_CHECK_EQ(kh_kmem_destroy(&k), 0);
+    KH_CHECK_EQ(kh_kmem_destroy(&ok), 0);
     KH_CHECK_EQ(heap_used(h), 0);
 }

@@ -449,7 +449,7 @@ KH_TEST_TAGGED(llist_adversarial_model, "checks")
     c.misuse.stats_ctx = &l;
     c.misuse.foreign = kh_llist_allocator(&other);
     struct kh_model_result r = kh_model_run(&c);
-    KH_CHECK(kh_model_misuse_ok("llist adversarial", &c, &r, kh_test_iters(20000) / 400));
+    KH_CHECK(kh_model_misuse_ok("llist adversarial", &c, &r, kh_test_iters(20000) / 1000));
     KH_CHECK_EQ(r.misuse_reported, r.misuses);
     KH_CHECK_EQ(ll_in_use(&l), 0);
     KH_CHECK_EQ(kh_llist_destroy(&l), 0);

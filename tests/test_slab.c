@@ -1114,7 +1114,7 @@ KH_TEST_TAGGED(slab_cache_adversarial_model, "checks")
     mc.misuse.stats_ctx = &c;
     mc.misuse.foreign = kh_slab_cache_allocator(&other);
     struct kh_model_result r = kh_model_run(&mc);
-    KH_CHECK(kh_model_misuse_ok("slab cache adversarial", &mc, &r, kh_test_iters(20000) / 400));
+    KH_CHECK(kh_model_misuse_ok("slab cache adversarial", &mc, &r, kh_test_iters(20000) / 1000));
     KH_CHECK_EQ(r.misuse_reported, r.misuses);
     KH_CHECK_EQ(slab_cache_in_use(&c), 0);
     KH_CHECK_EQ(kh_slab_cache_destroy(&c), 0);
@@ -1151,7 +1151,7 @@ KH_TEST_TAGGED(slab_kmem_adversarial_model, "checks")
     mc.misuse.stats_ctx = &k;
     mc.misuse.foreign = kh_kmem_allocator(&other);
     struct kh_model_result r = kh_model_run(&mc);
-    KH_CHECK(kh_model_misuse_ok("kmem adversarial", &mc, &r, kh_test_iters(30000) / 600));
+    KH_CHECK(kh_model_misuse_ok("kmem adversarial", &mc, &r, kh_test_iters(30000) / 1500));
     KH_CHECK_EQ(r.misuse_reported, r.misuses);
     KH_CHECK_EQ(kmem_in_use(&k), 0);
     kh_kmem_shrink(&k);

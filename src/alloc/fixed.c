@@ -150,6 +150,22 @@ static bool vet_block(const struct kh_fixed *f, int c, const blk *k, const char 
 }
 #endif
 
+#if KH_CONFIG_CHECKS
+/* A large block (the backing's) given back: vetted before the counters
+ * move, when the backing can (owns); otherwise the backing's own checks
+ * are all there is. */
+static bool vet_large(const struct kh_fixed *f, const void *ptr, size_t size, const char *who)
+{
+    const kh_allocator *b = &f->backing;
+    size_t u = b->ops->owns ? b->ops->owns(b->ctx, ptr) : SIZE_MAX;
+    if (u < size || !u || !f->large_live) {
+        kh_report(u ? KH_EINVAL : KH_EFAULT, who, ptr);
+        return false;
+    }
+    return true;
+}
+#endif
+
 void kh_fixed_free(struct kh_fixed *f, void *ptr, size_t size, size_t align)
 {
     if (!ptr) return;
@@ -191,7 +207,9 @@ bool kh_fixed_resize(struct kh_fixed *f, void *ptr, size_t old_size, size_t new_
     int c = kh_fixed_class(old_size, align);
     if (!ptr) return false;
 #if KH_CONFIG_CHECKS
-    if (c >= 0 && !vet_block(f, c, ptr, "fixed: resize of a block that is not live")) return false;
+    if (c >= 0 ? !vet_block(f, c, ptr, "fixed: resize of a block that is not live")
+               : !vet_large(f, ptr, old_size, "fixed: resize of a block that is not live"))
+        return false;
 #endif
     if (c != kh_fixed_class(new_size, align)) return false;
     if (c >= 0) return true;
