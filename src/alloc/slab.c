@@ -51,6 +51,7 @@ static bool cache_live(const struct kh_slab_cache *c, const char *what)
  * Keys are slab bases or block addresses (never 0), values the owning
  * cache (a pointer: low bit 0) or a large block's size (size << 1 | 1). */
 
+#if KH_CONFIG_CHECKS
 #define TAB_MIN_CAP 16u
 
 static size_t tab_home(const struct kh_slab_table *t, uintptr_t key)
@@ -85,6 +86,8 @@ static void tab_insert(struct kh_slab_table *t, uintptr_t key, uintptr_t val)
     t->count++;
 }
 
+#endif
+
 static void tab_release(struct kh_slab_table *t, uintptr_t *slot, size_t bytes)
 {
     if (!slot) return;
@@ -94,6 +97,7 @@ static void tab_release(struct kh_slab_table *t, uintptr_t *slot, size_t bytes)
         t->src.ops->release(t->src.ctx, slot, bytes);
 }
 
+#if KH_CONFIG_CHECKS
 /* Room for one more entry: doubles the table (a new block, entries moved,
  * the old block given back). False, nothing changed, when there is no
  * memory, or the memory would come from a source and flags forbid that. */
@@ -140,6 +144,8 @@ static bool tab_add(struct kh_slab_table *t, uintptr_t key, uintptr_t val, unsig
     return true;
 }
 
+#endif
+
 /* Give the table's block back; the table is empty and usable again. */
 static void tab_destroy(struct kh_slab_table *t)
 {
@@ -148,6 +154,7 @@ static void tab_destroy(struct kh_slab_table *t)
     t->cap = t->count = t->bytes = 0;
 }
 
+#if KH_CONFIG_CHECKS
 /* Remove key (present): backward shift, so lookups need no tombstones. */
 static void tab_del(struct kh_slab_table *t, uintptr_t key)
 {
@@ -169,6 +176,8 @@ static void tab_del(struct kh_slab_table *t, uintptr_t key)
      * every slab and block is gone. */
     if (--t->count == 0) tab_destroy(t);
 }
+
+#endif
 
 static void tab_init(struct kh_slab_table *t, kh_allocator mem, struct kh_source src)
 {
@@ -350,10 +359,12 @@ static struct kh_slab *slab_of(const struct kh_slab_cache *c, const void *ptr)
     return (struct kh_slab *)(base + c->hdr_off);
 }
 
+#if KH_CONFIG_CHECKS
 static uintptr_t slab_base(const struct kh_slab_cache *c, const void *ptr)
 {
     return (uintptr_t)ptr & ~(uintptr_t)(c->slab_bytes - 1);
 }
+#endif
 
 static bool slab_valid(const struct kh_slab_cache *c, const struct kh_slab *s)
 {
