@@ -288,11 +288,14 @@ static const char *misuse_call(struct run *r, unsigned cls, unsigned char *p, si
         if (kh_resize(r->a, p, size, ns, align) && !silent) e = "misuse: resize accepted";
     } else {
         unsigned char *q = kh_realloc(r->a, p, size, ns, align, 0);
-        if (q == p) {
+        if (q == p && !mu_reports && size) {
+            /* Accepted in place without a word: only an allocator that
+             * ignores the call (bump shrinking a block that is not last). */
             if (!silent) e = "misuse: realloc accepted the pointer";
-
         } else if (q) {
-            /* Moved by kh_realloc (the allocator cannot vet): a new block. */
+            /* A new block from kh_realloc's move (the allocator cannot vet
+             * pointers; at the same address when the bad one was free, or
+             * held no bytes). */
             compare = false;
             if (overlaps(q, ns, (size_t)-1)) e = "misuse: realloc result overlaps a live block";
             kh_free(r->a, q, ns, align);

@@ -62,13 +62,15 @@ void *kh_realloc(kh_allocator a, void *ptr, size_t old_size, size_t new_size, si
     void *p = a.ops->alloc(a.ctx, new_size, align, flags & ~KH_GFP_ZERO);
     if (!p) return NULL;
     /* Memory of a live block is never handed out: a new block over the old
-     * one means ptr was not live (freed already). Undo, report, refuse. */
-    if ((char *)p < (char *)ptr + (old_size ? old_size : 1) &&
-        (char *)ptr < (char *)p + (new_size ? new_size : 1)) {
+     * one's bytes means ptr was not live (freed already). Undo, report,
+     * refuse. A zero-byte block holds no bytes: the new block may start at
+     * its address (bump), and then there is nothing to give back. */
+    if ((char *)p < (char *)ptr + old_size && (char *)ptr < (char *)p + (new_size ? new_size : 1)) {
         a.ops->free(a.ctx, p, new_size, align);
         kh_report(KH_EDOUBLE, "kh_realloc: the block is not live (freed already?)", ptr);
         return NULL;
     }
+    if (p == ptr) return p; /* old_size 0: nothing to copy or free */
     memcpy(p, ptr, old_size < new_size ? old_size : new_size);
     if ((flags & KH_GFP_ZERO) && new_size > old_size)
         memset((char *)p + old_size, 0, new_size - old_size);
