@@ -455,3 +455,28 @@ KH_TEST_TAGGED(llist_adversarial_model, "checks")
     KH_CHECK_EQ(kh_llist_destroy(&l), 0);
     KH_CHECK_EQ(kh_llist_destroy(&other), 0);
 }
+
+KH_TEST_TAGGED(llist_many_regions_collapse_into_their_span, "checks")
+{
+    size_t n;
+    unsigned char *mem = arena(&n);
+    KH_ASSERT(n >= 65536);
+    struct kh_llist l;
+    KH_ASSERT_EQ(kh_llist_init(&l, mem, 1024), 0);
+    /* Four more disjoint regions, then one that touches the first. */
+    for (int i = 1; i <= 4; i++) KH_ASSERT_EQ(kh_llist_extend(&l, mem + 4096 * i, 1024), 0);
+    KH_CHECK_EQ(l.nregions, 1); /* the fifth collapsed them into the span */
+    KH_ASSERT_EQ(kh_llist_extend(&l, mem + 1024, 1024), 0);
+    KH_CHECK_EQ(kh_llist_check(&l), 0);
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    kh_llist_free(&l, mem + 32768, 64); /* outside the span: still caught */
+    KH_CHECK_EQ(r.count, 1);
+    KH_CHECK_EQ(r.last_code, KH_EFAULT);
+    kh_test_reports_stop();
+    void *p[6];
+    for (int i = 0; i < 6; i++) KH_CHECK((p[i] = kh_llist_alloc(&l, 900, 0)) != NULL);
+    for (int i = 0; i < 6; i++) kh_llist_free(&l, p[i], 900);
+    KH_CHECK_EQ(kh_llist_check(&l), 0);
+    KH_CHECK_EQ(kh_llist_destroy(&l), 0);
+}

@@ -65,11 +65,37 @@
  *             handler takes must allocate with KH_GFP_ATOMIC.
  *             Nothing aborts, nothing loops.
  *
- * Misuse      Checked builds: kfree/ksize/krealloc of a pointer whose header
- *             does not check out (not from kmalloc, or corrupted) is reported
- *             as KH_EFAULT and ignored; kfree of a block already freed is
- *             KH_EDOUBLE while its header is still intact (best effort: the
- *             memory may have been reused). kfree(NULL) does nothing.
+ * Misuse      Checked builds (KH_CONFIG_CHECKS): kfree, kfree_sensitive,
+ *             ksize and krealloc vet a pointer before reading anything
+ *             below it, and refuse and report anything that is not a live
+ *             kmalloc block: nothing is freed, wiped or counted.
+ *              - Over an allocator with owns (kheap/alloc.h: struct
+ *                kh_kmem, alone or in the locked wrapper): the raw block
+ *                must be live in the allocator before its header is read.
+ *                A kmalloc block is p = raw + 2^l with raw aligned to 2^l;
+ *                the candidates p - 16, p - 32, ... (while p is aligned to
+ *                them) are asked in turn and the first live one is the only
+ *                possible raw block. A foreign pointer, one into unmapped
+ *                memory, an interior, freed or stale one: KH_EFAULT, and
+ *                nothing at or below it is read. Then the header must
+ *                check out (tag, alignment, a size within the block).
+ *                Cost: one owns call per kfree, ksize or krealloc (a
+ *                kmalloc_aligned block: up to log2(align / 16) + 1).
+ *              - Over an allocator without owns (the core heap, llist):
+ *                a pointer outside the span of every raw block kmalloc got
+ *                from the allocator is refused unread (KH_EFAULT); inside
+ *                it, the 16 bytes below must be readable and their tag
+ *                must check out: a hash of address, size and alignment
+ *                keyed with a secret from kh_port_entropy (drawn by
+ *                kh_kmalloc_init), so other data passes by chance with
+ *                probability 2^-58 (2^-26 on 32-bit targets), and a forged
+ *                header needs the secret. A double free is KH_EDOUBLE
+ *                while the freed tag is intact (the allocator may reuse
+ *                those bytes), else KH_EFAULT.
+ *              - A misaligned pointer: KH_EFAULT, unread. kfree(NULL) does
+ *                nothing.
+ *             Not caught: a stale pointer to a block handed out again at
+ *             the same address (it is its new owner's, for any allocator).
  *
  * Threads     As thread-safe as the global allocator (wrap it in the locked
  *             allocator). kh_kmalloc_init, kh_kmalloc_shutdown and

@@ -46,7 +46,10 @@
  *
  * Time        alloc and free O(1); a new slab costs the backing's alloc plus
  *             O(objects per slab) to build its free list and run the
- *             constructor. shrink O(empty slabs); destroy O(slabs).
+ *             constructor, and in checked builds, when the slab table is
+ *             full, its doubling: O(slabs) then, O(1) amortized (a kh_kmem
+ *             large block the same). shrink O(empty slabs); destroy
+ *             O(slabs).
  *
  * Constructor Linux semantics: ctor(obj, arg) runs once per object when its
  *             slab is created, not on every alloc. Give objects back in their
@@ -58,12 +61,37 @@
  *             core heap does not grow). KH_GFP_ZERO zeroes the object.
  *
  * Misuse      Checked builds (KH_CONFIG_CHECKS) report through kh_report and
- *             refuse: freeing a pointer that is not an object of this cache
- *             (KH_EFAULT: not in one of its slabs, or not at an object start),
- *             a double free (KH_EDOUBLE, from the bitmap, O(1)), use of a
- *             destroyed cache (KH_EINVAL), destroying it twice (KH_EDOUBLE).
- *             The owner test reads the word at ptr & ~(slab_bytes - 1): the
- *             pointer must lie in readable memory (any heap, any slab).
+ *             refuse, leaving the cache as it was, in O(1):
+ *              - a pointer in no slab of this cache: foreign, another
+ *                cache's object, a stale one into a slab given back
+ *                (KH_EFAULT). The cache's address table (struct
+ *                kh_slab_table) answers without reading at the pointer, so
+ *                a pointer into unmapped memory is reported, not faulted on;
+ *              - a pointer inside a slab but not at an object start:
+ *                interior (KH_EFAULT);
+ *              - an object that is free: a double free, a stale pointer
+ *                (KH_EDOUBLE, from the slab's bitmap);
+ *              - a slab header overwritten (KH_ECORRUPT): its check word
+ *                (its address ^ a per-cache secret from kh_port_entropy)
+ *                or its owner is wrong;
+ *              - resize through the cache's kh_allocator of any of these;
+ *                use of a destroyed cache (KH_EINVAL), destroying it twice
+ *                (KH_EDOUBLE).
+ *             The table: 2 words per slab, at most half full, in one block
+ *             of the page allocator (or of cfg.table) that doubles when
+ *             full and goes back when the cache holds no slab; for 4 KiB
+ *             slabs 16 B per slab on LP64 (0.4%), twice that counting the
+ *             free half. A free costs one hash lookup more (a multiply and
+ *             a load). kh_slab_cache_allocator has owns (kheap/alloc.h).
+ *             A cache fed by a source alone keeps no table unless
+ *             cfg.table names an allocator (a table of its own would cost
+ *             a whole grant): its owner test reads the slab header at
+ *             ptr & ~(slab_bytes - 1), which must be readable, and a
+ *             foreign pointer passes only if that memory holds the
+ *             header's check word (by chance 2^-W; on purpose only with
+ *             the secret) and a pointer to the cache.
+ *             Not caught: a stale pointer to an object handed out again
+ *             (the same address: its new owner's, for any allocator).
  *
  * Destroy     Refused with KH_EBUSY (returned and reported) while objects are
  *             allocated; the cache stays usable so the caller can free them
@@ -233,6 +261,20 @@ kh_allocator kh_slab_cache_allocator(struct kh_slab_cache *c);
  *   kh_kmalloc_init(kh_locked_allocator(&l));
  * An OOM handler can shrink it with kh_locked_call(&l, fn, arg) where fn
  * calls kh_kmem_shrink(inner_ctx): the handler runs outside the lock.
+ *
+ * Misuse (checked builds): one address table (struct kh_slab_table) holds
+ * every class's slabs and every large block with its size, in a block of
+ * the large allocator, so free, resize and owns vet a pointer in O(1)
+ * without reading at it, including pointers into unmapped memory. Refused
+ * and reported, nothing changed: a pointer that is not a live block of the
+ * class its size names (foreign, interior, freed, stale, another class's
+ * object, a small object given back as large or the reverse: KH_EFAULT, or
+ * KH_EDOUBLE for a free object of that class); a large block given back
+ * with a size other than the one recorded (KH_EINVAL). Sizes of one class
+ * are one block to kh_kmem: a wrong size within the class is accepted and
+ * harmless. owns costs one lookup for a large block, else one per distinct
+ * slab size among the classes (three for the default ones). A large block
+ * is handed out only once the table has room for it.
  */
 #define KH_KMEM_MIN_CLASS 8u
 #define KH_KMEM_MAX_CLASS 4096u

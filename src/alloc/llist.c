@@ -59,28 +59,29 @@ static bool insert(struct kh_llist *l, char *p, size_t n)
     return true;
 }
 
-/* Record [p, p + n) as a region: merge it with the regions it touches;
- * past KH_LLIST_REGIONS disjoint ones only the span is kept. */
-static void add_region(struct kh_llist *l, char *p, size_t n)
+/* Record [lo, hi) as a region, merged with the regions it touches. With
+ * KH_LLIST_REGIONS disjoint ones already, they collapse into their span
+ * (l->lo, l->hi, already widened): the checks then see only the span. */
+static void add_region(struct kh_llist *l, char *lo, char *hi)
 {
-    char *lo = p, *hi = p + n;
-    if (l->nregions > KH_LLIST_REGIONS) return;
-    for (size_t i = 0; i < l->nregions;) {
+    size_t n = l->nregions;
+    for (size_t i = 0; i < n;) {
         if (l->region[i].hi == lo || l->region[i].lo == hi) {
             if (l->region[i].lo < lo) lo = l->region[i].lo;
             if (l->region[i].hi > hi) hi = l->region[i].hi;
-            l->region[i] = l->region[--l->nregions];
+            l->region[i] = l->region[--n];
         } else {
             i++;
         }
     }
-    if (l->nregions == KH_LLIST_REGIONS) {
-        l->nregions++; /* too many: checks use the span from now on */
-        return;
+    if (n == KH_LLIST_REGIONS) {
+        lo = l->lo;
+        hi = l->hi;
+        n = 0;
     }
-    l->region[l->nregions].lo = lo;
-    l->region[l->nregions].hi = hi;
-    l->nregions++;
+    l->region[n].lo = lo;
+    l->region[n].hi = hi;
+    l->nregions = n + 1;
 }
 
 int kh_llist_extend(struct kh_llist *l, void *mem, size_t bytes)
@@ -94,9 +95,9 @@ int kh_llist_extend(struct kh_llist *l, void *mem, size_t bytes)
     char *p = (char *)mem + (s - (uintptr_t)mem);
     size_t n = (size_t)(e - s);
     if (!insert(l, p, n)) return KH_EINVAL;
-    add_region(l, p, n);
     if (!l->lo || p < l->lo) l->lo = p;
     if (p + n > l->hi) l->hi = p + n;
+    add_region(l, p, p + n);
     l->total_bytes += n;
     return 0;
 }
@@ -158,14 +159,9 @@ static bool within(const char *lo, const char *hi, const char *p, size_t n)
 static bool foreign(const struct kh_llist *l, const char *p, size_t n)
 {
     bool in = false;
-    if (n && !((uintptr_t)p & (UNIT - 1))) {
-        if (l->nregions > KH_LLIST_REGIONS) {
-            in = within(l->lo, l->hi, p, n);
-        } else {
-            for (size_t i = 0; i < l->nregions && !in; i++)
-                in = within(l->region[i].lo, l->region[i].hi, p, n);
-        }
-    }
+    if (n && !((uintptr_t)p & (UNIT - 1)))
+        for (size_t i = 0; i < l->nregions && !in; i++)
+            in = within(l->region[i].lo, l->region[i].hi, p, n);
     if (!in) kh_report(KH_EFAULT, "llist: foreign pointer", p);
     return !in;
 }
@@ -269,12 +265,10 @@ int kh_llist_check(const struct kh_llist *l)
             return KH_ECORRUPT;
         end = p + h->size;
         free_bytes += h->size;
-        if (l->nregions <= KH_LLIST_REGIONS) { /* every hole inside one region */
-            bool in = false;
-            for (size_t i = 0; i < l->nregions && !in; i++)
-                in = p >= l->region[i].lo && h->size <= (size_t)(l->region[i].hi - p);
-            if (!in) return KH_ECORRUPT;
-        }
+        bool in = false; /* every hole inside a region */
+        for (size_t i = 0; i < l->nregions && !in; i++)
+            in = p >= l->region[i].lo && h->size <= (size_t)(l->region[i].hi - p);
+        if (!in) return KH_ECORRUPT;
     }
     return free_bytes + l->used_bytes == l->total_bytes ? 0 : KH_ECORRUPT;
 }

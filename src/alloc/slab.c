@@ -948,19 +948,22 @@ static size_t kmem_owns(void *ctx, const void *ptr)
 {
     const struct kh_kmem *k = ctx;
     if (!k || k->magic != KMEM_LIVE || !ptr) return 0;
-    uintptr_t v = tab_get(&k->table, (uintptr_t)ptr);
-    if (v & 1u) return v > 1u ? (size_t)(v >> 1) : 1; /* never 0 for a live block */
-    /* A slab object: one lookup per distinct slab size among the classes. */
+    /* A slab object first (most blocks are small): one lookup per distinct
+     * slab size among the classes, smallest first; then a large block. */
     size_t last = 0;
     for (unsigned i = 0; i < k->nclasses; i++) {
         const struct kh_slab_cache *c = &k->caches[i];
         if (c->slab_bytes == last) continue;
         last = c->slab_bytes;
-        v = tab_get(&k->table, slab_base(c, ptr));
+        uintptr_t v = tab_get(&k->table, slab_base(c, ptr));
         if (!v || (v & 1u)) continue;
         const struct kh_slab_cache *owner = (const struct kh_slab_cache *)v;
-        return kh_slab_owns(owner, ptr) ? owner->size : 0;
+        if (kh_slab_owns(owner, ptr)) return owner->size;
+        /* Not an object: it may still be a large block in the slab-sized
+         * window past the slab's end (the tail the heap packs into). */
     }
+    uintptr_t v = tab_get(&k->table, (uintptr_t)ptr);
+    if (v & 1u) return v > 1u ? (size_t)(v >> 1) : 1; /* never 0 for a live block */
     return 0;
 }
 #define KMEM_OWNS kmem_owns
