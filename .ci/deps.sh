@@ -4,7 +4,8 @@
 # missing. Needs root (CI runs as root); prints what it would install otherwise.
 pkgs="build-essential cmake pkg-config clang libclang-rt-14-dev lld valgrind gcc-multilib
   qemu-system-arm qemu-system-misc qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi gcc-riscv64-unknown-elf
-  libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev gnuplot python3-matplotlib"
+  libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev gnuplot python3-matplotlib
+  rustc-web cargo-web rust-web-src"
 missing=""
 for p in $pkgs; do
   dpkg -s "$p" > /dev/null 2>&1 || missing="$missing $p"
