@@ -89,8 +89,10 @@ struct kh_hashmap {
  * k1 are the key's bytes 0-7 and 8-15 read little-endian. Verified against
  * the reference test vectors of the SipHash paper (tests/test_hashmap.c);
  * the same value on every target, whatever its byte order. SipHash-1-3 is
- * the map's default (as in Rust's HashMap): about 1.6 ns for an 8-byte key
- * on the bench machine; SipHash-2-4 is the paper's conservative choice.
+ * the map's default (as in Rust's HashMap): five SipRounds for an 8-byte
+ * key, one more per further 8 bytes (the map's cost with it is in
+ * docs/BENCHMARKS.md, "Collections"); SipHash-2-4 is the paper's
+ * conservative choice.
  *
  * kh_hash_bytes: a fast unkeyed multiply-rotate hash over 8-byte words with
  * murmur3's fmix64 finalizer (full avalanche). NOT flood-resistant: it has
