@@ -302,6 +302,8 @@ struct kh_kmem {
     /* Checked builds: every class's slabs and every large block (with its
      * size), so free and owns vet a pointer in O(1) without reading it. */
     struct kh_slab_table table;
+    size_t slab_sizes[KH_KMEM_CLASSES]; /* the distinct slab sizes, smallest first */
+    unsigned nslab_sizes;
 };
 
 /* 0, or KH_EINVAL (NULL, neither pages nor source given, no large

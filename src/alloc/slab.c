@@ -54,13 +54,13 @@ static bool cache_live(const struct kh_slab_cache *c, const char *what)
 #if KH_CONFIG_CHECKS
 #define TAB_MIN_CAP 16u
 
-static size_t tab_home(const struct kh_slab_table *t, uintptr_t key)
+static inline size_t tab_home(const struct kh_slab_table *t, uintptr_t key)
 {
     return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> t->shift);
 }
 
 /* Slot holding key, or SIZE_MAX. */
-static size_t tab_find(const struct kh_slab_table *t, uintptr_t key)
+static inline size_t tab_find(const struct kh_slab_table *t, uintptr_t key)
 {
     if (!t->cap) return SIZE_MAX;
     size_t mask = t->cap - 1;
@@ -71,7 +71,7 @@ static size_t tab_find(const struct kh_slab_table *t, uintptr_t key)
     }
 }
 
-static uintptr_t tab_get(const struct kh_slab_table *t, uintptr_t key)
+static inline uintptr_t tab_get(const struct kh_slab_table *t, uintptr_t key)
 {
     size_t i = tab_find(t, key);
     return i == SIZE_MAX ? 0 : t->slot[2 * i + 1];
@@ -343,7 +343,7 @@ static void set_link(const struct kh_slab_cache *c, unsigned char *obj, unsigned
     memcpy(obj + c->link_off, &next, sizeof(next));
 }
 
-static bool bit_get(const struct kh_slab *s, size_t i)
+static inline bool bit_get(const struct kh_slab *s, size_t i)
 {
     return (s->map[i / 8] >> (i % 8)) & 1u;
 }
@@ -353,7 +353,7 @@ static void bit_flip(struct kh_slab *s, size_t i)
     s->map[i / 8] ^= (unsigned char)(1u << (i % 8));
 }
 
-static struct kh_slab *slab_of(const struct kh_slab_cache *c, const void *ptr)
+static inline struct kh_slab *slab_of(const struct kh_slab_cache *c, const void *ptr)
 {
     uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(c->slab_bytes - 1);
     return (struct kh_slab *)(base + c->hdr_off);
@@ -366,13 +366,14 @@ static uintptr_t slab_base(const struct kh_slab_cache *c, const void *ptr)
 }
 #endif
 
-static bool slab_valid(const struct kh_slab_cache *c, const struct kh_slab *s)
+static inline bool slab_valid(const struct kh_slab_cache *c, const struct kh_slab *s)
 {
     return s->cookie == ((uintptr_t)s ^ c->secret) && s->cache == c;
 }
 
 /* Index of ptr in its slab, or -1 when it is not at an object start. */
-static long obj_index(const struct kh_slab_cache *c, const struct kh_slab *s, const void *ptr)
+static inline long obj_index(const struct kh_slab_cache *c, const struct kh_slab *s,
+                             const void *ptr)
 {
     uintptr_t first = (uintptr_t)s - c->hdr_off, p = (uintptr_t)ptr;
     if (p < first) return -1;
@@ -806,6 +807,9 @@ int kh_kmem_init(struct kh_kmem *k, const struct kh_kmem_config *cfg)
         int rc = kh_slab_cache_create(&k->caches[i], &cc);
         if (rc) return rc;
         k->caches[i].table = &k->table;
+        size_t sb = k->caches[i].slab_bytes;
+        if (!k->nslab_sizes || k->slab_sizes[k->nslab_sizes - 1] != sb)
+            k->slab_sizes[k->nslab_sizes++] = sb; /* classes grow: sizes never shrink */
     }
     k->large = large;
     k->magic = KMEM_LIVE;
@@ -949,16 +953,15 @@ static size_t kmem_owns(void *ctx, const void *ptr)
     const struct kh_kmem *k = ctx;
     if (!k || k->magic != KMEM_LIVE || !ptr) return 0;
     /* A slab object first (most blocks are small): one lookup per distinct
-     * slab size among the classes, smallest first; then a large block. */
-    size_t last = 0;
-    for (unsigned i = 0; i < k->nclasses; i++) {
-        const struct kh_slab_cache *c = &k->caches[i];
-        if (c->slab_bytes == last) continue;
-        last = c->slab_bytes;
-        uintptr_t v = tab_get(&k->table, slab_base(c, ptr));
+     * slab size, smallest first; then a large block. */
+    for (unsigned i = 0; i < k->nslab_sizes; i++) {
+        uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(k->slab_sizes[i] - 1);
+        uintptr_t v = tab_get(&k->table, base);
         if (!v || (v & 1u)) continue;
-        const struct kh_slab_cache *owner = (const struct kh_slab_cache *)v;
-        if (kh_slab_owns(owner, ptr)) return owner->size;
+        const struct kh_slab_cache *c = (const struct kh_slab_cache *)v;
+        const struct kh_slab *s = slab_of(c, ptr);
+        long idx = obj_index(c, s, ptr);
+        if (slab_valid(c, s) && idx >= 0 && bit_get(s, (size_t)idx)) return c->size;
         /* Not an object: it may still be a large block in the slab-sized
          * window past the slab's end (the tail the heap packs into). */
     }
