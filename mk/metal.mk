@@ -109,7 +109,8 @@ $(MB)/rv32-tests.elf: $(METAL_DEPS)
 	  -o $@ $(RV_PORT) port/baremetal/test_main.c $(TEST_BARE_SRC) -lgcc
 
 # Two harts, one heap, one spin lock (needs kheap/spinlock.h).
-SMP_SRC = port/riscv/smp_test.c $(wildcard src/core/*.c) src/coll/fmt.c src/sync/atomic.c src/sync/spinlock.c
+SMP_SRC = port/riscv/smp_test.c $(wildcard src/core/*.c) src/coll/fmt.c src/sync/atomic.c src/sync/spinlock.c \
+	src/sync/abi.c
 
 $(MB)/rv64-smp.elf: $(METAL_DEPS)
 	@mkdir -p $(@D)

@@ -8,6 +8,7 @@
 #                                  prints each violation, exits 1 if any
 layers='
 port        include/kheap/config.h include/kheap/compiler.h include/kheap/port.h
+            include/kheap/version.h include/kheap/abi.h
 core        include/kheap/heap.h include/kheap/error.h include/kheap/source.h
             src/core/*.c src/internal/*.h
 sync        include/kheap/atomic.h include/kheap/spinlock.h include/kheap/refcount.h

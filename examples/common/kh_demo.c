@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The kheap demo: what the Rust embedded-alloc and blog_os seeds show, in C.
+/* The kheap demo: what the Rust embedded-alloc and blog_os examples show, in C.
  * A heap over plain memory, a vector, a boxed value, a shared object whose
  * reference count goes 2 then 1, the heap's statistics, and proof that every
  * byte came back. Freestanding: prints through the caller's write hook with
@@ -51,13 +51,13 @@ int kh_demo(void *mem, size_t bytes, size_t vec_len, void (*write)(const char *s
     kh_allocator a = kheap_allocator(h);
     say("kheap demo: heap of %zu bytes at %p\n", bytes, mem);
 
-    /* The embedded-alloc seed: a vector holding 42 and 83. Every push can
+    /* As embedded-alloc's example: a vector holding 42 and 83. Every push can
      * fail and says so; nothing aborts. */
     int_vec xs;
     if (int_vec_init(&xs, a) || int_vec_push(&xs, 42) || int_vec_push(&xs, 83)) return 2;
     vec_print(write, &xs);
 
-    /* The blog_os seed: a boxed value, a growing vector, a shared object. */
+    /* As blog_os's heap chapter: a boxed value, a growing vector, a shared object. */
     int *heap_value = box_int_new(a, 41);
     if (!heap_value) return 3;
     say("heap_value at %p\n", (void *)heap_value);

@@ -97,6 +97,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kheap/abi.h"
 #include "kheap/config.h"
 #include "kheap/port.h"
 
@@ -107,7 +108,7 @@ extern "C" {
 #if !defined(__GNUC__) && !defined(__clang__)
 #error "kheap/atomic.h needs GCC or Clang (__atomic builtins)"
 #endif
-#if defined(__GNUC_GNU_INLINE__) && !defined(__GNUC_STDC_INLINE__)
+#if defined(__GNUC_GNU_INLINE__) && !defined(__GNUC_STDC_INLINE__) && !defined(__cplusplus)
 #error "kheap/atomic.h needs C99 inline semantics (remove -fgnu89-inline / -std=gnu89)"
 #endif
 /* Uniprocessor targets without a 32-bit compare-and-swap (ARMv6-M, rv32i
@@ -151,6 +152,15 @@ extern "C" {
 #endif
 #if KH_ATOMIC64_MODE < KH_ATOMIC64_NONE || KH_ATOMIC64_MODE > KH_ATOMIC64_IRQ
 #error "KH_ATOMIC64_MODE must be 0 (none), 1 (native), 2 (lock fallback) or 3 (interrupts off)"
+#endif
+/* Inline native 64-bit atomics and the library's lock fallback must not mix
+ * on one variable: link-time check that the library agrees (kheap/abi.h). */
+#if KH_ATOMIC64_MODE == KH_ATOMIC64_NATIVE
+KH_ABI_REQUIRE(kh_abi_KH_ATOMIC64_MODE_1)
+#elif KH_ATOMIC64_MODE == KH_ATOMIC64_LOCK
+KH_ABI_REQUIRE(kh_abi_KH_ATOMIC64_MODE_2)
+#elif KH_ATOMIC64_MODE == KH_ATOMIC64_IRQ
+KH_ABI_REQUIRE(kh_abi_KH_ATOMIC64_MODE_3)
 #endif
 /* Number of locks the 64-bit fallback hashes addresses onto (power of two). */
 #ifndef KH_ATOMIC64_LOCKS

@@ -128,17 +128,17 @@ size_t kh_arc_count(const void *obj);
 #define KH_BOX_DEFINE(name, T)                                                                     \
     static inline KH_UNUSED_FN T *name##_new(kh_allocator a, T value)                              \
     {                                                                                              \
-        return (T *)kh_box_new_copy(a, sizeof(T), _Alignof(T), &value);                            \
+        return (T *)kh_box_new_copy(a, sizeof(T), KH_ALIGNOF(T), &value);                          \
     }                                                                                              \
     static inline KH_UNUSED_FN void name##_free(kh_allocator a, T *obj, kh_drop_fn drop)           \
     {                                                                                              \
-        kh_box_free(a, obj, sizeof(T), _Alignof(T), drop);                                         \
+        kh_box_free(a, obj, sizeof(T), KH_ALIGNOF(T), drop);                                       \
     }
 
 #define KH_RC_DEFINE(name, T)                                                                      \
     static inline KH_UNUSED_FN T *name##_new(kh_allocator a, T value, kh_drop_fn drop)             \
     {                                                                                              \
-        return (T *)kh_rc_new_copy(a, sizeof(T), _Alignof(T), &value, drop);                       \
+        return (T *)kh_rc_new_copy(a, sizeof(T), KH_ALIGNOF(T), &value, drop);                     \
     }                                                                                              \
     static inline KH_UNUSED_FN T *name##_clone(T *obj)                                             \
     {                                                                                              \
@@ -156,7 +156,7 @@ size_t kh_arc_count(const void *obj);
 #define KH_ARC_DEFINE(name, T)                                                                     \
     static inline KH_UNUSED_FN T *name##_new(kh_allocator a, T value, kh_drop_fn drop)             \
     {                                                                                              \
-        return (T *)kh_arc_new_copy(a, sizeof(T), _Alignof(T), &value, drop);                      \
+        return (T *)kh_arc_new_copy(a, sizeof(T), KH_ALIGNOF(T), &value, drop);                    \
     }                                                                                              \
     static inline KH_UNUSED_FN T *name##_clone(T *obj)                                             \
     {                                                                                              \

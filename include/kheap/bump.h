@@ -26,9 +26,9 @@
  * Free        Only the most recent allocation can be freed (the pointer and
  *             the top are restored to what they were before it), and only
  *             once: after that, frees do nothing until the next allocation.
- *             This is why a workload that frees in any other order (the
- *             `many_boxes` seed test) runs out of memory: a bump
- *             allocator does not reuse memory in any other order.
+ *             This is why a loop that allocates and frees many boxes in
+ *             turn (blog_os's `many_boxes` test) runs out on a bump
+ *             allocator: it does not reuse memory in any other order.
  *
  * Resize      The most recent block grows or shrinks in place while it fits in
  *             its chunk. Any other block can shrink (true, memory not

@@ -13,4 +13,12 @@
 #define KH_UNUSED_FN
 #endif
 
+/* Alignment of a type in the typed wrappers: C11's _Alignof, C++'s alignof
+ * (C++ has no _Alignof). */
+#ifdef __cplusplus
+#define KH_ALIGNOF(T) alignof(T)
+#else
+#define KH_ALIGNOF(T) _Alignof(T)
+#endif
+
 #endif /* KHEAP_COMPILER_H */

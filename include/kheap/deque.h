@@ -100,7 +100,7 @@ int kh_deque_check(const struct kh_deque *d);
     } name;                                                                                        \
     static inline KH_UNUSED_FN int name##_init(name *x, kh_allocator a)                            \
     {                                                                                              \
-        return kh_deque_init_aligned(&x->d, a, sizeof(T), _Alignof(T));                            \
+        return kh_deque_init_aligned(&x->d, a, sizeof(T), KH_ALIGNOF(T));                          \
     }                                                                                              \
     static inline KH_UNUSED_FN void name##_destroy(name *x)                                        \
     {                                                                                              \

@@ -56,9 +56,18 @@
 #include "kheap/config.h"
 #include "kheap/error.h"
 #include "kheap/compiler.h"
+#include "kheap/abi.h"
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* The inline operations below depend on KH_CONFIG_CHECKS: link-time check
+ * that the library agrees (kheap/abi.h). */
+#if KH_CONFIG_CHECKS
+KH_ABI_REQUIRE(kh_abi_KH_CONFIG_CHECKS_1)
+#else
+KH_ABI_REQUIRE(kh_abi_KH_CONFIG_CHECKS_0)
 #endif
 
 struct kh_list_head {
@@ -320,7 +329,7 @@ int kh_olist_check(const struct kh_olist *l);
     } name;                                                                                        \
     static inline KH_UNUSED_FN int name##_init(name *x, kh_allocator a)                            \
     {                                                                                              \
-        return kh_olist_init_aligned(&x->l, a, sizeof(T), _Alignof(T));                            \
+        return kh_olist_init_aligned(&x->l, a, sizeof(T), KH_ALIGNOF(T));                          \
     }                                                                                              \
     static inline KH_UNUSED_FN void name##_destroy(name *x)                                        \
     {                                                                                              \

@@ -86,7 +86,7 @@ void kh_heapify(void *base, size_t n, size_t size, kh_cmp_fn cmp, void *ctx);
     } name;                                                                                        \
     static inline KH_UNUSED_FN int name##_init(name *x, kh_allocator a, kh_cmp_fn cmp, void *ctx)  \
     {                                                                                              \
-        return kh_pqueue_init_aligned(&x->q, a, sizeof(T), _Alignof(T), cmp, ctx);                 \
+        return kh_pqueue_init_aligned(&x->q, a, sizeof(T), KH_ALIGNOF(T), cmp, ctx);               \
     }                                                                                              \
     static inline KH_UNUSED_FN void name##_destroy(name *x)                                        \
     {                                                                                              \

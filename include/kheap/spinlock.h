@@ -63,6 +63,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "kheap/abi.h"
 #include "kheap/atomic.h"
 #include "kheap/config.h"
 
@@ -72,6 +73,13 @@ extern "C" {
 
 #ifndef KH_CONFIG_SPINLOCK_DEBUG
 #define KH_CONFIG_SPINLOCK_DEBUG 0
+#endif
+/* The lock's layout depends on it: link-time check that the library agrees
+ * (kheap/abi.h). */
+#if KH_CONFIG_SPINLOCK_DEBUG
+KH_ABI_REQUIRE(kh_abi_KH_CONFIG_SPINLOCK_DEBUG_1)
+#else
+KH_ABI_REQUIRE(kh_abi_KH_CONFIG_SPINLOCK_DEBUG_0)
 #endif
 
 typedef struct kh_spinlock {
@@ -219,7 +227,7 @@ KH_SPINLOCK_INLINE void *kh_guard_spinlock_try_ptr(kh_guard_spinlock_try_t *g)
     for (kh_guard_##name##_t var __attribute__((unused, cleanup(kh_guard_##name##_dtor))) =        \
              kh_guard_##name##_ctor(__VA_ARGS__),                                                  \
                                                         *var##_done = NULL;                        \
-         !var##_done && kh_guard_##name##_ptr(&var); var##_done = (void *)1)
+         !var##_done && kh_guard_##name##_ptr(&var); var##_done = &var)
 #endif /* KH_HAVE_CLEANUP */
 
 #ifdef __cplusplus

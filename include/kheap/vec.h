@@ -167,7 +167,7 @@ int kh_bsearch(const void *base, size_t n, size_t size, const void *key, kh_cmp_
     } name;                                                                                        \
     static inline KH_UNUSED_FN int name##_init(name *x, kh_allocator a)                            \
     {                                                                                              \
-        return kh_vec_init_aligned(&x->v, a, sizeof(T), _Alignof(T));                              \
+        return kh_vec_init_aligned(&x->v, a, sizeof(T), KH_ALIGNOF(T));                            \
     }                                                                                              \
     static inline KH_UNUSED_FN void name##_destroy(name *x)                                        \
     {                                                                                              \
