@@ -37,3 +37,21 @@ $(MALLOC_SO): $(MALLOC_SRC) $(MALLOC_HDRS) mk/malloc.mk
 	  $(CC) $(MALLOC_CFLAGS) -c $$f -o $(MO)/obj/$$(echo $$f | tr / _ | sed 's/\.c$$//').o; done
 	@$(CC) -shared -o $@ $(MO)/obj/*.o -Wl,--gc-sections -Wl,-z,now -lpthread
 	@echo "built $@"
+
+# --- Test programs and the real-program step ----------------------------------
+
+MALLOC_TEST_CFLAGS := $(WARN) -O2 -g
+
+$(MO)/malloc_semantics: tests/integration/malloc_semantics.c
+	@mkdir -p $(@D)
+	$(CC) $(MALLOC_TEST_CFLAGS) -o $@ $< -ldl
+
+$(MO)/malloc_stress: tests/integration/malloc_stress.c
+	@mkdir -p $(@D)
+	$(CC) $(MALLOC_TEST_CFLAGS) -pthread -o $@ $<
+
+TEST_STEPS += test-malloc
+.PHONY: test-malloc
+
+test-malloc: $(MALLOC_SO) $(MO)/malloc_semantics $(MO)/malloc_stress
+	@sh tests/integration/real_programs.sh $(MALLOC_SO) $(MO) $(MO)/work
