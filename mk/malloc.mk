@@ -55,3 +55,13 @@ TEST_STEPS += test-malloc
 
 test-malloc: $(MALLOC_SO) $(MO)/malloc_semantics $(MO)/malloc_stress
 	@sh tests/integration/real_programs.sh $(MALLOC_SO) $(MO) $(MO)/work
+
+# --- Real-program benchmark -------------------------------------------------------
+# Not part of make test: ~15 minutes. Rewrites the real-program section of
+# docs/BENCHMARKS.md (between its programs:begin/end markers).
+BENCH_PROGRAMS_REPS ?= 3
+.PHONY: bench-programs
+
+bench-programs: $(MALLOC_SO) $(MO)/malloc_stress
+	sh tests/integration/bench_programs.sh $(MALLOC_SO) $(MO) $(MO)/bench $(MO)/bench-programs.md \
+	  $(BENCH_PROGRAMS_REPS) docs/BENCHMARKS.md

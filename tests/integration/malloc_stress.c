@@ -17,7 +17,12 @@
  *     parent's threads made), starts a thread of its own, and exits with the
  *     result; the parent's threads go on unharmed.
  * Prints a line per phase with counts that do not depend on scheduling, and
- * ends with "stress: N passed, N failed". */
+ * ends with "stress: N passed, N failed".
+ *   malloc_stress bench THREADS MILLION_OPS
+ * is the allocation-bound workload of the scaling benchmark instead: the
+ * operations are split between the threads; each replaces random blocks of
+ * its own (16 to 512 bytes, two bytes checked) and hands every 256th
+ * operation a batch of 32 blocks to the next thread, which frees them. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
@@ -351,8 +356,95 @@ static void phase_fork(void)
            nthreads);
 }
 
+/* --- bench --------------------------------------------------------------- */
+
+struct hand {
+    pthread_mutex_t lock;
+    void *list; /* blocks linked through their first word */
+};
+static struct hand hands[64];
+static long bench_ops;
+static unsigned long long bench_bad[64];
+
+static void *bench_thread(void *arg)
+{
+    int self = (int)(intptr_t)arg;
+    enum { SLOTS = 1024 };
+    unsigned char *slot[SLOTS] = {0};
+    size_t len[SLOTS] = {0};
+    uint64_t s = 0x2545f4914f6cdd1dull * (uint64_t)(self + 1);
+    unsigned long long bad = 0;
+    for (long i = 0; i < bench_ops; i++) {
+        unsigned k = (unsigned)(rng(&s) % SLOTS);
+        if (slot[k]) {
+            bad += slot[k][0] != (unsigned char)k || slot[k][len[k] - 1] != (unsigned char)k;
+            free(slot[k]);
+        }
+        len[k] = 16 + (size_t)(rng(&s) % 497);
+        slot[k] = malloc(len[k]);
+        slot[k][0] = slot[k][len[k] - 1] = (unsigned char)k;
+        if ((i & 255) == 255) {
+            /* Hand 32 blocks to the next thread; free what was handed here. */
+            void *batch = NULL;
+            for (int j = 0; j < 32; j++) {
+                void **b = malloc(64);
+                *b = batch;
+                batch = b;
+            }
+            struct hand *to = &hands[(self + 1) % nthreads], *me = &hands[self];
+            pthread_mutex_lock(&to->lock);
+            void **last = batch;
+            while (*last) last = *last;
+            *last = to->list;
+            to->list = batch;
+            pthread_mutex_unlock(&to->lock);
+            pthread_mutex_lock(&me->lock);
+            void *got = me->list;
+            me->list = NULL;
+            pthread_mutex_unlock(&me->lock);
+            while (got) {
+                void *next = *(void **)got;
+                free(got);
+                got = next;
+            }
+        }
+    }
+    for (unsigned k = 0; k < SLOTS; k++) free(slot[k]);
+    bench_bad[self] = bad;
+    return NULL;
+}
+
+static int bench(int threads, long million)
+{
+    pthread_t t[64];
+    nthreads = threads;
+    bench_ops = million * 1000000 / threads;
+    for (int i = 0; i < threads; i++) pthread_mutex_init(&hands[i].lock, NULL);
+    for (int i = 0; i < threads; i++)
+        pthread_create(&t[i], NULL, bench_thread, (void *)(intptr_t)i);
+    for (int i = 0; i < threads; i++) pthread_join(t[i], NULL);
+    unsigned long long bad = 0;
+    for (int i = 0; i < threads; i++) {
+        bad += bench_bad[i];
+        while (hands[i].list) {
+            void *next = *(void **)hands[i].list;
+            free(hands[i].list);
+            hands[i].list = next;
+        }
+    }
+    printf("bench: %d threads, %ld operations each, %llu blocks changed\n", threads, bench_ops,
+           bad);
+    return bad != 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "bench") == 0) {
+        int t = atoi(argv[2]);
+        long m = atol(argv[3]);
+        if (t < 1 || t > 64 || m < 1) return 2;
+        return bench(t, m);
+    }
     nthreads = argc > 1 ? atoi(argv[1]) : 4;
     rounds = argc > 2 ? atoi(argv[2]) : 200;
     if (nthreads < 1 || nthreads > 64 || rounds < 1) {

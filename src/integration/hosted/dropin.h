@@ -63,6 +63,9 @@
 #define DROPIN_CACHE_MAX   ((size_t)DROPIN_CACHE_BINS * 16 - 8)
 #define DROPIN_CACHE_COUNT 16
 
+/* Core heap frees between two looks at whether a trim is due. */
+#define DROPIN_TRIM_INTERVAL 1024u
+
 struct dropin_heap;
 
 struct dropin_seg {
@@ -91,7 +94,8 @@ struct dropin_heap {
     int harden;                    /* level applied to this heap, -1 before */
     int cache_on;                  /* front cache in use (hardening level 0) */
     size_t trim_mark;              /* free bytes after the last trim */
-    unsigned trim_tick;
+    size_t trim_paid;              /* core heap frees since the last trim */
+    unsigned trim_tick;            /* core heap frees since the last look */
     struct dropin_counts n;
     /* Per-bin free lists of small blocks (owner only). */
     void *cache[DROPIN_CACHE_BINS];

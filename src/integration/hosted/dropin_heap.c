@@ -189,7 +189,6 @@ void dropin_heap_flush_cache(struct dropin_heap *h)
 #define TRIM_MARGIN   256
 #define TRIM_MIN_SPAN ((size_t)64 * 1024)
 #define TRIM_STEP     ((size_t)8 * 1024 * 1024)
-#define TRIM_INTERVAL 1024u /* frees between two looks at the heap */
 
 struct trim_walk {
     size_t page;
@@ -210,27 +209,27 @@ static void heap_trim(struct dropin_heap *h)
 {
     struct trim_walk w = {dropin_page_size(), 0};
     kheap_walk(h->kh, trim_block, &w);
+    h->trim_paid = 0;
     struct kheap_stats st;
     kheap_stats(h->kh, &st);
     h->trim_mark = st.free_bytes;
 }
 
-/* Called by the owner every TRIM_INTERVAL frees. Trims when the heap's free
- * bytes grew by TRIM_STEP since the last trim (or their lowest point since),
- * and only when the frees since then pay for the walk (it visits every
- * block: at most two visits per free, amortised). */
+/* Called by the owner every DROPIN_TRIM_INTERVAL frees into the core heap. Trims
+ * when the heap's free bytes grew by TRIM_STEP since the last trim (or since
+ * their lowest point after it), and only when the frees since the last trim
+ * pay for the walk, which visits every block: at most one visit per four
+ * frees, amortised. */
 void dropin_heap_maybe_trim(struct dropin_heap *h)
 {
-    if (++h->trim_tick < TRIM_INTERVAL) return;
+    h->trim_tick = 0;
+    h->trim_paid += DROPIN_TRIM_INTERVAL;
     struct kheap_stats st;
     kheap_stats(h->kh, &st);
-    size_t blocks = st.allocations + st.free_blocks;
     if (st.free_bytes < h->trim_mark) h->trim_mark = st.free_bytes;
-    if (st.free_bytes - h->trim_mark < TRIM_STEP || (size_t)h->trim_tick * 2 < blocks) {
-        if (h->trim_tick > ((unsigned)-1 >> 1)) h->trim_tick = TRIM_INTERVAL;
+    if (st.free_bytes - h->trim_mark < TRIM_STEP ||
+        h->trim_paid < 4 * (st.allocations + st.free_blocks))
         return;
-    }
-    h->trim_tick = 0;
     heap_trim(h);
 }
 

@@ -69,7 +69,7 @@ static inline void heap_release(struct dropin_heap *h, void *p)
         }
     }
     kheap_free(h->kh, p);
-    if (DROPIN_UNLIKELY(++h->trim_tick >= 1024u)) dropin_heap_maybe_trim(h);
+    if (DROPIN_UNLIKELY(++h->trim_tick >= DROPIN_TRIM_INTERVAL)) dropin_heap_maybe_trim(h);
 }
 
 static inline bool is_huge_request(size_t n, size_t align)
