@@ -65,3 +65,68 @@ BENCH_PROGRAMS_REPS ?= 3
 bench-programs: $(MALLOC_SO) $(MO)/malloc_stress
 	sh tests/integration/bench_programs.sh $(MALLOC_SO) $(MO) $(MO)/bench $(MO)/bench-programs.md \
 	  $(BENCH_PROGRAMS_REPS) docs/BENCHMARKS.md
+
+# --- Firmware: kheap as newlib's and picolibc's malloc on a QEMU Cortex-M3 ------
+# The same program (tests/integration/firmware/libc_malloc_fw.c) linked with
+# newlib (+ librdimon semihosting, the port's vector table and a small reset
+# that runs newlib's constructors) and with picolibc (its own crt0 and
+# picolibc.ld, semihosting). Library sources are found as for the drop-in,
+# without the hosted/ folders.
+# (The same defaults as mk/metal.mk, which is read after this file.)
+ARM_CC ?= arm-none-eabi-gcc
+QEMU_ARM ?= qemu-system-arm
+QEMU_TIMEOUT ?= 240
+FW_TOOLS_OK := $(and $(shell command -v $(ARM_CC) 2>/dev/null),$(shell command -v $(QEMU_ARM) 2>/dev/null))
+FWB := $(BUILD)/firmware
+FW_DIR := tests/integration/firmware
+FW_LIB_SRC := $(sort $(shell find src -name '*.c' -not -path '*/hosted/*'))
+FW_DEPS := $(FW_LIB_SRC) $(MALLOC_HDRS) $(wildcard $(FW_DIR)/*) port/cortex-m3/start.S port/cortex-m3/port.c mk/malloc.mk
+FW_CFLAGS := -mcpu=cortex-m3 -mthumb $(WARN) -O2 -g -ffunction-sections -fdata-sections $(INC)
+FW_QEMU := $(QEMU_ARM) -cpu cortex-m3 -machine mps2-an385 -nographic -semihosting-config enable=on,target=native -kernel
+PICOLIBC_SPECS := $(firstword $(wildcard /usr/lib/picolibc/arm-none-eabi/picolibc.specs))
+# mps2-an385: 4 MiB of code at 0, 16 MiB of RAM at 0x21000000 (as newlib-mps2.ld).
+PICOLIBC_MEM := -Wl,--defsym=__flash=0 -Wl,--defsym=__flash_size=0x400000 -Wl,--defsym=__ram=0x21000000 \
+	-Wl,--defsym=__ram_size=0x1000000 -Wl,--defsym=__stack_size=0x10000
+
+$(FWB)/newlib.elf: $(FW_DEPS)
+	@mkdir -p $(@D)
+	@echo "  build $@"
+	@$(ARM_CC) $(FW_CFLAGS) -DKH_MALLOC_NEWLIB=1 -DFW_OUT_FILE='"$(FWB)/newlib-out.txt"' -nostartfiles \
+	  -T $(FW_DIR)/newlib-mps2.ld -Wl,--gc-sections -Wl,-Map=$(FWB)/newlib.map -o $@ \
+	  port/cortex-m3/start.S port/cortex-m3/port.c $(FW_DIR)/newlib_start.c $(FW_DIR)/libc_malloc_fw.c \
+	  $(FW_LIB_SRC) -Wl,--start-group -lc -lrdimon -lgcc -Wl,--end-group
+
+$(FWB)/picolibc.elf: $(FW_DEPS)
+	@mkdir -p $(@D)
+	@echo "  build $@"
+	@$(ARM_CC) --specs=picolibc.specs --oslib=semihost --crt0=semihost $(FW_CFLAGS) -DKH_MALLOC_PICOLIBC=1 \
+	  -DFW_OUT_FILE='"$(FWB)/picolibc-out.txt"' $(PICOLIBC_MEM) -Wl,--gc-sections -Wl,-Map=$(FWB)/picolibc.map \
+	  -o $@ port/cortex-m3/port.c $(FW_DIR)/libc_malloc_fw.c $(FW_LIB_SRC)
+
+.PHONY: test-libc-malloc test-libc-malloc-missing
+ifneq ($(FW_TOOLS_OK),)
+TEST_STEPS += test-libc-malloc
+else
+TEST_STEPS += test-libc-malloc-missing
+endif
+
+test-libc-malloc: $(FWB)/newlib.elf $(if $(PICOLIBC_SPECS),$(FWB)/picolibc.elf)
+	@bad=0; \
+	sh $(FW_DIR)/check_firmware.sh newlib $(FWB)/newlib.elf $(FWB)/newlib.map $(FWB)/newlib-out.txt \
+	  $(QEMU_TIMEOUT) $(FW_QEMU) || bad=1; \
+	if [ -n "$(PICOLIBC_SPECS)" ]; then \
+	  sh $(FW_DIR)/check_firmware.sh picolibc $(FWB)/picolibc.elf $(FWB)/picolibc.map $(FWB)/picolibc-out.txt \
+	    $(QEMU_TIMEOUT) $(FW_QEMU) || bad=1; \
+	else \
+	  echo "#################################################################"; \
+	  echo "### PICOLIBC FIRMWARE TEST NOT RUN: picolibc-arm-none-eabi missing"; \
+	  echo "### Install it with: make deps   (as root)"; \
+	  echo "#################################################################"; \
+	fi; exit $$bad
+
+test-libc-malloc-missing:
+	@echo "#################################################################"
+	@echo "### NEWLIB/PICOLIBC FIRMWARE TESTS NOT RUN: missing $(ARM_CC) or $(QEMU_ARM)"
+	@echo "### Install the tools with: make deps   (as root)"
+	@echo "#################################################################"
+	@echo "firmware: 0 passed, 0 failed"
