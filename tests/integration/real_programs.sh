@@ -4,10 +4,11 @@
 # malloc and once with LD_PRELOAD=libkheap-malloc.so, and both runs must give
 # the same results.
 #   real_programs.sh SO BINDIR WORKDIR
-# SO the drop-in; BINDIR holds malloc_semantics and malloc_stress (built by
-# mk/malloc.mk); WORKDIR is scratch space. Programs:
+# SO the drop-in; BINDIR holds malloc_semantics, malloc_stress and
+# malloc_cxx (built by mk/malloc.mk); WORKDIR is scratch space. Programs:
 #   semantics  the standard semantics program (drop-in only: it checks kheap's
 #              rules), at hardening levels 0 and 1
+#   cxx        C++ new/delete, vector and string reach the drop-in
 #   stress     malloc_stress: threads passing blocks, exiting with live
 #              blocks, fork among allocating threads
 #   python     python3.11 running a set of its own regression tests
@@ -85,14 +86,33 @@ for level in 0 1; do
   fi
 done
 
+# --- C++ --------------------------------------------------------------------
+out=$(env "$PRE" "$bin/malloc_cxx" 2>&1)
+if [ $? -eq 0 ] && echo "$out" | grep -q '^cxx: [0-9]* passed, 0 failed'; then
+  ok "C++ new/delete through the drop-in: $(echo "$out" | tail -1)"
+else
+  bad "C++ new/delete:"
+  echo "$out" | tail -10
+fi
+
 # --- stress -----------------------------------------------------------------
 timed "stress, C library malloc" sh -c "'$bin/malloc_stress' 4 40 > '$work/stress.base' 2>&1"
-timed "stress, kheap" sh -c "env '$PRE' '$bin/malloc_stress' 4 40 > '$work/stress.kheap' 2>&1"
+timed "stress, kheap" sh -c "env '$PRE' KHEAP_MALLOC_STATS=1 '$bin/malloc_stress' 4 40 > '$work/stress.out' 2>&1"
+grep -v '^kheap-malloc:' "$work/stress.out" > "$work/stress.kheap"
 if [ $st -ne 0 ] || ! grep -q '^stress: [0-9]* passed, 0 failed' "$work/stress.kheap"; then
   bad "stress on kheap:"
   tail -5 "$work/stress.kheap"
 else
   same stress
+fi
+# 21 threads came and went, at most 5 at a time (4 + the main thread; the
+# fork phase's maker thread has exited before its 4 churners start): heaps
+# of exited threads were taken over instead of new ones made.
+heaps=$(sed -n 's/^kheap-malloc:.* heaps=\([0-9]*\).*/\1/p' "$work/stress.out")
+if [ -n "$heaps" ] && [ "$heaps" -le 6 ]; then
+  ok "stress: 21 threads ran on $heaps heaps (exited threads' heaps reused)"
+else
+  bad "stress: heaps of exited threads not reused (heaps='$heaps')"
 fi
 
 # --- python -----------------------------------------------------------------
