@@ -46,6 +46,12 @@ $(MO)/malloc_semantics: tests/integration/malloc_semantics.c
 	@mkdir -p $(@D)
 	$(CC) $(MALLOC_TEST_CFLAGS) -pthread -o $@ $< -ldl
 
+# The same program linked with the drop-in instead of preloading it.
+$(MO)/malloc_semantics_linked: tests/integration/malloc_semantics.c $(MALLOC_SO)
+	@mkdir -p $(@D)
+	$(CC) $(MALLOC_TEST_CFLAGS) -pthread -o $@ $< -L$(BUILD)/lib -lkheap-malloc \
+	  -Wl,-rpath,$(abspath $(BUILD)/lib) -ldl
+
 $(MO)/malloc_stress: tests/integration/malloc_stress.c
 	@mkdir -p $(@D)
 	$(CC) $(MALLOC_TEST_CFLAGS) -pthread -o $@ $<
@@ -58,7 +64,8 @@ $(MO)/malloc_cxx: tests/integration/malloc_cxx.cc
 TEST_STEPS += test-malloc
 .PHONY: test-malloc
 
-test-malloc: $(MALLOC_SO) $(MO)/malloc_semantics $(MO)/malloc_stress $(MO)/malloc_cxx
+test-malloc: $(MALLOC_SO) $(MO)/malloc_semantics $(MO)/malloc_semantics_linked $(MO)/malloc_stress \
+	$(MO)/malloc_cxx
 	@sh tests/integration/real_programs.sh $(MALLOC_SO) $(MO) $(MO)/work
 
 # --- Real-program benchmark -------------------------------------------------------

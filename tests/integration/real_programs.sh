@@ -7,7 +7,7 @@
 # SO the drop-in; BINDIR holds malloc_semantics, malloc_stress and
 # malloc_cxx (built by mk/malloc.mk); WORKDIR is scratch space. Programs:
 #   semantics  the standard semantics program (drop-in only: it checks kheap's
-#              rules), at hardening levels 0 and 1
+#              rules), at hardening levels 0 and 1, and linked with the drop-in
 #   cxx        C++ new/delete, vector and string reach the drop-in
 #   stress     malloc_stress: threads passing blocks, exiting with live
 #              blocks, fork among allocating threads
@@ -85,6 +85,14 @@ for level in 0 1; do
     echo "$out" | tail -20
   fi
 done
+
+out=$("$bin/malloc_semantics_linked" 2>&1)
+if [ $? -eq 0 ] && echo "$out" | grep -q '^semantics: [0-9]* passed, 0 failed'; then
+  ok "semantics, linked with the drop-in instead of preloaded: $(echo "$out" | tail -1)"
+else
+  bad "semantics, linked with the drop-in:"
+  echo "$out" | tail -20
+fi
 
 # --- C++ --------------------------------------------------------------------
 out=$(env "$PRE" "$bin/malloc_cxx" 2>&1)
