@@ -12,16 +12,17 @@
 MALLOC_SO := $(BUILD)/lib/libkheap-malloc.so
 MO := $(BUILD)/malloc
 
-# The drop-in is every library source plus the hosted adapters, found by
-# folder: library sources are src/**/*.c (each hosted/ folder only in hosted
-# builds like this one) and port/hosted/. Unused code is dropped at link time
+# The drop-in is the library (LIB_SRC: every source of the layers, HOSTED_SRC:
+# their hosted/ adapters and port/hosted/, both found by folder in the
+# Makefile) plus src/integration/hosted/. Unused code is dropped at link time
 # (--gc-sections); only the C library's allocation names and
 # kh_malloc_stats_line are exported (-fvisibility=hidden). The core heap is
 # built without its pointer checks (KH_CONFIG_CHECKS=0): a checked free walks
 # the heap's region list, and the drop-in validates pointers by their
 # segment header instead.
-MALLOC_SRC := $(sort $(shell find src -name '*.c') $(wildcard port/hosted/*.c))
-MALLOC_HDRS := $(sort $(shell find src include -name '*.h'))
+DROPIN_SRC := $(sort $(wildcard src/integration/hosted/*.c))
+MALLOC_SRC := $(LIB_SRC) $(HOSTED_SRC) $(DROPIN_SRC)
+MALLOC_HDRS := $(LIB_HDRS) $(wildcard src/integration/*.h src/integration/hosted/*.h)
 MALLOC_CFLAGS := $(WARN) -O2 -g -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-ffunction-sections -fdata-sections -fno-builtin-malloc -fno-builtin-calloc \
 	-fno-builtin-realloc -fno-builtin-free $(INC) -D_GNU_SOURCE -DKH_CONFIG_CHECKS=0 \
@@ -82,8 +83,8 @@ bench-programs: $(MALLOC_SO) $(MO)/malloc_stress
 # The same program (tests/integration/firmware/libc_malloc_fw.c) linked with
 # newlib (+ librdimon semihosting, the port's vector table and a small reset
 # that runs newlib's constructors) and with picolibc (its own crt0 and
-# picolibc.ld, semihosting). Library sources are found as for the drop-in,
-# without the hosted/ folders.
+# picolibc.ld, semihosting). Sources: the library (LIB_SRC, no hosted/
+# adapters) and the freestanding glue in src/integration/.
 # (The same defaults as mk/metal.mk, which is read after this file.)
 ARM_CC ?= arm-none-eabi-gcc
 QEMU_ARM ?= qemu-system-arm
@@ -91,7 +92,7 @@ QEMU_TIMEOUT ?= 240
 FW_TOOLS_OK := $(and $(shell command -v $(ARM_CC) 2>/dev/null),$(shell command -v $(QEMU_ARM) 2>/dev/null))
 FWB := $(BUILD)/firmware
 FW_DIR := tests/integration/firmware
-FW_LIB_SRC := $(sort $(shell find src -name '*.c' -not -path '*/hosted/*'))
+FW_LIB_SRC := $(LIB_SRC) $(sort $(wildcard src/integration/*.c))
 FW_DEPS := $(FW_LIB_SRC) $(MALLOC_HDRS) $(wildcard $(FW_DIR)/*) port/cortex-m3/start.S port/cortex-m3/port.c mk/malloc.mk
 FW_CFLAGS := -mcpu=cortex-m3 -mthumb $(WARN) -O2 -g -ffunction-sections -fdata-sections $(INC)
 FW_QEMU := $(QEMU_ARM) -cpu cortex-m3 -machine mps2-an385 -nographic -semihosting-config enable=on,target=native -kernel

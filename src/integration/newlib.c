@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <reent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
