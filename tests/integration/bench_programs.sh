@@ -6,9 +6,11 @@
 #   bench_programs.sh SO BINDIR WORKDIR OUT.md [REPS] [DOC.md]
 # Every (program, allocator) pair runs REPS times (default 3), interleaved
 # allocator by allocator so that a slow stretch of a shared machine hits all
-# of them alike; the table gives the median time and the median peak RSS
-# (/usr/bin/time: the largest resident set of the process or, for git, of
-# its largest child), each with its ratio to glibc. Writes a Markdown table
+# of them alike; the tables give the median wall time, the median CPU time
+# (user + system, of the program and its children: less disturbed by other
+# jobs on the machine than wall time) and the median peak RSS (/usr/bin/time:
+# the largest resident set of the process or, for git, of its largest
+# child), each with its ratio to glibc. Writes a Markdown table
 # to OUT.md and, given DOC.md, puts it (with the command) between the lines
 # "<!-- programs:begin -->" and "<!-- programs:end -->" there. No timing is
 # asserted anywhere.
@@ -79,10 +81,10 @@ for p in $progs; do
   for r in $(seq 1 "$reps"); do
     for a in $have; do
       pre=$(preload $a)
-      (cd "$work" && env LD_PRELOAD="$pre" $TIME -f "%e %M" -o "$work/t" sh -c "$(cmd $p)" > "$work/$p.$a.log" 2>&1) ||
+      (cd "$work" && env LD_PRELOAD="$pre" $TIME -f "%e %U %S %M" -o "$work/t" sh -c "$(cmd $p)" > "$work/$p.$a.log" 2>&1) ||
         { echo "bench-programs: $p on $a failed:"; tail -5 "$work/$p.$a.log"; exit 1; }
       echo "$p $a $(tail -1 "$work/t")" >> "$res"
-      echo "  $p $a run $r: $(tail -1 "$work/t") (s, KiB)"
+      echo "  $p $a run $r: $(tail -1 "$work/t") (wall s, user s, sys s, KiB)"
     done
   done
 done
@@ -94,41 +96,53 @@ function median(list,   n, a, i, j, t) {
   for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
   return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
-{ t[$1, $2] = t[$1, $2] " " $3; m[$1, $2] = m[$1, $2] " " $4; seen[$1] = 1 }
-END {
-  na = split(allocs, A, " "); np = split(progs, P, " ")
-  desc["python"] = "python3.11 regression tests, PYTHONMALLOC=malloc"
-  desc["sqlite"] = "sqlite3 workload + integrity check"
-  desc["git"] = "git: init, 25 commits, merge, gc, fsck, log"
-  desc["mt1"] = "threads: 1"; desc["mt2"] = "threads: 2"; desc["mt4"] = "threads: 4"
-  printf "| program |"
+function header(title,   i) {
+  printf "| %s |", title
   for (i = 1; i <= na; i++) printf " %s |", A[i]
   printf "\n|---|"
   for (i = 1; i <= na; i++) printf "---:|"
   printf "\n"
+}
+{ w[$1, $2] = w[$1, $2] " " $3; c[$1, $2] = c[$1, $2] " " ($4 + $5); m[$1, $2] = m[$1, $2] " " $6; seen[$1] = 1 }
+END {
+  na = split(allocs, A, " "); np = split(progs, P, " ")
+  desc["python"] = "python3.11 regression tests"
+  desc["sqlite"] = "sqlite3 workload"
+  desc["git"] = "git workload"
+  desc["mt1"] = "threads: 1"; desc["mt2"] = "threads: 2"; desc["mt4"] = "threads: 4"
+  printf "Time: wall seconds / CPU seconds (user + system), ratio to glibc in parentheses.\n\n"
+  header("program")
   for (k = 1; k <= np; k++) {
     p = P[k]; if (!seen[p]) continue
-    gt = median(t[p, "glibc"]); gm = median(m[p, "glibc"])
+    gw = median(w[p, "glibc"]); gc = median(c[p, "glibc"])
     printf "| %s |", desc[p]
     for (i = 1; i <= na; i++) {
-      a = A[i]; tt = median(t[p, a]); mm = median(m[p, a])
-      printf " %.2f s (%.2f) / %.1f MiB (%.2f) |", tt, (gt > 0 ? tt / gt : 0), mm / 1024, (gm > 0 ? mm / gm : 0)
+      a = A[i]; ww = median(w[p, a]); cc = median(c[p, a])
+      printf " %.2f (%.2f) / %.2f (%.2f) |", ww, (gw > 0 ? ww / gw : 0), cc, (gc > 0 ? cc / gc : 0)
+    }
+    printf "\n"
+  }
+  printf "\nPeak resident set: MiB, ratio to glibc in parentheses.\n\n"
+  header("program")
+  for (k = 1; k <= np; k++) {
+    p = P[k]; if (!seen[p]) continue
+    gm = median(m[p, "glibc"])
+    printf "| %s |", desc[p]
+    for (i = 1; i <= na; i++) {
+      a = A[i]; mm = median(m[p, a])
+      printf " %.1f (%.2f) |", mm / 1024, (gm > 0 ? mm / gm : 0)
     }
     printf "\n"
   }
   if (seen["mt1"] && seen["mt4"]) {
-    printf "\nScaling of the threaded program (same total work; speed-up = time with 1 thread / time with N):\n\n"
-    printf "| threads |"
-    for (i = 1; i <= na; i++) printf " %s |", A[i]
-    printf "\n|---|"
-    for (i = 1; i <= na; i++) printf "---:|"
-    printf "\n"
+    printf "\nScaling of the threaded program (same total work): wall seconds, speed-up over 1 thread in parentheses.\n\n"
+    header("threads")
     split("1 2 4", N, " ")
     for (k = 1; k <= 3; k++) {
       printf "| %d |", N[k]
       for (i = 1; i <= na; i++) {
-        a = A[i]; t1 = median(t["mt1", a]); tn = median(t["mt" N[k], a])
-        printf " %.2f s (x%.2f) |", tn, (tn > 0 ? t1 / tn : 0)
+        a = A[i]; t1 = median(w["mt1", a]); tn = median(w["mt" N[k], a])
+        printf " %.2f (x%.2f) |", tn, (tn > 0 ? t1 / tn : 0)
       }
       printf "\n"
     }
