@@ -22,7 +22,9 @@
  * is the allocation-bound workload of the scaling benchmark instead: the
  * operations are split between the threads; each replaces random blocks of
  * its own (16 to 512 bytes, two bytes checked) and hands every 256th
- * operation a batch of 32 blocks to the next thread, which frees them. */
+ * operation a batch of 32 blocks to the next thread, which frees them (at
+ * most 8 batches wait for a thread; beyond that a batch is freed by the
+ * thread that made it). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
@@ -361,6 +363,7 @@ static void phase_fork(void)
 struct hand {
     pthread_mutex_t lock;
     void *list; /* blocks linked through their first word */
+    int pending;
 };
 static struct hand hands[64];
 static long bench_ops;
@@ -391,16 +394,29 @@ static void *bench_thread(void *arg)
                 *b = batch;
                 batch = b;
             }
+            /* At most 8 batches wait for a thread (one that is not running
+             * must not make the others' memory grow): beyond that the
+             * batch is freed here. */
             struct hand *to = &hands[(self + 1) % nthreads], *me = &hands[self];
             pthread_mutex_lock(&to->lock);
-            void **last = batch;
-            while (*last) last = *last;
-            *last = to->list;
-            to->list = batch;
+            if (to->pending < 8 * 32) {
+                void **last = batch;
+                while (*last) last = *last;
+                *last = to->list;
+                to->list = batch;
+                to->pending += 32;
+                batch = NULL;
+            }
             pthread_mutex_unlock(&to->lock);
+            while (batch) {
+                void *next = *(void **)batch;
+                free(batch);
+                batch = next;
+            }
             pthread_mutex_lock(&me->lock);
             void *got = me->list;
             me->list = NULL;
+            me->pending = 0;
             pthread_mutex_unlock(&me->lock);
             while (got) {
                 void *next = *(void **)got;
