@@ -178,6 +178,7 @@ void dropin_heap_flush_cache(struct dropin_heap *h)
         h->cache[i] = NULL;
         h->cache_len[i] = 0;
     }
+    h->cache_bytes = 0;
 }
 
 /* --- Giving memory back -------------------------------------------------------

@@ -45,6 +45,7 @@ static inline void *heap_alloc(struct dropin_heap *h, size_t n, size_t align)
         if (p) {
             h->cache[b] = *(void **)p;
             h->cache_len[b]--;
+            h->cache_bytes -= 16 * (b + 2);
             return p;
         }
     }
@@ -61,10 +62,11 @@ static inline void heap_release(struct dropin_heap *h, void *p)
     size_t u = kheap_usable_size(h->kh, p);
     if (u <= DROPIN_CACHE_MAX && h->cache_on) {
         size_t b = bin_of_usable(u);
-        if (h->cache_len[b] < DROPIN_CACHE_COUNT) {
+        if (h->cache_len[b] < DROPIN_CACHE_COUNT && h->cache_bytes + u + 8 <= DROPIN_CACHE_BYTES) {
             *(void **)p = h->cache[b];
             h->cache[b] = p;
             h->cache_len[b]++;
+            h->cache_bytes += u + 8;
             return;
         }
     }
