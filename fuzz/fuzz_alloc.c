@@ -3,7 +3,7 @@
  * model of tests/alloc_model.c (through its script mode) over one allocator
  * stack, or a small interpreter of the global kmalloc API.
  *
- * Input: [stack][p1][p2][p3] then the script.
+ * Input: [stack][p1][p2][p3][m] then the script.
  *   stack % 9 picks the stack:
  *     0 llist                     4 locked (pthread or spin) over llist or heap
  *     1 fixed over a heap         5 bump, optionally growing from a source
@@ -19,6 +19,13 @@
  *   kstrndup, overflowing kmalloc_array, krealloc, kfree, kfree_sensitive,
  *   ksize with random KH_GFP_* flags, an optional OOM handler that
  *   reclaims).
+ *   m puts misuse in the input: its low 5 bits are the misuse classes
+ *   (KH_MISUSE_*, tests/alloc_model.h) the model interleaves with the valid
+ *   operations, limited to those the stack's allocator reports or ignores
+ *   harmlessly (its datasheet), about one in 2 + (m >> 5) * 3 operations;
+ *   the kmalloc interpreter gets misuse operations (kfree, kfree_sensitive,
+ *   ksize, krealloc of freed, interior and foreign pointers) when m is odd.
+ *   Every misuse must be reported and leave everything as it was.
  *
  * Reproduce a crash: build/fuzz/fuzz_alloc build/fuzz/alloc-crash-<hash>
  *
@@ -104,7 +111,7 @@ static void on_report(int code, const char *what, const void *ptr)
 /* ---- input header ---- */
 
 struct params {
-    uint8_t p1, p2, p3;
+    uint8_t p1, p2, p3, m;
 };
 
 static const size_t max_sizes[8] = {8, 32, 128, 512, 1024, 3000, 4096, 9000};
@@ -124,17 +131,20 @@ static struct kh_model_config model_cfg(const struct params *p, kh_allocator a,
     c.check_every = 1 + (p->p3 >> 6) * 5; /* 1, 6, 11, 16 */
     c.script = script;
     c.script_len = len;
+    c.misuse.every = 2 + (size_t)(p->m >> 5) * 3;
     return c;
+}
+
+/* Misuse classes for a stack: those of the input among `supported`. */
+static unsigned misuse_classes(const struct params *p, unsigned supported)
+{
+    return (p->m & KH_MISUSE_ALL) & supported;
 }
 
 static void run_model(const struct kh_model_config *c)
 {
     struct kh_model_result r = kh_model_run(c);
-    if (r.error) {
-        fprintf(stderr, "fuzz_alloc [%s]: model: %s at op %zu (check code %d)\n", stack_name,
-                r.error, r.op, r.check_code);
-        abort();
-    }
+    if (!kh_model_ok(stack_name, &r)) abort(); /* prints what broke, and the misuse */
 }
 
 /* Small arenas: 1 KiB << [0, 7] for the list/bump allocators, 4 KiB << [0,
@@ -185,6 +195,28 @@ static int ll_check_cb(void *ctx)
     return kh_llist_check(ctx);
 }
 
+static size_t ll_extent(size_t size, size_t align)
+{
+    (void)align;
+    size_t u = KH_ALIGN_DEFAULT, n = (size + u - 1) & ~(u - 1);
+    return n ? n : u;
+}
+
+static bool ll_same(size_t a, size_t b, size_t align)
+{
+    return ll_extent(a, align) == ll_extent(b, align);
+}
+
+static void ll_stats_cb(void *ctx, size_t out[KH_MODEL_STATS])
+{
+    struct kh_llist_stats st;
+    kh_llist_stats(ctx, &st);
+    out[0] = st.used_bytes;
+    out[1] = st.allocations;
+    out[2] = st.holes;
+    out[3] = st.largest_hole;
+}
+
 static void ll_empty(struct kh_llist *l)
 {
     struct kh_llist_stats st;
@@ -202,6 +234,14 @@ static void run_llist(const struct params *p, const uint8_t *s, size_t n)
     struct kh_model_config c = model_cfg(p, kh_llist_allocator(&ll), s, n);
     c.check = ll_check_cb;
     c.check_ctx = &ll;
+    /* Header-less: interior pointers and smaller wrong sizes go unchecked. */
+    c.misuse.classes = misuse_classes(p, KH_MISUSE_DOUBLE | KH_MISUSE_STALE | KH_MISUSE_FOREIGN |
+                                             KH_MISUSE_WRONG_SIZE);
+    c.misuse.extent = ll_extent;
+    c.misuse.same_size = ll_same;
+    c.misuse.bigger_only = true;
+    c.misuse.stats = ll_stats_cb;
+    c.misuse.stats_ctx = &ll;
     run_model(&c);
     ll_empty(&ll);
     REQUIRE(kh_llist_destroy(&ll) == 0);
@@ -218,6 +258,17 @@ static int fixed_check_cb(void *ctx)
     return rc ? rc : kheap_check(fx_heap);
 }
 
+static void fixed_stats_cb(void *ctx, size_t out[KH_MODEL_STATS])
+{
+    struct kh_fixed_stats st;
+    kh_fixed_stats(ctx, &st);
+    out[0] = st.live_blocks;
+    out[1] = st.cached_blocks;
+    out[2] = st.large_blocks;
+    out[3] = st.large_bytes;
+    out[4] = st.refills;
+}
+
 static void run_fixed(const struct params *p, const uint8_t *s, size_t n)
 {
     stack_name = "fixed";
@@ -229,6 +280,14 @@ static void run_fixed(const struct params *p, const uint8_t *s, size_t n)
     struct kh_model_config c = model_cfg(p, kh_fixed_allocator(&fx), s, n);
     c.check = fixed_check_cb;
     c.check_ctx = &fx;
+    /* Over the core heap (no owns): double and stale frees of class blocks;
+     * large blocks are the heap's (its checks, its fuzz target). */
+    c.misuse.classes = misuse_classes(p, KH_MISUSE_DOUBLE | KH_MISUSE_STALE);
+    c.misuse.reuse_ok = true;
+    c.misuse.stats = fixed_stats_cb;
+    c.misuse.stats_ctx = &fx;
+    if (c.misuse.classes && c.max_size > KH_FIXED_MAX_BLOCK) c.max_size = KH_FIXED_MAX_BLOCK;
+    if (c.misuse.classes && c.max_align_log2 > 11) c.max_align_log2 = 11;
     run_model(&c);
     struct kh_fixed_stats st;
     kh_fixed_stats(&fx, &st);
@@ -257,6 +316,17 @@ static int slab_check_cb(void *ctx)
     return rc ? rc : kheap_check(sc_heap);
 }
 
+static void cache_stats_cb(void *ctx, size_t out[KH_MODEL_STATS])
+{
+    struct kh_slab_cache_stats st;
+    kh_slab_cache_stats(ctx, &st);
+    out[0] = st.slabs;
+    out[1] = st.objects_in_use;
+    out[2] = st.frees;
+    out[3] = st.backing_bytes;
+    out[4] = st.slabs_full;
+}
+
 static void run_slab(const struct params *p, const uint8_t *s, size_t n)
 {
     stack_name = "slab";
@@ -281,6 +351,11 @@ static void run_slab(const struct params *p, const uint8_t *s, size_t n)
         while (((size_t)1 << c.max_align_log2) < cfg.align) c.max_align_log2++;
     c.check = slab_check_cb;
     c.check_ctx = &sc;
+    c.misuse.classes = misuse_classes(p, KH_MISUSE_DOUBLE | KH_MISUSE_STALE | KH_MISUSE_INTERIOR |
+                                             KH_MISUSE_FOREIGN);
+    c.misuse.reuse_ok = true;
+    c.misuse.stats = cache_stats_cb;
+    c.misuse.stats_ctx = &sc;
     run_model(&c);
     struct kh_slab_cache_stats st;
     kh_slab_cache_stats(&sc, &st);
@@ -298,12 +373,26 @@ static struct kh_static_source km_src;
 
 static int kmem_check_cb(void *ctx)
 {
-    struct kh_kmem *k = ctx;
-    for (unsigned i = 0; i < k->nclasses; i++) {
-        int rc = kh_slab_cache_check(&k->caches[i]);
-        if (rc) return rc;
-    }
-    return kheap_check(km_heap);
+    int rc = kh_kmem_check(ctx); /* every class cache and the table */
+    return rc ? rc : kheap_check(km_heap);
+}
+
+static void kmem_stats_cb(void *ctx, size_t out[KH_MODEL_STATS])
+{
+    struct kh_kmem_stats st;
+    kh_kmem_stats(ctx, &st);
+    out[0] = st.objects_in_use;
+    out[1] = st.slabs;
+    out[2] = st.slab_bytes;
+    out[3] = st.large_live;
+    out[4] = st.large_bytes;
+}
+
+static bool kmem_same(size_t a, size_t b, size_t align)
+{
+    struct kh_slab_cache *ca = kh_kmem_cache_for(&km, a, align);
+    struct kh_slab_cache *cb = kh_kmem_cache_for(&km, b, align);
+    return ca == cb && (ca || a == b);
 }
 
 /* Set up km over km_heap; p1 bit 6: slabs from a static source in the upper
@@ -351,6 +440,11 @@ static void run_kmem(const struct params *p, const uint8_t *s, size_t n)
     struct kh_model_config c = model_cfg(p, kh_kmem_allocator(&km), s, n);
     c.check = kmem_check_cb;
     c.check_ctx = &km;
+    c.misuse.classes = misuse_classes(p, KH_MISUSE_ALL);
+    c.misuse.reuse_ok = true;
+    c.misuse.same_size = kmem_same;
+    c.misuse.stats = kmem_stats_cb;
+    c.misuse.stats_ctx = &km;
     run_model(&c);
     if (p->p2 & 0x80) kh_kmem_shrink(&km);
     kmem_teardown();
@@ -387,6 +481,11 @@ static void run_locked(const struct params *p, const uint8_t *s, size_t n)
     c = model_cfg(p, kh_locked_allocator(&lk), s, n);
     c.check = over_heap ? heap_check_cb : ll_check_cb;
     c.check_ctx = over_heap ? (void *)lk_heap : (void *)&ll;
+    if (!over_heap) { /* the core heap's misuse is its own fuzz target's */
+        c.misuse.classes = misuse_classes(p, KH_MISUSE_DOUBLE | KH_MISUSE_FOREIGN);
+        c.misuse.stats = ll_stats_cb;
+        c.misuse.stats_ctx = &ll;
+    }
     struct kh_model_result r = kh_model_run(&c);
     if (r.error) {
         fprintf(stderr, "fuzz_alloc [%s]: model: %s at op %zu\n", stack_name, r.error, r.op);
@@ -425,6 +524,16 @@ static int bump_check_cb(void *ctx)
     return 0;
 }
 
+static void bump_stats_cb(void *ctx, size_t out[KH_MODEL_STATS])
+{
+    struct kh_bump_stats st;
+    kh_bump_stats(ctx, &st);
+    out[0] = st.capacity_bytes;
+    out[1] = st.used_bytes;
+    out[2] = st.chunks;
+    out[3] = st.spare_chunks;
+}
+
 static void run_bump(const struct params *p, const uint8_t *s, size_t n)
 {
     bool grows = p->p1 & 0x40;
@@ -444,6 +553,13 @@ static void run_bump(const struct params *p, const uint8_t *s, size_t n)
     struct kh_model_config c = model_cfg(p, kh_bump_allocator(&bp), s, n);
     c.check = bump_check_cb;
     c.check_ctx = &bp;
+    /* Frees of anything but the last block do nothing: harmless, silent. */
+    c.misuse.classes = misuse_classes(p, KH_MISUSE_ALL);
+    c.misuse.silent =
+        KH_MISUSE_DOUBLE | KH_MISUSE_STALE | KH_MISUSE_INTERIOR | KH_MISUSE_WRONG_SIZE;
+    c.misuse.reuse_ok = true;
+    c.misuse.stats = bump_stats_cb;
+    c.misuse.stats_ctx = &bp;
     run_model(&c);
     REQUIRE(bump_check_cb(&bp) == 0);
     kh_bump_reset(&bp);
@@ -574,9 +690,83 @@ static void kexpect(bool failed, unsigned flags, int code)
     }
 }
 
+/* Freed pointers (kfree, or krealloc that moved): stale ones to misuse. */
+static unsigned char *kfreed[16];
+static size_t nkfreed;
+
 static void kdrop(size_t i)
 {
     kb[i] = kb[--kn];
+}
+
+static void kforget(unsigned char *p)
+{
+    kfreed[nkfreed++ % 16] = p;
+}
+
+/* A misuse of the global API: kfree, kfree_sensitive, ksize or krealloc of
+ * a freed, stale, interior or foreign pointer. Exactly one report, and
+ * nothing changed: counters, contents, the front end and heap checks. */
+static void km_misuse_op(void)
+{
+    static _Alignas(64) unsigned char outside[512];
+    unsigned kind = take(1), how = take(1);
+    unsigned char *p = NULL;
+    switch (kind % 4) {
+    case 0: /* double free */
+        if (kn) {
+            size_t i = take(1) % kn;
+            p = kb[i].p;
+            reports = 0;
+            kfree(p);
+            if (reports) die("kfree reported");
+            kdrop(i);
+            kforget(p);
+        }
+        break;
+    case 1: /* stale */
+        if (nkfreed) {
+            p = kfreed[take(1) % (nkfreed < 16 ? nkfreed : 16)];
+            for (size_t i = 0; i < kn && p; i++)
+                if (kb[i].p == p) p = NULL; /* handed out again: its owner's now */
+        }
+        break;
+    case 2: /* interior */
+        if (kn) {
+            const struct kblk *b = &kb[take(1) % kn];
+            if (b->size > 16) p = b->p + 16 * (1 + take(2) % ((b->size - 1) / 16));
+        }
+        break;
+    default: /* foreign */
+        p = outside + 16 * (take(1) % 32);
+        break;
+    }
+    if (!p) return;
+    struct kh_kmalloc_stats before, after;
+    struct kh_kmem_stats kbefore, kafter;
+    kh_kmalloc_stats(&before);
+    kh_kmem_stats(&km, &kbefore);
+    reports = 0;
+    switch (how % 4) {
+    case 0:
+        kfree(p);
+        break;
+    case 1:
+        kfree_sensitive(p);
+        break;
+    case 2:
+        if (ksize(p) != 0) die("ksize of a bad pointer is not 0");
+        break;
+    default:
+        if (krealloc(p, take_size(), 0) != NULL) die("krealloc of a bad pointer succeeded");
+        break;
+    }
+    if (reports != 1 || (last_code != KH_EFAULT && last_code != KH_EDOUBLE))
+        die("a kmalloc misuse was not reported exactly once as EFAULT/EDOUBLE");
+    kh_kmalloc_stats(&after);
+    kh_kmem_stats(&km, &kafter);
+    if (memcmp(&before, &after, sizeof before) || memcmp(&kbefore, &kafter, sizeof kbefore))
+        die("a kmalloc misuse changed the counters");
 }
 
 /* OOM handler: frees the oldest block (not the one being reallocated) and
@@ -726,6 +916,7 @@ static void km_realloc_op(size_t i)
         return;
     }
     size_t keep = ns < b->size ? ns : b->size, old = b->size;
+    if (p != b->p) kforget(b->p);
     b->p = p;
     b->size = ns;
     if (!kintact(b, keep)) die("krealloc lost the block's contents");
@@ -753,6 +944,7 @@ static void run_kmalloc(const struct params *p, const uint8_t *s, size_t n)
     ks_len = n;
     ks_pos = 0;
     kn = 0;
+    nkfreed = 0;
     reports_allowed = true;
     while (ks_pos < ks_len) {
         unsigned op = take(1);
@@ -771,12 +963,14 @@ static void run_kmalloc(const struct params *p, const uint8_t *s, size_t n)
                 size_t i = take(1) % kn;
                 if (!kintact(&kb[i], kb[i].size)) die("block changed before kfree");
                 reports = 0;
+                unsigned char *fp = kb[i].p;
                 if (op & 0x80)
-                    kfree_sensitive(kb[i].p);
+                    kfree_sensitive(fp);
                 else
-                    kfree(kb[i].p);
+                    kfree(fp);
                 if (reports) die("kfree reported");
                 kdrop(i);
+                kforget(fp);
             }
             break;
         case 5:
@@ -784,6 +978,10 @@ static void run_kmalloc(const struct params *p, const uint8_t *s, size_t n)
             if (kn) km_realloc_op(take(1) % kn);
             break;
         default:
+            if (p->m & 1) {
+                km_misuse_op();
+                break;
+            }
             reports = 0;
             kfree(NULL);
             if (ksize(NULL) != 0 || reports) die("kfree/ksize of NULL");
@@ -816,16 +1014,16 @@ static void run_kmalloc(const struct params *p, const uint8_t *s, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 4) return 0;
+    if (size < 5) return 0;
     static bool hooked;
     if (!hooked) {
         kh_set_error_hook(on_report);
         hooked = true;
     }
     reports_allowed = false;
-    struct params p = {data[1], data[2], data[3]};
-    const uint8_t *s = data + 4;
-    size_t n = size - 4;
+    struct params p = {data[1], data[2], data[3], data[4]};
+    const uint8_t *s = data + 5;
+    size_t n = size - 5;
     switch (data[0] % 9) {
     case 0:
         run_llist(&p, s, n);

@@ -3,6 +3,7 @@
 #include "alloc_model.h"
 
 #include "kh_test.h"
+#include "kheap/error.h"
 
 struct blk {
     unsigned char *p;
@@ -13,6 +14,12 @@ struct blk {
 
 static struct blk live[KH_MODEL_MAX_LIVE];
 static size_t nlive;
+/* Recently freed blocks: the stale pointers of adversarial mode. */
+#define MODEL_HIST 64
+static struct blk hist[MODEL_HIST];
+static size_t nhist, hist_pos;
+/* Memory no allocator owns: foreign pointers point here. */
+static _Alignas(4096) unsigned char foreign_buf[8192];
 static uint64_t rng;
 /* Script mode (cfg->script set): draws read bytes from here instead. */
 static const uint8_t *script;
@@ -153,6 +160,13 @@ static const char *op_alloc(struct run *r)
     return NULL;
 }
 
+static void remember_freed(const struct blk *b)
+{
+    hist[hist_pos] = *b;
+    hist_pos = (hist_pos + 1) % MODEL_HIST;
+    if (nhist < MODEL_HIST) nhist++;
+}
+
 static void drop(size_t i)
 {
     live[i] = live[--nlive];
@@ -164,6 +178,7 @@ static const char *op_free(struct run *r, size_t i)
     if (!intact(b, b->size)) return "block contents changed before free";
     kh_free(r->a, b->p, b->size, b->align);
     r->res->frees++;
+    remember_freed(b);
     drop(i);
     return NULL;
 }
@@ -199,12 +214,204 @@ static const char *op_realloc(struct run *r, size_t i)
     }
     if (!aligned(p, b->align)) return "realloc result misaligned";
     size_t keep = ns < b->size ? ns : b->size;
+    if (p != b->p) remember_freed(b); /* moved: the old pointer is stale */
     b->p = p;
     b->size = ns;
     if (!intact(b, keep)) return "realloc lost the block's contents";
     if (overlaps(p, ns, i)) return "realloc result overlaps a live block";
     fill(b, keep);
     return NULL;
+}
+
+/* ---- adversarial mode ---- */
+
+static unsigned mu_reports;
+
+static void mu_hook(int code, const char *what, const void *ptr)
+{
+    (void)code, (void)what, (void)ptr;
+    mu_reports++;
+}
+
+static size_t extent_of(const struct kh_model_config *c, size_t size, size_t align)
+{
+    return c->misuse.extent ? c->misuse.extent(size, align) : size;
+}
+
+/* True when [p, p + n) overlaps the extent of a live block other than skip. */
+static bool overlaps_extent(const struct kh_model_config *c, const unsigned char *p, size_t n,
+                            size_t skip)
+{
+    if (!n) return false;
+    for (size_t i = 0; i < nlive; i++) {
+        if (i == skip) continue;
+        size_t e = extent_of(c, live[i].size, live[i].align);
+        if (e && p < live[i].p + e && live[i].p < p + n) return true;
+    }
+    return false;
+}
+
+static bool starts_live(const unsigned char *p)
+{
+    for (size_t i = 0; i < nlive; i++)
+        if (live[i].p == p) return true;
+    return false;
+}
+
+static int class_index_of(unsigned cls)
+{
+    int i = 0;
+    while (!(cls & 1u)) {
+        cls >>= 1;
+        i++;
+    }
+    return i;
+}
+
+/* Give (p, size, align) back the wrong way, through free, resize or
+ * realloc, and check that it was reported (unless silent) and harmless. */
+static const char *misuse_call(struct run *r, unsigned cls, unsigned char *p, size_t size,
+                               size_t align)
+{
+    const struct kh_model_misuse *m = &r->cfg->misuse;
+    size_t before[KH_MODEL_STATS] = {0}, after[KH_MODEL_STATS] = {0};
+    if (m->stats) m->stats(m->stats_ctx, before);
+    bool silent = (m->silent & cls) != 0, compare = true;
+    const char *e = NULL;
+    unsigned how = (unsigned)below(3);
+    size_t ns = rand_size(r->max_size);
+    mu_reports = 0;
+    kh_error_hook_fn prev = kh_set_error_hook(mu_hook);
+    if (how == 0) {
+        kh_free(r->a, p, size, align);
+    } else if (how == 1) {
+        if (kh_resize(r->a, p, size, ns, align) && !silent) e = "misuse: resize accepted";
+    } else {
+        unsigned char *q = kh_realloc(r->a, p, size, ns, align, 0);
+        if (q == p && !mu_reports && size) {
+            /* Accepted in place without a word: only an allocator that
+             * ignores the call (bump shrinking a block that is not last). */
+            if (!silent) e = "misuse: realloc accepted the pointer";
+        } else if (q) {
+            /* A new block from kh_realloc's move (the allocator cannot vet
+             * pointers; at the same address when the bad one was free, or
+             * held no bytes). */
+            compare = false;
+            if (overlaps(q, ns, (size_t)-1)) e = "misuse: realloc result overlaps a live block";
+            kh_free(r->a, q, ns, align);
+        }
+    }
+    kh_set_error_hook(prev);
+    r->res->misuses++;
+    r->res->misuse_by_class[class_index_of(cls)]++;
+    if (mu_reports) r->res->misuse_reported++;
+    if (!e && !mu_reports && !silent) e = "misuse not reported";
+    if (!e && compare && m->stats) {
+        m->stats(m->stats_ctx, after);
+        for (unsigned i = 0; i < KH_MODEL_STATS; i++)
+            if (before[i] != after[i]) e = "misuse changed the allocator's statistics";
+    }
+    if (!e && all_intact()) e = "misuse changed a live block";
+    if (!e && r->cfg->check) {
+        int cc = r->cfg->check(r->cfg->check_ctx);
+        if (cc) {
+            r->res->check_code = cc;
+            e = "allocator check failed after a misuse";
+        }
+    }
+    if (e) {
+        r->res->misuse_class = cls;
+        r->res->misuse_how = how;
+    }
+    return e;
+}
+
+/* Free live block i validly; with `merge`, its address neighbours too, so
+ * a coalescing allocator merges it. Returns the freed block. */
+static struct blk free_for_double(struct run *r, size_t i, bool merge, const char **e)
+{
+    struct blk b = live[i];
+    *e = op_free(r, i);
+    if (*e || !merge) return b;
+    size_t below_i = (size_t)-1, above_i = (size_t)-1;
+    for (size_t j = 0; j < nlive; j++) {
+        if (live[j].p < b.p && (below_i == (size_t)-1 || live[j].p > live[below_i].p)) below_i = j;
+        if (live[j].p > b.p && (above_i == (size_t)-1 || live[j].p < live[above_i].p)) above_i = j;
+    }
+    /* Free the higher index first: drop() moves the last entry. */
+    size_t first = below_i, second = above_i;
+    if (first != (size_t)-1 && second != (size_t)-1 && first < second) {
+        first = above_i;
+        second = below_i;
+    }
+    if (first != (size_t)-1) *e = op_free(r, first);
+    if (!*e && second != (size_t)-1) *e = op_free(r, second);
+    return b;
+}
+
+static const char *op_misuse(struct run *r)
+{
+    const struct kh_model_config *c = r->cfg;
+    const struct kh_model_misuse *m = &c->misuse;
+    unsigned cls = 0;
+    for (int tries = 0; tries < 8 && !(cls & m->classes); tries++) cls = 1u << below(5);
+    if (!(cls & m->classes)) return NULL;
+    const char *e = NULL;
+    switch (cls) {
+    case KH_MISUSE_DOUBLE: {
+        if (!nlive) return NULL;
+        struct blk b = free_for_double(r, below(nlive), below(2) != 0, &e);
+        if (e) return e;
+        if (starts_live(b.p)) return NULL; /* cannot happen: nothing allocated since */
+        return misuse_call(r, cls, b.p, b.size, b.align);
+    }
+    case KH_MISUSE_STALE: {
+        if (!nhist) return NULL;
+        const struct blk *b = &hist[below(nhist)];
+        if (starts_live(b->p)) return NULL; /* handed out again: its owner's now */
+        if (!m->reuse_ok && overlaps_extent(c, b->p, extent_of(c, b->size, b->align), (size_t)-1))
+            return NULL;
+        struct blk copy = *b;
+        return misuse_call(r, cls, copy.p, copy.size, copy.align);
+    }
+    case KH_MISUSE_INTERIOR: {
+        if (!nlive) return NULL;
+        struct blk *b = &live[below(nlive)];
+        if (b->size < 2) return NULL;
+        size_t off = 1 + below(b->size - 1);
+        if (below(2) && b->size > KH_ALIGN_DEFAULT)
+            off = KH_ALIGN_DEFAULT * (1 + below((b->size - 1) / KH_ALIGN_DEFAULT));
+        return misuse_call(r, cls, b->p + off, b->size - off, 0);
+    }
+    case KH_MISUSE_FOREIGN: {
+        size_t size = 1 + below(256);
+        if (m->foreign.ops && below(2)) {
+            unsigned char *q = kh_alloc(m->foreign, size, 0);
+            if (!q) return NULL;
+            e = misuse_call(r, cls, q, size, 0);
+            kh_free(m->foreign, q, size, 0);
+            return e;
+        }
+        unsigned char *q =
+            foreign_buf + KH_ALIGN_DEFAULT * below((sizeof foreign_buf - 256) / KH_ALIGN_DEFAULT);
+        return misuse_call(r, cls, q, size, 0);
+    }
+    default: { /* KH_MISUSE_WRONG_SIZE */
+        if (!nlive) return NULL;
+        size_t i = below(nlive);
+        struct blk b = live[i];
+        size_t ext = extent_of(c, b.size, b.align);
+        for (int tries = 0; tries < 8; tries++) {
+            size_t ws = below(2) ? rand_size(r->max_size) : b.size * 2 + 1 + below(64);
+            if (ws == b.size || (m->same_size && m->same_size(b.size, ws, b.align))) continue;
+            size_t wext = extent_of(c, ws, b.align);
+            if (m->bigger_only && wext <= ext) continue;
+            if (wext > ext && overlaps_extent(c, b.p + ext, wext - ext, i)) continue;
+            return misuse_call(r, cls, b.p, ws, b.align);
+        }
+        return NULL;
+    }
+    }
 }
 
 /* One full sequence; frees everything at the end. */
@@ -217,8 +424,16 @@ static void run_sequence(struct run *r)
     size_t op;
     r->max_size = c->max_size ? c->max_size : 1024;
     nlive = 0;
+    nhist = hist_pos = 0;
+    /* No misuse under fault injection: the fault wrapper counts every free. */
+    bool adversarial = c->misuse.classes && !r->fault;
+    size_t every = c->misuse.every ? c->misuse.every : 8;
     for (op = 0; op < c->ops && !e && !script_done(); op++) {
         unsigned long long fb = r->fault ? r->fault->failures : 0;
+        if (adversarial && below(every) == 0) {
+            e = op_misuse(r);
+            continue;
+        }
         size_t w = below(100);
         if (nlive == 0 || (w < 45 && nlive < max_live))
             e = op_alloc(r);
@@ -300,6 +515,25 @@ struct kh_model_result kh_model_fault_run(const struct kh_model_fault_config *cf
     return res;
 }
 
+bool kh_model_misuse_ok(const char *name, const struct kh_model_config *c,
+                        const struct kh_model_result *r, size_t min_each)
+{
+    if (!kh_model_ok(name, r)) return false;
+    bool ok = true;
+    for (unsigned i = 0; i < 5; i++) {
+        if (!(c->misuse.classes & (1u << i)) || r->misuse_by_class[i] >= min_each) continue;
+        kh_test_print("  model ");
+        kh_test_print(name);
+        kh_test_print(": too few misuses of class ");
+        kh_test_print_u(i);
+        kh_test_print(": ");
+        kh_test_print_u(r->misuse_by_class[i]);
+        kh_test_print("\n");
+        ok = false;
+    }
+    return ok;
+}
+
 bool kh_model_ok(const char *name, const struct kh_model_result *r)
 {
     if (!r->error) return true;
@@ -312,6 +546,16 @@ bool kh_model_ok(const char *name, const struct kh_model_result *r)
     if (r->k) {
         kh_test_print(" (failing allocation attempt ");
         kh_test_print_u(r->k);
+        kh_test_print(")");
+    }
+    if (r->misuse_class) {
+        static const char *const names[5] = {"double free", "stale pointer", "interior pointer",
+                                             "foreign pointer", "wrong size"};
+        static const char *const hows[3] = {"free", "resize", "realloc"};
+        kh_test_print(" (");
+        kh_test_print(names[class_index_of(r->misuse_class)]);
+        kh_test_print(" through ");
+        kh_test_print(hows[r->misuse_how % 3]);
         kh_test_print(")");
     }
     if (r->check_code) {

@@ -23,6 +23,7 @@ coll        include/kheap/vec.h include/kheap/str.h include/kheap/fmt.h
             include/kheap/hashmap.h include/kheap/list.h include/kheap/box.h
             src/coll/*.c
 integration src/integration/*.c src/integration/*/*.c src/integration/*.h src/integration/*/*.h
+            include/kheap/malloc_dropin.h include/kheap/libc_malloc.h
 '
 root=${1:-.}
 cd "$root" || exit 2

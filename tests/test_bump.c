@@ -9,6 +9,8 @@
 #include "kheap/config.h"
 #include "kheap/error.h"
 
+#include <string.h>
+
 /* A source handing out pieces of a caller array, counting calls. */
 struct piece_src {
     unsigned char *mem;
@@ -420,5 +422,98 @@ KH_TEST(bump_model_catches_a_broken_allocator)
     kh_bump_reset(&b);
     struct kh_seed_result s = kh_seed_many_boxes(bad, 1000);
     KH_CHECK(!s.ok && !s.out_of_memory);
+    kh_bump_destroy(&b);
+}
+
+/* ---- misuse: adversarial model ---- */
+
+static void bump_stats_cb(void *ctx, size_t out[KH_MODEL_STATS])
+{
+    struct kh_bump *b = ctx;
+    struct kh_bump_stats st;
+    kh_bump_stats(b, &st);
+    out[0] = st.capacity_bytes;
+    out[1] = st.used_bytes;
+    out[2] = st.free_bytes;
+    out[3] = st.chunks;
+    out[4] = st.spare_chunks;
+}
+
+/* The arena's pointers stay ordered. */
+static int bump_check_cb(void *ctx)
+{
+    struct kh_bump *b = ctx;
+    if (!b->cur || b->top < b->cur->base || b->top > b->end || b->end != b->cur->end) return -1;
+    if (b->last && (b->last < b->cur->base || b->last > b->top)) return -2;
+    return 0;
+}
+
+/* A bump arena frees only its most recent block, so most misuse is
+ * harmless by design: a double, stale, interior or wrong-size free of any
+ * other block does nothing (and is not reported: telling it apart would
+ * need a record of every block). What would move top is checked: a block
+ * above top (freed already) and the last block with a wrong size are
+ * reported, and a pointer outside every chunk is reported. The model checks
+ * that nothing of it changes the arena. */
+KH_TEST_TAGGED(bump_adversarial_model, "checks")
+{
+    size_t n;
+    unsigned char *mem = arena(&n);
+    struct kh_bump b, other;
+    size_t half = n / 2;
+    kh_bump_init(&b, mem, half);
+    kh_bump_init(&other, mem + half, n - half);
+    size_t ops = kh_test_iters(20000);
+    if (ops > half / (2048 + 4096)) ops = half / (2048 + 4096);
+    struct kh_model_config c = {.a = kh_bump_allocator(&b),
+                                .ops = ops,
+                                .max_size = 2048,
+                                .max_align_log2 = 8,
+                                .may_fail = true,
+                                .check = bump_check_cb,
+                                .check_ctx = &b};
+    c.misuse.classes = KH_MISUSE_ALL;
+    c.misuse.silent =
+        KH_MISUSE_DOUBLE | KH_MISUSE_STALE | KH_MISUSE_INTERIOR | KH_MISUSE_WRONG_SIZE;
+    c.misuse.reuse_ok = true;
+    c.misuse.stats = bump_stats_cb;
+    c.misuse.stats_ctx = &b;
+    c.misuse.foreign = kh_bump_allocator(&other);
+    struct kh_model_result r = kh_model_run(&c);
+    KH_CHECK(kh_model_misuse_ok("bump adversarial", &c, &r, ops / 1000));
+    /* Some misuse is reported: every foreign pointer, and more. */
+    KH_CHECK(r.misuse_reported >= r.misuse_by_class[3]);
+    kh_bump_destroy(&b);
+    kh_bump_destroy(&other);
+}
+
+KH_TEST_TAGGED(bump_misuse_that_would_move_top_is_refused, "checks")
+{
+    size_t n;
+    unsigned char *mem = arena(&n);
+    struct kh_bump b;
+    kh_bump_init(&b, mem, 4096);
+    unsigned char *x = kh_bump_alloc(&b, 100, 0), *y = kh_bump_alloc(&b, 50, 0);
+    KH_ASSERT(x && y);
+    struct kh_bump_stats before, now;
+    kh_bump_stats(&b, &before);
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    kh_bump_free(&b, y, 49); /* the last block, wrong size */
+    KH_CHECK_EQ(r.count, 1);
+    KH_CHECK_EQ(r.last_code, KH_EINVAL);
+    KH_CHECK(!kh_bump_resize(&b, y, 60, 70)); /* its resize with a wrong old size */
+    KH_CHECK_EQ(r.count, 2);
+    kh_bump_free(&b, x + 8, 92); /* interior of a block that is not last: nothing */
+    kh_bump_free(&b, x, 100);    /* not the last block: nothing, twice */
+    kh_bump_free(&b, x, 100);
+    KH_CHECK_EQ(r.count, 2);
+    kh_bump_stats(&b, &now);
+    KH_CHECK(memcmp(&now, &before, sizeof now) == 0);
+    kh_bump_free(&b, y, 50); /* valid: top goes back */
+    kh_bump_free(&b, y, 50); /* freed already: above top */
+    KH_CHECK_EQ(r.count, 3);
+    KH_CHECK_EQ(r.last_code, KH_EDOUBLE);
+    kh_test_reports_stop();
     kh_bump_destroy(&b);
 }

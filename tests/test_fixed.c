@@ -11,6 +11,8 @@
 #include "kheap/fixed.h"
 #include "kheap/heap.h"
 
+#include <string.h>
+
 /* A core heap over the first `bytes` of the test arena. */
 static kheap *backing_heap(size_t bytes)
 {
@@ -222,7 +224,7 @@ KH_TEST_TAGGED(fixed_misuse_is_reported, "full-heap")
     KH_CHECK_EQ(heap_used(h), 0);
 }
 
-KH_TEST(fixed_check_finds_a_deep_double_free)
+KH_TEST(fixed_deep_double_free_is_caught)
 {
     kheap *h = backing_heap(1u << 20);
     KH_ASSERT(h);
@@ -236,10 +238,33 @@ KH_TEST(fixed_check_finds_a_deep_double_free)
     kh_fixed_free(&f, a, 8, 8);
     kh_fixed_free(&f, b, 8, 8);
     kh_test_reports_start(&r);
-    kh_fixed_free(&f, a, 8, 8); /* not at the head, a block still live: free accepts it */
-    kh_test_reports_stop();
-    KH_CHECK_EQ(kh_fixed_check(&f), KH_ECORRUPT); /* the list now has a cycle */
+    kh_fixed_free(&f, a, 8, 8); /* not at the head of its list, a block still live */
+#if KH_CONFIG_CHECKS
+    /* Caught by the free block's check word, O(1): nothing changed. */
+    KH_CHECK_EQ(r.count, 1);
+    KH_CHECK_EQ(r.last_code, KH_EDOUBLE);
+    KH_CHECK_EQ(kh_fixed_check(&f), 0);
+    struct kh_fixed_stats st;
+    kh_fixed_stats(&f, &st);
+    KH_CHECK_EQ(st.live_blocks, 1);
+    KH_CHECK_EQ(st.cached_blocks, 2);
+    /* The two free blocks come back once each, then new memory. */
+    void *x = kh_fixed_alloc(&f, 8, 8, 0), *y = kh_fixed_alloc(&f, 8, 8, 0);
+    void *z = kh_fixed_alloc(&f, 8, 8, 0);
+    KH_CHECK((x == a && y == b) || (x == b && y == a));
+    KH_CHECK(z != a && z != b && z != c);
+    kh_fixed_free(&f, x, 8, 8);
+    kh_fixed_free(&f, y, 8, 8);
+    kh_fixed_free(&f, z, 8, 8);
+    kh_fixed_free(&f, c, 8, 8);
+    KH_CHECK_EQ(kh_fixed_destroy(&f), 0);
+    KH_CHECK_EQ(heap_used(h), 0);
+#else
+    /* Unchecked: the list now has a cycle, which the checker finds. */
+    KH_CHECK_EQ(kh_fixed_check(&f), KH_ECORRUPT);
     /* f is corrupt: abandon it (its memory belongs to the test arena). */
+#endif
+    kh_test_reports_stop();
 }
 
 KH_TEST_TAGGED(fixed_seed_tests, "full-heap")
@@ -325,5 +350,125 @@ KH_TEST_TAGGED(fixed_backing_faults_lose_nothing, "full-heap")
         KH_CHECK_EQ(fl.live_blocks, 0);
     }
     KH_CHECK_EQ(kh_fixed_destroy(&f), 0);
+    KH_CHECK_EQ(heap_used(h), 0);
+}
+
+/* ---- misuse: adversarial model, over a core heap and over kh_kmem ---- */
+
+#include "kheap/slab.h"
+
+static void fixed_stats_cb(void *ctx, size_t out[KH_MODEL_STATS])
+{
+    struct kh_fixed_stats st;
+    kh_fixed_stats(ctx, &st);
+    out[0] = st.live_blocks;
+    out[1] = st.live_bytes;
+    out[2] = st.cached_blocks;
+    out[3] = st.cached_bytes;
+    out[4] = st.large_blocks;
+    out[5] = st.large_bytes;
+    out[6] = st.refills;
+}
+
+static size_t fixed_block_bytes(size_t size, size_t align)
+{
+    int c = kh_fixed_class(size, align);
+    if (c < 0) return 0;
+    size_t b = (size_t)KH_FIXED_MIN_BLOCK << c;
+    return b < sizeof(struct kh_fixed_block) ? sizeof(struct kh_fixed_block) : b;
+}
+
+/* The backing when it is a kh_kmem (fixed_same_size below). */
+static struct kh_kmem *fixed_kmem;
+
+/* Sizes fixed cannot tell apart: the same class, or classes whose blocks
+ * are equally big (8 and 16 on 64-bit targets); large sizes (the backing's
+ * blocks) that the backing cannot tell apart either: one kh_kmem class. */
+static bool fixed_same_size(size_t a, size_t b, size_t align)
+{
+    size_t x = fixed_block_bytes(a, align), y = fixed_block_bytes(b, align);
+    if (x || y) return x == y;
+    struct kh_slab_cache *ca = kh_kmem_cache_for(fixed_kmem, a, align);
+    return ca ? ca == kh_kmem_cache_for(fixed_kmem, b, align) : a == b;
+}
+
+KH_TEST_TAGGED(fixed_adversarial_model_over_a_heap, "checks full-heap")
+{
+    kheap *h = backing_heap(4u << 20);
+    KH_ASSERT(h);
+    struct kh_fixed f;
+    kh_fixed_init(&f, kheap_allocator(h));
+    /* Class blocks only: large requests are the heap's blocks and its
+     * checks. Without an owns in the backing, fixed catches double and
+     * stale frees (its free blocks carry a check word); foreign, interior
+     * and wrong-size pointers aligned to a class are unchecked (fixed.h). */
+    struct kh_model_config c = {.a = kh_fixed_allocator(&f),
+                                .ops = kh_test_iters(20000),
+                                .max_size = KH_FIXED_MAX_BLOCK,
+                                .max_align_log2 = 8,
+                                .check = fixed_check_cb,
+                                .check_ctx = &f,
+                                .check_every = 200};
+    c.misuse.classes = KH_MISUSE_DOUBLE | KH_MISUSE_STALE;
+    c.misuse.reuse_ok = true; /* class blocks never change size: reuse is at the same address */
+    c.misuse.stats = fixed_stats_cb;
+    c.misuse.stats_ctx = &f;
+    struct kh_model_result r = kh_model_run(&c);
+    KH_CHECK(kh_model_misuse_ok("fixed/heap adversarial", &c, &r, kh_test_iters(20000) / 1000));
+    KH_CHECK_EQ(r.misuse_reported, r.misuses);
+    KH_CHECK_EQ(fixed_in_use(&f), 0);
+    KH_CHECK_EQ(kh_fixed_destroy(&f), 0);
+    KH_CHECK_EQ(heap_used(h), 0);
+}
+
+KH_TEST_TAGGED(fixed_adversarial_model_over_kmem, "checks full-heap")
+{
+    size_t n;
+    unsigned char *mem = kh_test_arena(&n);
+    /* Sized by the arena (8 MiB on the QEMU targets); the other backing at
+     * its end. kh_kmem's slabs are aligned to their size: 64 KiB starts. */
+    size_t ob = n / 8 < (1u << 20) ? n / 8 : (1u << 20),
+           mb = n / 2 < (8u << 20) ? n / 2 : (8u << 20);
+    size_t skip = (65536 - (uintptr_t)mem % 65536) % 65536;
+    kheap *h = kheap_init(mem + skip, mb), *oh = kheap_init(mem + n - ob, ob);
+    KH_ASSERT(h && oh);
+    struct kh_kmem k, ok;
+    struct kh_kmem_config kc;
+    memset(&kc, 0, sizeof(kc));
+    kc.pages = kheap_allocator(h);
+    KH_ASSERT_EQ(kh_kmem_init(&k, &kc), 0);
+    kc.pages = kheap_allocator(oh);
+    KH_ASSERT_EQ(kh_kmem_init(&ok, &kc), 0);
+    /* Over a backing with owns, every class is caught; another instance
+     * over another backing supplies foreign blocks. */
+    struct kh_fixed f, other;
+    kh_fixed_init(&f, kh_kmem_allocator(&k));
+    kh_fixed_init(&other, kh_kmem_allocator(&ok));
+    KH_CHECK(kh_fixed_allocator(&f).ops->owns != NULL);
+    fixed_kmem = &k;
+    struct kh_model_config c = {.a = kh_fixed_allocator(&f),
+                                .ops = kh_test_iters(20000),
+                                .max_size = 6000,
+                                .max_align_log2 = 8,
+                                .may_fail = mb < (8u << 20),
+                                .check = fixed_check_cb,
+                                .check_ctx = &f,
+                                .check_every = 200};
+    c.misuse.classes = KH_MISUSE_ALL;
+    c.misuse.reuse_ok = true;
+    c.misuse.bigger_only = true; /* a smaller class's block fits in it: not caught */
+    c.misuse.same_size = fixed_same_size;
+    c.misuse.stats = fixed_stats_cb;
+    c.misuse.stats_ctx = &f;
+    c.misuse.foreign = kh_fixed_allocator(&other);
+    struct kh_model_result r = kh_model_run(&c);
+    KH_CHECK(kh_model_misuse_ok("fixed/kmem adversarial", &c, &r, kh_test_iters(20000) / 1000));
+    KH_CHECK_EQ(r.misuse_reported, r.misuses);
+    KH_CHECK_EQ(fixed_in_use(&f), 0);
+    KH_CHECK_EQ(kh_fixed_destroy(&f), 0);
+    KH_CHECK_EQ(kh_fixed_destroy(&other), 0);
+    KH_CHECK_EQ(kh_kmem_check(&k), 0);
+    KH_CHECK_EQ(kh_kmem_destroy(&k), 0);
+    KH_CHECK_EQ(kh_kmem_destroy(&ok), 0);
     KH_CHECK_EQ(heap_used(h), 0);
 }

@@ -483,3 +483,198 @@ KH_TEST(hashmap_fault_injection)
         KH_ASSERT(k < 1000);
     }
 }
+
+/* ---- SipHash and hostile keys ---- */
+
+/* SipHash-2-4 with the key 00 01 .. 0f over the messages 00, 00 01, ..,
+ * 00 01 .. 3e (lengths 0 to 63): the reference test vectors published with
+ * the SipHash paper (Aumasson and Bernstein, 2012; entry 15 is the paper's
+ * worked example in its appendix A). */
+static const uint64_t sip24_vectors[64] = {
+    0x726fdb47dd0e0e31ull, 0x74f839c593dc67fdull, 0x0d6c8009d9a94f5aull, 0x85676696d7fb7e2dull,
+    0xcf2794e0277187b7ull, 0x18765564cd99a68dull, 0xcbc9466e58fee3ceull, 0xab0200f58b01d137ull,
+    0x93f5f5799a932462ull, 0x9e0082df0ba9e4b0ull, 0x7a5dbbc594ddb9f3ull, 0xf4b32f46226bada7ull,
+    0x751e8fbc860ee5fbull, 0x14ea5627c0843d90ull, 0xf723ca908e7af2eeull, 0xa129ca6149be45e5ull,
+    0x3f2acc7f57c29bdbull, 0x699ae9f52cbe4794ull, 0x4bc1b3f0968dd39cull, 0xbb6dc91da77961bdull,
+    0xbed65cf21aa2ee98ull, 0xd0f2cbb02e3b67c7ull, 0x93536795e3a33e88ull, 0xa80c038ccd5ccec8ull,
+    0xb8ad50c6f649af94ull, 0xbce192de8a85b8eaull, 0x17d835b85bbb15f3ull, 0x2f2e6163076bcfadull,
+    0xde4daaaca71dc9a5ull, 0xa6a2506687956571ull, 0xad87a3535c49ef28ull, 0x32d892fad841c342ull,
+    0x7127512f72f27cceull, 0xa7f32346f95978e3ull, 0x12e0b01abb051238ull, 0x15e034d40fa197aeull,
+    0x314dffbe0815a3b4ull, 0x027990f029623981ull, 0xcadcd4e59ef40c4dull, 0x9abfd8766a33735cull,
+    0x0e3ea96b5304a7d0ull, 0xad0c42d6fc585992ull, 0x187306c89bc215a9ull, 0xd4a60abcf3792b95ull,
+    0xf935451de4f21df2ull, 0xa9538f0419755787ull, 0xdb9acddff56ca510ull, 0xd06c98cd5c0975ebull,
+    0xe612a3cb9ecba951ull, 0xc766e62cfcadaf96ull, 0xee64435a9752fe72ull, 0xa192d576b245165aull,
+    0x0a8787bf8ecb74b2ull, 0x81b3e73d20b49b6full, 0x7fa8220ba3b2eceaull, 0x245731c13ca42499ull,
+    0xb78dbfaf3a8d83bdull, 0xea1ad565322a1a0bull, 0x60e61c23a3795013ull, 0x6606d7e446282b93ull,
+    0x6ca4ecb15c5f91e1ull, 0x9f626da15c9625f3ull, 0xe51b38608ef25f57ull, 0x958a324ceb064572ull,
+};
+
+KH_TEST(hashmap_siphash_reference_vectors)
+{
+    unsigned char msg[64];
+    for (unsigned i = 0; i < 64; i++) msg[i] = (unsigned char)i;
+    /* The key bytes 00 .. 0f, read little-endian as the paper does. */
+    const uint64_t k0 = 0x0706050403020100ull, k1 = 0x0f0e0d0c0b0a0908ull;
+    for (size_t n = 0; n < 64; n++) KH_CHECK_EQ(kh_siphash24(msg, n, k0, k1), sip24_vectors[n]);
+    /* SipHash-1-3 is the same code with fewer rounds; with the all-zero key
+     * the empty message gives the value other implementations publish. */
+    KH_CHECK_EQ(kh_siphash13("", 0, 0, 0), 0xd1fba762150c532cull);
+    /* Every input bit and every key bit matters. */
+    uint64_t base = kh_siphash13(msg, 40, k0, k1);
+    KH_CHECK(base != kh_siphash24(msg, 40, k0, k1));
+    for (unsigned bit = 0; bit < 40 * 8; bit += 7) {
+        msg[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+        KH_CHECK(kh_siphash13(msg, 40, k0, k1) != base);
+        msg[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+    }
+    for (unsigned bit = 0; bit < 64; bit += 5) {
+        KH_CHECK(kh_siphash13(msg, 40, k0 ^ (1ull << bit), k1) != base);
+        KH_CHECK(kh_siphash13(msg, 40, k0, k1 ^ (1ull << bit)) != base);
+    }
+}
+
+KH_TEST(hashmap_each_map_has_its_own_key)
+{
+    kheap *h = coll_heap(1 << 16, NULL);
+    KH_ASSERT(h);
+    struct kh_hashmap a, b;
+    KH_ASSERT_EQ(kh_hashmap_init(&a, kheap_allocator(h), 8, 8, NULL, NULL, NULL), 0);
+    KH_ASSERT_EQ(kh_hashmap_init(&b, kheap_allocator(h), 8, 8, NULL, NULL, NULL), 0);
+    /* Drawn from the port's entropy hook: even the weak bare-metal mixes
+     * differ from call to call. */
+    KH_CHECK(a.key[0] != b.key[0] || a.key[1] != b.key[1]);
+    /* An explicit key makes the table reproducible: same key, same inserts,
+     * same slots. */
+    KH_CHECK_EQ(kh_hashmap_set_key(&a, 11, 22), 0);
+    KH_CHECK_EQ(kh_hashmap_set_key(&b, 11, 22), 0);
+    for (uint64_t i = 0; i < 100; i++) {
+        KH_ASSERT_EQ(kh_hashmap_insert(&a, &i, &i), 0);
+        KH_ASSERT_EQ(kh_hashmap_insert(&b, &i, &i), 0);
+    }
+    KH_ASSERT_EQ(a.cap, b.cap);
+    KH_CHECK(memcmp(a.meta, b.meta, a.cap * sizeof *a.meta) == 0);
+    KH_CHECK_EQ(kh_hashmap_set_key(&a, 1, 2), KH_EBUSY); /* not while holding entries */
+    KH_CHECK_EQ(kh_hashmap_set_key(NULL, 1, 2), KH_EINVAL);
+    kh_hashmap_destroy(&a);
+    kh_hashmap_destroy(&b);
+    coll_heap_empty(h);
+}
+
+/* Keys crafted against kh_hash_bytes. Each of its 8-byte words w goes
+ * through h' = g(h ^ f(w)), f(w) = rotl(w * K2, 31) * K1 and
+ * g(x) = rotl(x, 27) * 5 + C, all bijections. Flipping bit 36 of f(w1) flips
+ * bit 63 of rotl(h ^ f(w1), 27) whatever h is, and adding 2^63 before the
+ * multiply by 5 and the add of C flips bit 63 of the result and nothing
+ * else (no carry leaves the top bit). Flipping bit 63 of f(w2) in the next
+ * word cancels it: the two-word blocks (w1, w2) and (w1', w2') with
+ * f(w1') = f(w1) ^ 2^36, f(w2') = f(w2) ^ 2^63 leave the same state for
+ * every state before them, so for every seed. t such blocks, each taken
+ * one way or the other, give 2^t keys of 16t bytes with one hash. */
+#define FLOOD_K1 0x9E3779B97F4A7C15ull
+#define FLOOD_K2 0xC2B2AE3D27D4EB4Full
+
+static uint64_t flood_inv(uint64_t a) /* a^-1 mod 2^64, a odd (Newton) */
+{
+    uint64_t x = a;
+    for (int i = 0; i < 5; i++) x *= 2 - a * x;
+    return x;
+}
+
+static uint64_t flood_rotl(uint64_t x, unsigned r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+
+static uint64_t flood_f(uint64_t w)
+{
+    return flood_rotl(w * FLOOD_K2, 31) * FLOOD_K1;
+}
+
+static uint64_t flood_f_inv(uint64_t y)
+{
+    return flood_rotl(y * flood_inv(FLOOD_K1), 33) * flood_inv(FLOOD_K2);
+}
+
+/* Key i (bit j picks block j's variant) into out[16 * t]; words in the CPU's
+ * byte order, as kh_hash_bytes reads them. */
+static void flood_key(unsigned char *out, unsigned t, uint32_t i)
+{
+    for (unsigned j = 0; j < t; j++) {
+        uint64_t w1 = 0x1000 + j, w2 = 0x5eed0000 + 3 * j;
+        if ((i >> j) & 1) {
+            w1 = flood_f_inv(flood_f(w1) ^ (1ull << 36));
+            w2 = flood_f_inv(flood_f(w2) ^ (1ull << 63));
+        }
+        memcpy(out + 16 * j, &w1, 8);
+        memcpy(out + 16 * j + 8, &w2, 8);
+    }
+}
+
+static uint64_t old_hash(const void *k, void *ctx)
+{
+    return kh_hash_bytes(k, 16 * 10, (uint64_t)(uintptr_t)ctx);
+}
+
+static uint32_t max_probe(const struct kh_hashmap *m)
+{
+    uint32_t worst = 0;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->meta[i].dist > worst) worst = m->meta[i].dist;
+    return worst;
+}
+
+/* The structural guarantee behind flood resistance (timings are in make
+ * bench): 1024 keys that all collide under kh_hash_bytes, for any seed, form
+ * one probe run of 1024 there; under the default keyed SipHash they spread
+ * like random keys, so every probe run stays short. */
+KH_TEST(hashmap_crafted_keys_do_not_flood_the_default_hash)
+{
+    enum { T = 10, N = 1 << T, KEY = 16 * T };
+    kheap *h = coll_heap(4u << 20, NULL);
+    KH_ASSERT(h);
+    kh_allocator a = kheap_allocator(h);
+    unsigned char key[KEY];
+    /* The crafted keys are distinct and collide under the old hash for
+     * several seeds. */
+    flood_key(key, T, 0);
+    for (uint64_t seed = 0; seed < 3; seed++) {
+        uint64_t want = kh_hash_bytes(key, KEY, seed * 0x9e3779b97f4a7c15ull);
+        for (uint32_t i = 1; i < N; i += 37) {
+            unsigned char other[KEY];
+            flood_key(other, T, i);
+            KH_CHECK(memcmp(other, key, KEY) != 0);
+            KH_CHECK_EQ(kh_hash_bytes(other, KEY, seed * 0x9e3779b97f4a7c15ull), want);
+        }
+    }
+    /* Old hash as the user hash: one run holding every key. */
+    struct kh_hashmap m;
+    KH_ASSERT_EQ(kh_hashmap_init(&m, a, KEY, 0, old_hash, NULL, (void *)(uintptr_t)12345), 0);
+    for (uint32_t i = 0; i < N; i++) {
+        flood_key(key, T, i);
+        KH_ASSERT_EQ(kh_hashmap_insert(&m, key, NULL), 0);
+    }
+    KH_CHECK_EQ(kh_hashmap_len(&m), N);
+    KH_CHECK_EQ(max_probe(&m), N);
+    kh_hashmap_destroy(&m);
+    /* The default hash, with the key drawn at init and with fixed keys:
+     * short runs, every key found. */
+    for (int round = 0; round < 3; round++) {
+        KH_ASSERT_EQ(kh_hashmap_init(&m, a, KEY, 0, NULL, NULL, NULL), 0);
+        if (round) KH_ASSERT_EQ(kh_hashmap_set_key(&m, (uint64_t)round, 0x0123456789abcdefull), 0);
+        for (uint32_t i = 0; i < N; i++) {
+            flood_key(key, T, i);
+            KH_ASSERT_EQ(kh_hashmap_insert(&m, key, NULL), 0);
+        }
+        KH_CHECK_EQ(kh_hashmap_len(&m), N);
+        /* 1024 random keys at load 1/2: the longest run is about 10; 32
+         * would be a one-in-astronomical event. */
+        KH_CHECK(max_probe(&m) <= 32);
+        for (uint32_t i = 0; i < N; i++) {
+            flood_key(key, T, i);
+            KH_CHECK(kh_hashmap_contains(&m, key));
+        }
+        KH_CHECK_EQ(kh_hashmap_check(&m), 0);
+        kh_hashmap_destroy(&m);
+    }
+    coll_heap_empty(h);
+}

@@ -676,7 +676,7 @@ static void gk_free(void *ctx, void *ptr, size_t size, size_t align)
     kfree(ptr);
 }
 
-static const kh_allocator_ops gk_ops = {gk_alloc, gk_resize, gk_free};
+static const kh_allocator_ops gk_ops = {gk_alloc, gk_resize, gk_free, NULL};
 
 KH_TEST(kmalloc_seed_tests_and_model)
 {
@@ -1035,4 +1035,261 @@ KH_TEST_TAGGED(kmalloc_oom_atomic_request_never_waits_for_the_handler, "hosted t
     KH_CHECK(race.mine != NULL);
     oom_race_end();
 #endif
+}
+
+/* ---- misuse: adversarial run over the global API ----
+ * Valid calls (kmalloc, kzalloc, kmalloc_aligned, kstrdup, kmemdup, krealloc,
+ * kfree) interleaved with misuse of every class through kfree,
+ * kfree_sensitive, ksize and krealloc: a double free, a stale pointer (freed
+ * earlier; never one a live block starts at again), a pointer into a live
+ * block, a foreign pointer (a static buffer, a block of another allocator).
+ * After each: reported, and nothing changed: kmalloc's counters, the front
+ * end's counters and checker, every live block's contents. */
+
+#define ADV_SLOTS 64
+
+struct adv_blk {
+    unsigned char *p;
+    size_t size;
+    unsigned char pat;
+};
+
+static struct adv_blk adv_live[ADV_SLOTS];
+static size_t adv_n;
+static unsigned char *adv_freed[32];
+static size_t adv_nfreed;
+
+static void adv_fill(struct adv_blk *b)
+{
+    for (size_t i = 0; i < b->size; i++) b->p[i] = (unsigned char)(b->pat + i * 3);
+}
+
+static bool adv_intact(void)
+{
+    for (size_t k = 0; k < adv_n; k++)
+        for (size_t i = 0; i < adv_live[k].size; i++)
+            if (adv_live[k].p[i] != (unsigned char)(adv_live[k].pat + i * 3)) return false;
+    return true;
+}
+
+static bool adv_starts_live(const unsigned char *p)
+{
+    for (size_t k = 0; k < adv_n; k++)
+        if (adv_live[k].p == p) return true;
+    return false;
+}
+
+static void adv_free(size_t k)
+{
+    adv_freed[adv_nfreed++ % 32] = adv_live[k].p;
+    kfree(adv_live[k].p);
+    adv_live[k] = adv_live[--adv_n];
+}
+
+/* One misuse with p; false when something broke (recorded as a failure). */
+static void adv_misuse(unsigned char *p, kh_allocator front, unsigned how)
+{
+    struct kh_kmalloc_stats ks0, ks1;
+    struct kh_kmem_stats ms0, ms1;
+    kh_kmalloc_stats(&ks0);
+    kh_kmem_stats(&km_front, &ms0);
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    switch (how % 4) {
+    case 0:
+        kfree(p);
+        break;
+    case 1:
+        kfree_sensitive(p);
+        break;
+    case 2:
+        KH_CHECK_EQ(ksize(p), 0);
+        break;
+    default:
+        KH_CHECK(krealloc(p, 1 + how % 3000, 0) == NULL);
+        break;
+    }
+    kh_test_reports_stop();
+    KH_CHECK_EQ(r.count, 1);
+    KH_CHECK(r.last_code == KH_EFAULT || r.last_code == KH_EDOUBLE);
+    kh_kmalloc_stats(&ks1);
+    kh_kmem_stats(&km_front, &ms1);
+    KH_CHECK(memcmp(&ks0, &ks1, sizeof ks0) == 0);
+    KH_CHECK(memcmp(&ms0, &ms1, sizeof ms0) == 0);
+    KH_CHECK(adv_intact());
+    KH_CHECK_EQ(kh_kmem_check(&km_front), 0);
+    (void)front;
+}
+
+static void adv_run(kh_allocator foreign, size_t ops)
+{
+    static _Alignas(64) unsigned char outside[512];
+    adv_n = adv_nfreed = 0;
+    for (size_t op = 0; op < ops && !kh_test_failed(); op++) {
+        unsigned w = (unsigned)kh_test_rand_range(0, 99);
+        if (w < 12) { /* misuse */
+            unsigned how = (unsigned)kh_test_rand();
+            unsigned cls = (unsigned)kh_test_rand_range(0, 3);
+            unsigned char *p = NULL, *theirs = NULL;
+            if (cls == 0 && adv_n) { /* double free */
+                size_t k = (size_t)kh_test_rand_range(0, adv_n - 1);
+                p = adv_live[k].p;
+                adv_free(k);
+            } else if (cls == 1 && adv_nfreed) { /* stale */
+                p = adv_freed[kh_test_rand_range(0, (adv_nfreed < 32 ? adv_nfreed : 32) - 1)];
+                if (adv_starts_live(p)) p = NULL;
+            } else if (cls == 2 && adv_n) { /* interior */
+                struct adv_blk *b = &adv_live[kh_test_rand_range(0, adv_n - 1)];
+                if (b->size > 16) p = b->p + 16 * kh_test_rand_range(1, (b->size - 1) / 16);
+            } else if (cls == 3) { /* foreign */
+                if (kh_test_rand() & 1) {
+                    p = outside + 16 * kh_test_rand_range(1, 31);
+                } else {
+                    theirs = kh_alloc(foreign, 16 + kh_test_rand_range(0, 5000), 0);
+                    p = theirs ? theirs + (kh_test_rand() & 1 ? 0 : 16) : NULL;
+                }
+            }
+            if (p) adv_misuse(p, foreign, how);
+            if (theirs) kh_free(foreign, theirs, 0, 0);
+            continue;
+        }
+        if ((w < 55 && adv_n < ADV_SLOTS) || !adv_n) {
+            size_t size = (size_t)kh_test_rand_range(0, kh_test_rand() & 1 ? 200 : 9000);
+            unsigned char *p;
+            if (w % 5 == 0)
+                p = kmalloc_aligned(size, (size_t)1 << kh_test_rand_range(0, 12), 0);
+            else if (w % 5 == 1)
+                p = kzalloc(size, 0);
+            else
+                p = kmalloc(size, 0);
+            KH_ASSERT(p);
+            struct adv_blk *b = &adv_live[adv_n++];
+            b->p = p;
+            b->size = size;
+            b->pat = (unsigned char)kh_test_rand();
+            adv_fill(b);
+        } else if (w < 80) {
+            adv_free((size_t)kh_test_rand_range(0, adv_n - 1));
+        } else {
+            struct adv_blk *b = &adv_live[kh_test_rand_range(0, adv_n - 1)];
+            size_t ns = (size_t)kh_test_rand_range(0, 9000);
+            unsigned char *old = b->p, *q = krealloc(b->p, ns, 0);
+            KH_ASSERT(q);
+            size_t keep = ns < b->size ? ns : b->size;
+            b->p = q;
+            for (size_t i = 0; i < keep; i++) KH_CHECK_EQ(q[i], (unsigned char)(b->pat + i * 3));
+            b->size = ns;
+            adv_fill(b);
+            if (q != old) adv_freed[adv_nfreed++ % 32] = old;
+        }
+    }
+    while (adv_n) adv_free(adv_n - 1);
+}
+
+KH_TEST_TAGGED(kmalloc_adversarial_over_kmem, "checks")
+{
+    size_t n;
+    unsigned char *mem = kh_test_arena(&n);
+    /* Sized by the arena (8 MiB on the QEMU targets); the other allocator
+     * at its end. */
+    size_t ob = n / 8 < (1u << 20) ? n / 8 : (1u << 20);
+    KH_ASSERT_EQ(km_boot(n / 2 < (8u << 20) ? n / 2 : (8u << 20)), 0);
+    kheap *other = kheap_init(mem + n - ob, ob);
+    KH_ASSERT(other);
+    adv_run(kheap_allocator(other), kh_test_iters(20000));
+    KH_CHECK(km_all_free());
+    km_down();
+}
+
+KH_TEST_TAGGED(kmalloc_adversarial_over_a_locked_kmem, "checks")
+{
+    size_t n;
+    unsigned char *mem = kh_test_arena(&n);
+    size_t ob = n / 8 < (1u << 20) ? n / 8 : (1u << 20);
+    KH_ASSERT_EQ(km_boot(n / 2 < (8u << 20) ? n / 2 : (8u << 20)), 0);
+    kh_kmalloc_shutdown();
+    static kh_spinlock_t lock = KH_SPINLOCK_INIT;
+    static struct kh_locked l;
+    KH_ASSERT_EQ(kh_locked_init(&l, kh_kmem_allocator(&km_front), &lock, &kh_spin_lock_ops), 0);
+    KH_ASSERT_EQ(kh_kmalloc_init(kh_locked_allocator(&l)), 0);
+    kheap *other = kheap_init(mem + n - ob, ob);
+    KH_ASSERT(other);
+    adv_run(kheap_allocator(other), kh_test_iters(10000));
+    KH_CHECK(!kh_spin_is_locked(&lock));
+    KH_CHECK(km_all_free());
+    km_down();
+    kh_locked_destroy(&l);
+}
+
+#if KH_TEST_HOSTED
+#include <sys/mman.h>
+#endif
+
+/* A pointer into memory that is not mapped: kfree, kfree_sensitive, ksize
+ * and krealloc report it and never read below it (the 16 bytes below a
+ * page start lie in an inaccessible page). Over kh_kmem the owns query
+ * places it first; over an allocator without owns, the span of kmalloc's
+ * own blocks does. */
+KH_TEST_TAGGED(kmalloc_pointer_into_unmapped_memory_is_reported, "checks hosted")
+{
+#if KH_TEST_HOSTED
+    unsigned char *map = mmap(NULL, 1 << 18, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KH_ASSERT(map != MAP_FAILED);
+    for (int over_heap = 0; over_heap < 2; over_heap++) {
+        KH_ASSERT_EQ(km_boot(1 << 20), 0);
+        if (over_heap) {
+            kh_kmalloc_shutdown();
+            KH_ASSERT_EQ(kh_kmalloc_init(kheap_allocator(km_heap)), 0);
+        }
+        void *keep = kmalloc(100, 0);
+        KH_ASSERT(keep);
+        struct kh_test_reports r;
+        kh_test_reports_start(&r);
+        for (size_t off = 0; off < (1 << 18); off += 4096 + 16) {
+            unsigned char *p = map + off - off % 16;
+            kfree(p);
+            kfree_sensitive(p);
+            KH_CHECK_EQ(ksize(p), 0);
+            KH_CHECK(krealloc(p, 10, 0) == NULL);
+        }
+        KH_CHECK(r.count > 0);
+        KH_CHECK_EQ(r.last_code, KH_EFAULT);
+        kh_test_reports_stop();
+        KH_CHECK_EQ(ksize(keep), 100);
+        kfree(keep);
+        KH_CHECK(km_all_free());
+        km_down();
+    }
+    munmap(map, 1 << 18);
+#endif
+}
+
+/* Over an allocator that cannot vet pointers (the core heap), kmalloc still
+ * refuses pointers outside the span of its blocks without reading them, and
+ * within it checks the header: a keyed tag (not forgeable without the
+ * secret), and a double free while the freed tag is intact. */
+KH_TEST_TAGGED(kmalloc_over_an_allocator_without_owns, "checks")
+{
+    KH_ASSERT_EQ(km_boot(1 << 20), 0);
+    kh_kmalloc_shutdown();
+    KH_ASSERT_EQ(kh_kmalloc_init(kheap_allocator(km_heap)), 0);
+    static _Alignas(64) unsigned char outside[256];
+    unsigned char *a = kmalloc(64, 0), *b = kmalloc(64, 0);
+    KH_ASSERT(a && b);
+    memset(b, 0x3c, 64);
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    kfree(outside + 64);
+    KH_CHECK_EQ(r.last_code, KH_EFAULT);
+    kfree(a);
+    kfree(a); /* the heap's free-list links may have overwritten the freed tag */
+    KH_CHECK(r.last_code == KH_EDOUBLE || r.last_code == KH_EFAULT);
+    kfree(b + 32); /* inside b: its bytes are no header */
+    KH_CHECK_EQ(r.last_code, KH_EFAULT);
+    KH_CHECK_EQ(r.count, 3);
+    kh_test_reports_stop();
+    for (int i = 0; i < 64; i++) KH_CHECK_EQ(b[i], 0x3c);
+    kfree(b);
+    KH_CHECK(km_all_free());
+    km_down();
 }

@@ -311,3 +311,172 @@ KH_TEST(llist_fault_injection)
     KH_CHECK(r.fault_runs > 50);
     KH_CHECK_EQ(kh_llist_destroy(&l), 0);
 }
+
+/* ---- misuse: deterministic, one class at a time, and adversarial ---- */
+
+static size_t ll_extent(size_t size, size_t align)
+{
+    (void)align;
+    size_t n = (size + UNIT - 1) & ~(size_t)(UNIT - 1);
+    return n ? n : UNIT;
+}
+
+static bool ll_same(size_t a, size_t b, size_t align)
+{
+    return ll_extent(a, align) == ll_extent(b, align);
+}
+
+static void ll_stats_cb(void *ctx, size_t out[KH_MODEL_STATS])
+{
+    struct kh_llist_stats st;
+    kh_llist_stats(ctx, &st);
+    out[0] = st.total_bytes;
+    out[1] = st.used_bytes;
+    out[2] = st.free_bytes;
+    out[3] = st.allocations;
+    out[4] = st.holes;
+    out[5] = st.largest_hole;
+}
+
+/* The allocator is exactly as it was (stats), passes its check, and the
+ * misuse was reported once with code. */
+static void ll_unchanged(struct kh_llist *l, const size_t *before, struct kh_test_reports *r,
+                         unsigned count, int code)
+{
+    size_t now[KH_MODEL_STATS] = {0};
+    ll_stats_cb(l, now);
+    for (int i = 0; i < 6; i++) KH_CHECK_EQ(now[i], before[i]);
+    KH_CHECK_EQ(kh_llist_check(l), 0);
+    KH_CHECK_EQ(r->count, count);
+    KH_CHECK_EQ(r->last_code, code);
+}
+
+KH_TEST_TAGGED(llist_double_free_after_merging_every_neighbour_case, "checks")
+{
+    size_t n;
+    unsigned char *mem = arena(&n);
+    /* Blocks a b c in a row; free b's neighbours in each combination and
+     * order, then b, then b again: its range lies in a (merged) hole. */
+    for (unsigned mask = 0; mask < 4; mask++) {
+        for (int order = 0; order < 2; order++) {
+            struct kh_llist l;
+            KH_ASSERT_EQ(kh_llist_init(&l, mem, 4096), 0);
+            unsigned char *a = kh_llist_alloc(&l, 64, 0), *b = kh_llist_alloc(&l, 64, 0);
+            unsigned char *c = kh_llist_alloc(&l, 64, 0), *d = kh_llist_alloc(&l, 64, 0);
+            KH_ASSERT(a && b && c && d && b == a + 64 && c == b + 64);
+            unsigned char *first = order ? c : a, *second = order ? a : c;
+            bool f1 = mask & (order ? 2u : 1u), f2 = mask & (order ? 1u : 2u);
+            if (f1) kh_llist_free(&l, first, 64);
+            kh_llist_free(&l, b, 64);
+            if (f2) kh_llist_free(&l, second, 64);
+            for (int j = 0; j < 64; j++) d[j] = (unsigned char)j;
+            size_t before[KH_MODEL_STATS] = {0};
+            ll_stats_cb(&l, before);
+            struct kh_test_reports r;
+            kh_test_reports_start(&r);
+            kh_llist_free(&l, b, 64);
+            ll_unchanged(&l, before, &r, 1, KH_EDOUBLE);
+            KH_CHECK(!kh_llist_resize(&l, b, 64, 32)); /* resize of it: the same */
+            ll_unchanged(&l, before, &r, 2, KH_EDOUBLE);
+            KH_CHECK(!kh_llist_resize(&l, b, 64, 128));
+            ll_unchanged(&l, before, &r, 3, KH_EDOUBLE);
+            KH_CHECK(kh_realloc(kh_llist_allocator(&l), b, 64, 256, 0, 0) == NULL ||
+                     r.count >= 4); /* realloc: resize refused, the free refused */
+            kh_test_reports_stop();
+            for (int j = 0; j < 64; j++) KH_CHECK_EQ(d[j], (unsigned char)j);
+            KH_CHECK_EQ(kh_llist_check(&l), 0);
+        }
+    }
+}
+
+KH_TEST_TAGGED(llist_foreign_and_wrong_size_are_refused, "checks")
+{
+    size_t n;
+    unsigned char *mem = arena(&n);
+    KH_ASSERT(n >= 65536);
+    struct kh_llist l, other;
+    /* Two regions with a gap between them, and another instance in it. */
+    KH_ASSERT_EQ(kh_llist_init(&l, mem, 4096), 0);
+    KH_ASSERT_EQ(kh_llist_extend(&l, mem + 16384, 4096), 0);
+    KH_ASSERT_EQ(kh_llist_init(&other, mem + 8192, 4096), 0);
+    unsigned char *a = kh_llist_alloc(&l, 100, 0), *x = kh_llist_alloc(&other, 64, 0);
+    KH_ASSERT(a && x);
+    size_t before[KH_MODEL_STATS] = {0};
+    ll_stats_cb(&l, before);
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    kh_llist_free(&l, x, 64); /* another instance's block, between l's regions */
+    ll_unchanged(&l, before, &r, 1, KH_EFAULT);
+    kh_llist_free(&l, mem + 4096 - 32, 64); /* runs past the first region's end */
+    ll_unchanged(&l, before, &r, 2, KH_EFAULT);
+    kh_llist_free(&l, a, 4096); /* wrong size: into the hole after a */
+    ll_unchanged(&l, before, &r, 3, KH_EDOUBLE);
+    KH_CHECK(!kh_llist_resize(&l, x, 64, 128));
+    ll_unchanged(&l, before, &r, 4, KH_EFAULT);
+    KH_CHECK(!kh_llist_resize(&l, a, 4096, 8)); /* wrong old size */
+    ll_unchanged(&l, before, &r, 5, KH_EDOUBLE);
+    kh_test_reports_stop();
+    kh_llist_free(&other, x, 64);
+    kh_llist_free(&l, a, 100);
+    KH_CHECK_EQ(kh_llist_check(&l), 0);
+    KH_CHECK_EQ(kh_llist_destroy(&l), 0);
+    KH_CHECK_EQ(kh_llist_destroy(&other), 0);
+}
+
+KH_TEST_TAGGED(llist_adversarial_model, "checks")
+{
+    size_t n;
+    unsigned char *mem = arena(&n);
+    KH_ASSERT(n >= (1u << 20) + 65536);
+    struct kh_llist l, other;
+    kh_llist_init(&l, mem, 1u << 19);
+    kh_llist_extend(&l, mem + (1u << 19) + 65536, 1u << 19); /* a gap between two regions */
+    kh_llist_init(&other, mem + (1u << 19), 65536);          /* another instance in it */
+    struct kh_model_config c = {.a = kh_llist_allocator(&l),
+                                .ops = kh_test_iters(20000),
+                                .max_size = 2048,
+                                .max_align_log2 = 8,
+                                .may_fail = true,
+                                .check = ll_check_cb,
+                                .check_ctx = &l,
+                                .check_every = 97};
+    c.misuse.classes =
+        KH_MISUSE_DOUBLE | KH_MISUSE_STALE | KH_MISUSE_FOREIGN | KH_MISUSE_WRONG_SIZE;
+    c.misuse.same_size = ll_same;
+    c.misuse.extent = ll_extent;
+    c.misuse.bigger_only = true;
+    c.misuse.stats = ll_stats_cb;
+    c.misuse.stats_ctx = &l;
+    c.misuse.foreign = kh_llist_allocator(&other);
+    struct kh_model_result r = kh_model_run(&c);
+    KH_CHECK(kh_model_misuse_ok("llist adversarial", &c, &r, kh_test_iters(20000) / 1000));
+    KH_CHECK_EQ(r.misuse_reported, r.misuses);
+    KH_CHECK_EQ(ll_in_use(&l), 0);
+    KH_CHECK_EQ(kh_llist_destroy(&l), 0);
+    KH_CHECK_EQ(kh_llist_destroy(&other), 0);
+}
+
+KH_TEST_TAGGED(llist_many_regions_collapse_into_their_span, "checks")
+{
+    size_t n;
+    unsigned char *mem = arena(&n);
+    KH_ASSERT(n >= 65536);
+    struct kh_llist l;
+    KH_ASSERT_EQ(kh_llist_init(&l, mem, 1024), 0);
+    /* Four more disjoint regions, then one that touches the first. */
+    for (int i = 1; i <= 4; i++) KH_ASSERT_EQ(kh_llist_extend(&l, mem + 4096 * i, 1024), 0);
+    KH_CHECK_EQ(l.nregions, 1); /* the fifth collapsed them into the span */
+    KH_ASSERT_EQ(kh_llist_extend(&l, mem + 1024, 1024), 0);
+    KH_CHECK_EQ(kh_llist_check(&l), 0);
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    kh_llist_free(&l, mem + 32768, 64); /* outside the span: still caught */
+    KH_CHECK_EQ(r.count, 1);
+    KH_CHECK_EQ(r.last_code, KH_EFAULT);
+    kh_test_reports_stop();
+    void *p[6];
+    for (int i = 0; i < 6; i++) KH_CHECK((p[i] = kh_llist_alloc(&l, 900, 0)) != NULL);
+    for (int i = 0; i < 6; i++) kh_llist_free(&l, p[i], 900);
+    KH_CHECK_EQ(kh_llist_check(&l), 0);
+    KH_CHECK_EQ(kh_llist_destroy(&l), 0);
+}

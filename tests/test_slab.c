@@ -458,12 +458,7 @@ KH_TEST(slab_cache_allocator_model_and_faults)
 
 static int kmem_check_cb(void *ctx)
 {
-    struct kh_kmem *k = ctx;
-    for (unsigned i = 0; i < k->nclasses; i++) {
-        int rc = kh_slab_cache_check(&k->caches[i]);
-        if (rc) return rc;
-    }
-    return 0;
+    return kh_kmem_check(ctx); /* every cache, and the table (checked builds) */
 }
 
 static size_t kmem_in_use(void *ctx)
@@ -816,6 +811,11 @@ KH_TEST(slab_slabs_from_a_heap_pack_without_gaps)
     KH_ASSERT(h);
     struct kh_slab_cache c;
     struct kh_slab_cache_config cfg = heap_cfg(h, 64, 0);
+    /* The checked build's slab table elsewhere: this is about the slabs. */
+    static _Alignas(16) unsigned char table_mem[8192];
+    kheap *th = kheap_init(table_mem, sizeof table_mem);
+    KH_ASSERT(th);
+    cfg.table = kheap_allocator(th);
     KH_ASSERT_EQ(kh_slab_cache_create(&c, &cfg), 0);
     struct kh_slab_cache_stats st;
     kh_slab_cache_stats(&c, &st);
@@ -884,4 +884,284 @@ KH_TEST(slab_kmem_max_class_sends_bigger_requests_to_large)
     struct kheap_stats hs;
     kheap_stats(h, &hs);
     KH_CHECK_EQ(hs.used_bytes, 0);
+}
+
+/* ---- misuse: deterministic, one class at a time, and adversarial ---- */
+
+static void cache_stats_cb(void *ctx, size_t out[KH_MODEL_STATS])
+{
+    struct kh_slab_cache_stats st;
+    kh_slab_cache_stats(ctx, &st);
+    out[0] = st.slabs;
+    out[1] = st.slabs_partial;
+    out[2] = st.slabs_full;
+    out[3] = st.slabs_empty;
+    out[4] = st.objects_in_use;
+    out[5] = st.allocs;
+    out[6] = st.frees;
+    out[7] = st.backing_bytes;
+}
+
+static void kmem_stats_cb(void *ctx, size_t out[KH_MODEL_STATS])
+{
+    struct kh_kmem *k = ctx;
+    struct kh_kmem_stats st;
+    kh_kmem_stats(k, &st);
+    out[0] = st.objects_in_use;
+    out[1] = st.slabs;
+    out[2] = st.slab_bytes;
+    out[3] = st.used_bytes;
+    out[4] = st.large_live;
+    out[5] = st.large_bytes;
+    size_t frees = 0;
+    for (unsigned i = 0; i < k->nclasses; i++) frees += k->caches[i].stats.frees;
+    out[6] = frees;
+    out[7] = k->table.count;
+}
+
+static struct kh_kmem *same_class_kmem;
+
+static bool kmem_same_size(size_t a, size_t b, size_t align)
+{
+    struct kh_slab_cache *ca = kh_kmem_cache_for(same_class_kmem, a, align);
+    struct kh_slab_cache *cb = kh_kmem_cache_for(same_class_kmem, b, align);
+    return ca == cb && (ca || a == b);
+}
+
+KH_TEST_TAGGED(slab_misuse_one_class_at_a_time, "checks")
+{
+    kheap *h = slab_test_heap(1 << 20);
+    KH_ASSERT(h);
+    struct kh_slab_cache c, other;
+    struct kh_slab_cache_config cfg = heap_cfg(h, 48, 0);
+    KH_ASSERT_EQ(kh_slab_cache_create(&c, &cfg), 0);
+    KH_ASSERT_EQ(kh_slab_cache_create(&other, &cfg), 0);
+    unsigned char *a = kh_slab_alloc(&c, 0), *b = kh_slab_alloc(&c, 0),
+                  *x = kh_slab_alloc(&other, 0);
+    KH_ASSERT(a && b && x);
+    memset(b, 0x5a, 48);
+    kh_allocator ca = kh_slab_cache_allocator(&c);
+    KH_CHECK(ca.ops->owns != NULL);
+    KH_CHECK_EQ(ca.ops->owns(ca.ctx, a), 48);
+    KH_CHECK_EQ(ca.ops->owns(ca.ctx, a + 16), 0);
+    KH_CHECK_EQ(ca.ops->owns(ca.ctx, x), 0);
+    size_t before[KH_MODEL_STATS] = {0}, now[KH_MODEL_STATS] = {0};
+    struct kh_test_reports r;
+    kh_slab_free(&c, a);
+    cache_stats_cb(&c, before);
+    kh_test_reports_start(&r);
+    static _Alignas(65536) unsigned char outside[256];
+    struct {
+        unsigned char *p;
+        int code;
+    } cases[] = {
+        {a, KH_EDOUBLE},      /* double free */
+        {b + 16, KH_EFAULT},  /* interior, aligned */
+        {b + 1, KH_EFAULT},   /* interior */
+        {x, KH_EFAULT},       /* another cache's object */
+        {outside, KH_EFAULT}, /* no slab there: the table says so, nothing is read */
+    };
+    unsigned count = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        kh_slab_free(&c, cases[i].p);
+        KH_CHECK_EQ(r.count, ++count);
+        KH_CHECK_EQ(r.last_code, cases[i].code);
+        KH_CHECK(!kh_resize(ca, cases[i].p, 48, 40, 0)); /* resize of it: refused too */
+        KH_CHECK_EQ(r.count, ++count);
+        KH_CHECK(kh_realloc(ca, cases[i].p, 48, 40, 0, 0) == NULL);
+        KH_CHECK_EQ(r.count, ++count); /* resize reported it; no copy was made */
+        KH_CHECK_EQ(ca.ops->owns(ca.ctx, cases[i].p), 0);
+        cache_stats_cb(&c, now);
+        KH_CHECK(memcmp(now, before, sizeof now) == 0);
+        KH_CHECK_EQ(kh_slab_cache_check(&c), 0);
+    }
+    kh_test_reports_stop();
+    for (int i = 0; i < 48; i++) KH_CHECK_EQ(b[i], 0x5a);
+    /* A stale pointer into a slab given back: not a slab any more. */
+    kh_slab_free(&c, b);
+    KH_CHECK_EQ(kh_slab_shrink(&c), 1);
+    kh_test_reports_start(&r);
+    kh_slab_free(&c, b);
+    KH_CHECK_EQ(r.count, 1);
+    KH_CHECK_EQ(r.last_code, KH_EFAULT);
+    kh_test_reports_stop();
+    kh_slab_free(&other, x);
+    KH_CHECK_EQ(kh_slab_cache_destroy(&c), 0);
+    KH_CHECK_EQ(kh_slab_cache_destroy(&other), 0);
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+KH_TEST_TAGGED(slab_kmem_misuse_one_class_at_a_time, "checks")
+{
+    struct kh_kmem k;
+    kheap *h;
+    KH_ASSERT_EQ(kmem_setup(&k, &h, 4 << 20), 0);
+    kh_allocator a = kh_kmem_allocator(&k);
+    unsigned char *s1 = kh_alloc(a, 100, 0), *s2 = kh_alloc(a, 100, 0);
+    unsigned char *l1 = kh_alloc(a, 10000, 0), *l2 = kh_alloc(a, 20000, 0);
+    KH_ASSERT(s1 && s2 && l1 && l2);
+    KH_CHECK_EQ(kh_owns(a, s1), 128);
+    KH_CHECK_EQ(kh_owns(a, l1), 10000);
+    KH_CHECK_EQ(kh_owns(a, l1 + 16), 0);
+    kh_free(a, s2, 100, 0);
+    kh_free(a, l2, 20000, 0);
+    size_t before[KH_MODEL_STATS] = {0}, now[KH_MODEL_STATS] = {0};
+    kmem_stats_cb(&k, before);
+    static _Alignas(16) unsigned char outside[256];
+    struct {
+        unsigned char *p;
+        size_t size;
+        int code;
+    } cases[] = {
+        {s2, 100, KH_EDOUBLE},       /* double free, small */
+        {l2, 20000, KH_EFAULT},      /* double free, large: no longer in the table */
+        {s1 + 16, 80, KH_EFAULT},    /* interior */
+        {l1 + 4096, 100, KH_EFAULT}, /* interior of a large block, small size */
+        {l1 + 64, 9000, KH_EFAULT},  /* interior of a large block */
+        {s1, 1000, KH_EFAULT},       /* wrong size: another class */
+        {s1, 9000, KH_EFAULT},       /* wrong size: a small object freed as large */
+        {l1, 10001, KH_EINVAL},      /* wrong size: large, not the recorded one */
+        {l1, 64, KH_EFAULT},         /* a large block freed as small */
+        {outside, 64, KH_EFAULT},    /* foreign */
+        {outside, 9000, KH_EFAULT},  /* foreign, large */
+    };
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    unsigned count = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        kh_free(a, cases[i].p, cases[i].size, 0);
+        KH_CHECK_EQ(r.count, ++count);
+        KH_CHECK_EQ(r.last_code, cases[i].code);
+        KH_CHECK(!kh_resize(a, cases[i].p, cases[i].size, cases[i].size + 1, 0));
+        KH_CHECK_EQ(r.count, ++count);
+        /* kh_realloc: resize refused (reported), then NULL. Only where the
+         * wrong size names a block kmem does have at that address (a large
+         * block given back as small) does the helper move: the new block is
+         * the caller's, the old one stays (its free refused, reported). */
+        unsigned char *q = kh_realloc(a, cases[i].p, cases[i].size, 50000, 0, 0);
+        count = r.count;
+        if (q) {
+            KH_CHECK(cases[i].p == l1 && cases[i].size == 64);
+            kh_free(a, q, 50000, 0);
+        }
+        KH_CHECK_EQ(r.count, count);
+        kmem_stats_cb(&k, now);
+        KH_CHECK(memcmp(now, before, sizeof now) == 0);
+        KH_CHECK_EQ(kh_kmem_check(&k), 0);
+    }
+    kh_test_reports_stop();
+    kh_free(a, s1, 100, 0);
+    kh_free(a, l1, 10000, 0);
+    KH_CHECK_EQ(kmem_in_use(&k), 0);
+    kh_kmem_shrink(&k);
+    KH_CHECK_EQ(k.table.count, 0);
+    struct kheap_stats hs;
+    kheap_stats(h, &hs);
+    KH_CHECK_EQ(hs.used_bytes, 0); /* the table went back once empty */
+    KH_CHECK_EQ(kh_kmem_destroy(&k), 0);
+}
+
+#if KH_TEST_HOSTED
+#include <sys/mman.h>
+#endif
+
+KH_TEST_TAGGED(slab_kmem_pointer_into_unmapped_memory_is_reported, "checks hosted")
+{
+#if KH_TEST_HOSTED
+    struct kh_kmem k;
+    kheap *h;
+    KH_ASSERT_EQ(kmem_setup(&k, &h, 1 << 20), 0);
+    kh_allocator a = kh_kmem_allocator(&k);
+    void *keep = kh_alloc(a, 64, 0); /* the table exists */
+    KH_ASSERT(keep);
+    /* 64 KiB aligned, every page inaccessible: any read would fault. */
+    unsigned char *map = mmap(NULL, 1 << 17, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    KH_ASSERT(map != MAP_FAILED);
+    unsigned char *p = map + ((65536 - (uintptr_t)map % 65536) % 65536) + 4096;
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    kh_free(a, p, 64, 0);
+    kh_free(a, p, 10000, 0);
+    KH_CHECK(!kh_resize(a, p, 64, 32, 0));
+    KH_CHECK_EQ(kh_owns(a, p), 0);
+    KH_CHECK_EQ(r.count, 3);
+    KH_CHECK_EQ(r.last_code, KH_EFAULT);
+    kh_test_reports_stop();
+    munmap(map, 1 << 17);
+    kh_free(a, keep, 64, 0);
+    KH_CHECK_EQ(kh_kmem_destroy(&k), 0);
+#endif
+}
+
+KH_TEST_TAGGED(slab_cache_adversarial_model, "checks")
+{
+    kheap *h = slab_test_heap(4 << 20);
+    KH_ASSERT(h);
+    struct kh_slab_cache c, other;
+    struct kh_slab_cache_config cfg = heap_cfg(h, 200, 64);
+    KH_ASSERT_EQ(kh_slab_cache_create(&c, &cfg), 0);
+    KH_ASSERT_EQ(kh_slab_cache_create(&other, &cfg), 0);
+    struct kh_model_config mc = {.a = kh_slab_cache_allocator(&c),
+                                 .ops = kh_test_iters(20000),
+                                 .max_size = 200,
+                                 .max_align_log2 = 6,
+                                 .check = slab_cache_check_cb,
+                                 .check_ctx = &c,
+                                 .check_every = 500};
+    mc.misuse.classes = KH_MISUSE_DOUBLE | KH_MISUSE_STALE | KH_MISUSE_INTERIOR | KH_MISUSE_FOREIGN;
+    mc.misuse.reuse_ok = true;
+    mc.misuse.stats = cache_stats_cb;
+    mc.misuse.stats_ctx = &c;
+    mc.misuse.foreign = kh_slab_cache_allocator(&other);
+    struct kh_model_result r = kh_model_run(&mc);
+    KH_CHECK(kh_model_misuse_ok("slab cache adversarial", &mc, &r, kh_test_iters(20000) / 1000));
+    KH_CHECK_EQ(r.misuse_reported, r.misuses);
+    KH_CHECK_EQ(slab_cache_in_use(&c), 0);
+    KH_CHECK_EQ(kh_slab_cache_destroy(&c), 0);
+    KH_CHECK_EQ(kh_slab_cache_destroy(&other), 0);
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+KH_TEST_TAGGED(slab_kmem_adversarial_model, "checks")
+{
+    struct kh_kmem k, other;
+    kheap *h, *oh;
+    size_t n;
+    unsigned char *mem = kh_test_arena(&n);
+    /* Sized by the arena (8 MiB on the QEMU targets): the other instance
+     * at its end. */
+    size_t ob = n / 8 < (1u << 20) ? n / 8 : (1u << 20),
+           mb = n / 2 < (8u << 20) ? n / 2 : (8u << 20);
+    KH_ASSERT_EQ(kmem_setup(&k, &h, mb), 0);
+    oh = kheap_init(mem + n - ob, ob);
+    KH_ASSERT(oh);
+    struct kh_kmem_config ocfg;
+    memset(&ocfg, 0, sizeof(ocfg));
+    ocfg.pages = kheap_allocator(oh);
+    KH_ASSERT_EQ(kh_kmem_init(&other, &ocfg), 0);
+    same_class_kmem = &k;
+    struct kh_model_config mc = {.a = kh_kmem_allocator(&k),
+                                 .ops = kh_test_iters(30000),
+                                 .max_size = 12000,
+                                 .max_align_log2 = 10,
+                                 .may_fail = mb < (8u << 20),
+                                 .check = kmem_check_cb,
+                                 .check_ctx = &k,
+                                 .check_every = 1000};
+    mc.misuse.classes = KH_MISUSE_ALL;
+    mc.misuse.reuse_ok = true;
+    mc.misuse.same_size = kmem_same_size;
+    mc.misuse.stats = kmem_stats_cb;
+    mc.misuse.stats_ctx = &k;
+    mc.misuse.foreign = kh_kmem_allocator(&other);
+    struct kh_model_result r = kh_model_run(&mc);
+    KH_CHECK(kh_model_misuse_ok("kmem adversarial", &mc, &r, kh_test_iters(30000) / 1500));
+    KH_CHECK_EQ(r.misuse_reported, r.misuses);
+    KH_CHECK_EQ(kmem_in_use(&k), 0);
+    kh_kmem_shrink(&k);
+    struct kheap_stats hs;
+    kheap_stats(h, &hs);
+    KH_CHECK_EQ(hs.used_bytes, 0);
+    KH_CHECK_EQ(kh_kmem_destroy(&k), 0);
+    KH_CHECK_EQ(kh_kmem_destroy(&other), 0);
 }

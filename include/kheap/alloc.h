@@ -18,8 +18,28 @@
  *   - free(ctx, ptr, size, align): give the block back. size and align are the
  *     ones it was allocated (or last resized) with, so header-less allocators
  *     (bump, fixed blocks, slab) can work. free(NULL, ...) does nothing.
+ *   - owns(ctx, ptr): optional (NULL = cannot tell). When ptr is the start
+ *     of a block this allocator handed out and has not taken back, the bytes
+ *     usable from ptr (at least the size requested, never 0); 0 for every
+ *     other pointer: interior, already freed, another allocator's, wild. It
+ *     answers without reading memory the allocator does not manage, in O(1),
+ *     and reports nothing: it is how a layer above vets a pointer before it
+ *     reads anything near it (kmalloc reads its header only after owns said
+ *     yes). Implemented by the slab caches and struct kh_kmem (exact, from
+ *     their slab and block tables), the failing allocator (owns nothing), and
+ *     the locked, fault and fixed wrappers when what they wrap has it.
  *   - flags: KH_GFP_* below. Allocators that can grow (call a source) or take a
  *     lock that may sleep must not do so when KH_GFP_ATOMIC is set.
+ *
+ * Misuse (checked builds, KH_CONFIG_CHECKS): every allocator's header says
+ * which of these it reports (kh_report) and refuses, and which it cannot see:
+ * a double free (also after the block merged with free neighbours); a
+ * pointer into the middle of a live block; a stale pointer (freed, its
+ * memory since handed out again or given back); a foreign pointer (another
+ * allocator's, or outside all its memory); a wrong size given back to a
+ * header-less allocator; resize or realloc of any of these. No allocator can
+ * tell a stale pointer from its new owner's when the memory was handed out
+ * again at the very same address: that free frees the new owner's block.
  */
 #ifndef KHEAP_ALLOC_H
 #define KHEAP_ALLOC_H
@@ -39,6 +59,7 @@ typedef struct kh_allocator_ops {
     void *(*alloc)(void *ctx, size_t size, size_t align, unsigned flags);
     bool (*resize)(void *ctx, void *ptr, size_t old_size, size_t new_size, size_t align);
     void (*free)(void *ctx, void *ptr, size_t size, size_t align);
+    size_t (*owns)(void *ctx, const void *ptr); /* optional, see above */
 } kh_allocator_ops;
 
 typedef struct kh_allocator {
@@ -60,13 +81,20 @@ bool kh_resize(kh_allocator a, void *ptr, size_t old_size, size_t new_size, size
 /* Resize in place, else allocate new_size with the same align, copy
  * min(old, new) bytes and free the old block. ptr NULL allocates. On failure
  * returns NULL and the old block is untouched and still owned by the caller.
- * KH_GFP_ZERO zeroes the bytes past old_size. */
+ * KH_GFP_ZERO zeroes the bytes past old_size. Before it copies, an allocator
+ * with owns is asked whether ptr is a live block of old_size bytes: if not,
+ * NULL (the allocator's resize has reported it). A new block that overlaps
+ * the old one proves the old one was not live: it is freed again, reported
+ * (KH_EDOUBLE) and the call returns NULL. */
 void *kh_realloc(kh_allocator a, void *ptr, size_t old_size, size_t new_size, size_t align,
                  unsigned flags);
 /* kh_realloc for n elements of elem_size, overflow-checked. */
 void *kh_realloc_array(kh_allocator a, void *ptr, size_t old_n, size_t new_n, size_t elem_size,
                        size_t align, unsigned flags);
 void kh_free(kh_allocator a, void *ptr, size_t size, size_t align);
+/* a's owns(ptr): usable bytes of the live block at ptr, 0 when it is not
+ * one. SIZE_MAX when a cannot tell (no owns in its table). */
+size_t kh_owns(kh_allocator a, const void *ptr);
 
 /* The core heap (kheap/heap.h) as a kh_allocator: alloc, resize in place
  * and free map to kheap_alloc_flags, kheap_resize and kheap_free. */

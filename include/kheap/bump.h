@@ -53,20 +53,31 @@
  *             top), so freeing or growing the size-0 block never touches
  *             the block after it.
  *
- * Misuse      Checked builds (KH_CONFIG_CHECKS) report through kh_report():
- *             use of an object that is not initialized or was destroyed
- *             (KH_EINVAL; the call does nothing), init of a live object
- *             (KH_EBUSY, refused), a free of a pointer outside every chunk
- *             (KH_EFAULT) or of a block that lies above top, i.e. already
- *             rewound (KH_EDOUBLE), and a mark that is not from this arena or
- *             lies above the current top (KH_EINVAL, rewind refused).
+ * Misuse      Free rewinds only the most recent block and does nothing for
+ *             any other, so no misuse of free or resize can make blocks
+ *             overlap or corrupt the arena: a double, stale, interior or
+ *             wrong-size free of a block that is not the most recent is a
+ *             no-op, and goes unreported (telling it from a valid free
+ *             would need a record of every block, which a bump allocator
+ *             does not keep). Checked builds (KH_CONFIG_CHECKS) report
+ *             through kh_report() and refuse what would move top:
+ *              - a pointer outside every chunk (KH_EFAULT; free and resize
+ *                walk the chunks, O(chunks));
+ *              - a block above top, i.e. freed already (KH_EDOUBLE);
+ *              - the most recent block with a size other than its own
+ *                (KH_EINVAL; size 0 is never taken for a wrong size, as a
+ *                size-0 block may share its address);
+ *              - use of an object that is not initialized or was destroyed
+ *                (KH_EINVAL; the call does nothing), init of a live object
+ *                (KH_EBUSY, refused), a mark that is not from this arena
+ *                or lies above the current top (KH_EINVAL, rewind refused).
  *
  * Threads     No locking: wrap it in kheap/locked.h or keep one per CPU.
  *
  * Size        Cortex-M3 -Os, linked with -ffunction-sections --gc-sections:
  *             kh_bump_alloc alone 141 B (default, checked build);
- *             kh_bump_init + kh_bump_alloc + kh_bump_free 156 B with
- *             KH_CONFIG_CHECKS=0, 385 B checked (the free check walks the
+ *             kh_bump_init + kh_bump_alloc + kh_bump_free 148 B with
+ *             KH_CONFIG_CHECKS=0, 456 B checked (the free check walks the
  *             chunks). The growth path is reached only through a pointer
  *             that kh_bump_set_source installs, so it is not linked unless
  *             a source is attached.

@@ -90,4 +90,16 @@
 #define KH_HEAP_FALLBACK_SCAN 8
 #endif
 
+/* kmalloc family (kheap/kmalloc.h): its functions always exist with a kh_
+ * prefix (kh_kmalloc, kh_kfree, ...); 1 also defines the plain Linux names
+ * (kmalloc, kfree, ksize, kstrdup, ...), 0 leaves them out so kheap links
+ * into a kernel that has its own. Build the library and its users with the
+ * same value. */
+#ifndef KH_CONFIG_KMALLOC_NAMES
+#define KH_CONFIG_KMALLOC_NAMES 1
+#endif
+#if KH_CONFIG_KMALLOC_NAMES != 0 && KH_CONFIG_KMALLOC_NAMES != 1
+#error "KH_CONFIG_KMALLOC_NAMES must be 0 or 1"
+#endif
+
 #endif /* KHEAP_CONFIG_H */

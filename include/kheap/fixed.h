@@ -29,7 +29,7 @@
  *             block can be given back: kh_fixed_shrink). Freed blocks stay in
  *             their class until shrink: memory used by one class is not
  *             available to another (the design's price for O(1)).
- *             struct kh_fixed: 3 x 9 + 5 words, anywhere.
+ *             struct kh_fixed: 3 x 9 + 6 words, anywhere.
  *
  * Alignment   Class blocks are aligned to their class size, so any power of
  *             two up to the class is honoured; above 2048 the backing
@@ -40,14 +40,43 @@
  * Flags       Passed to the backing allocator (ATOMIC/NOGROW reach its source);
  *             KH_GFP_ZERO zeroes the size bytes requested.
  *
- * Misuse      Checked builds report through kh_report() and refuse the call:
- *             free of a pointer not aligned to its class (KH_EFAULT: foreign
- *             or wrong size); free into a class with no live block, or of the
- *             block at the head of its list (KH_EDOUBLE); use of an object not
- *             initialized or destroyed, double destroy (KH_EINVAL, best
- *             effort); destroy with blocks live (KH_EBUSY, destroyed anyway,
- *             live blocks stay with the backing allocator). A double free
- *             deeper in a list is caught by kh_fixed_check, not by free.
+ * Misuse      Checked builds (KH_CONFIG_CHECKS) report through kh_report() and
+ *             refuse the call, leaving everything as it was. Always, O(1):
+ *              - a pointer not aligned to the class its size names
+ *                (KH_EFAULT);
+ *              - a double free at any depth of a free list, and a stale
+ *                pointer whose block is still free (KH_EDOUBLE): a free
+ *                block's second word holds link ^ address ^ a per-instance
+ *                secret from kh_port_entropy, which a live block's never
+ *                does (alloc breaks it; user data matches it by chance with
+ *                probability 2^-W, on purpose only knowing the secret); a
+ *                free into a class with no live block (KH_EDOUBLE);
+ *              - a free block written after it was freed: alloc and shrink
+ *                check that word before trusting the link (KH_ECORRUPT; the
+ *                rest of that class's list is left to the backing).
+ *             With a backing that has owns (kheap/alloc.h: kh_kmem, a slab
+ *             cache, either locked), also, without reading at the pointer:
+ *              - a foreign or interior pointer, or a stale one whose block
+ *                went back to the backing (KH_EFAULT);
+ *              - a size that names a bigger class than the block's
+ *                (KH_EINVAL);
+ *              - a large block that is not a live block of the backing
+ *                (KH_EFAULT) or is smaller than the size (KH_EINVAL),
+ *                checked before the large counters move;
+ *              and kh_fixed_allocator has owns itself (live blocks only).
+ *             Not caught: over a backing without owns (the core heap), a
+ *             foreign, interior or stale-after-shrink pointer aligned to
+ *             its class (nothing records which blocks fixed handed out;
+ *             the two words at it are read, so it must be readable), and a
+ *             large block's misuse is the backing's to catch (its counters
+ *             move first); a size naming a smaller class (the block is big
+ *             enough for it: it joins that class's list); a block of
+ *             another fixed instance on the same backing (a live backing
+ *             block); two large sizes the backing cannot tell apart. Use
+ *             of an object not initialized or destroyed, double destroy:
+ *             KH_EINVAL (best effort); destroy with blocks live: KH_EBUSY
+ *             (destroyed anyway, live blocks stay with the backing).
+ *             Cost: two stores per free, a compare per free and alloc.
  *
  * Threads     No locking: wrap it in kheap/locked.h.
  *
@@ -73,8 +102,10 @@ extern "C" {
 #define KH_FIXED_MAX_BLOCK 2048u
 #define KH_FIXED_CLASSES   9 /* 8 << 0 ... 8 << 8 */
 
+/* A free block: the link, and a check word (see Misuse). */
 struct kh_fixed_block {
     struct kh_fixed_block *next;
+    uintptr_t check;
 };
 
 struct kh_fixed {
@@ -85,6 +116,7 @@ struct kh_fixed {
     size_t large_live;  /* backing blocks handed out (large requests) */
     size_t large_bytes; /* and their bytes */
     size_t refills;     /* backing allocations made for classes */
+    uintptr_t secret;   /* free blocks' check words are keyed with it */
     uint32_t magic;
 };
 

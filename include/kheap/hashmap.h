@@ -15,10 +15,23 @@
  *             than the probe; removal shifts the run back (no tombstones).
  *             The stored 32 hash bits are compared before calling eq and are
  *             reused on resize, so the user hash runs once per insert.
- * Hash        hash NULL = kh_hash_bytes(key, key_size, seed) (see below),
- *             eq NULL = memcmp of key_size bytes. Keys with padding bytes or
- *             pointers to data need a user hash and eq. A user hash may be
- *             weak in its low bits: it is remixed (Fibonacci multiply).
+ * Hash        hash NULL = SipHash-1-3 of the key's key_size bytes under a
+ *             128-bit key drawn for each map from the port's entropy hook
+ *             (kh_port_entropy, kheap/port.h) at init; kh_hashmap_set_key
+ *             sets it explicitly (reproducible runs). eq NULL = memcmp of
+ *             key_size bytes. Keys with padding bytes or pointers to data
+ *             need a user hash and eq. A user hash may be weak in its low
+ *             bits: it is remixed (Fibonacci multiply).
+ * Flooding    With the default hash, keys chosen by an adversary who does
+ *             not know the map's key land in slots as random keys do: SipHash
+ *             is a pseudorandom function, so finding keys that collide
+ *             without the key is as hard as breaking it (no multicollision
+ *             holds for every key, unlike kh_hash_bytes below). Insert and
+ *             lookup of crafted keys then cost what random keys cost
+ *             (docs/BENCHMARKS.md, "Hash flooding"). The key is only as
+ *             secret as the port's entropy: strong hosted (getrandom), weak
+ *             on the bare-metal ports without a hardware generator (see
+ *             kheap/port.h). A user hash gives this up unless it is keyed.
  * Time        Expected O(1) for insert/get/remove with a good hash; resize
  *             O(n). Worst case O(n) per operation (all keys colliding).
  * Memory      8 + slot bytes per slot; at most 7/8 of slots used, at least
@@ -58,10 +71,10 @@ struct kh_hashmap_meta {
 
 struct kh_hashmap {
     kh_allocator a;
-    kh_hash_fn hash; /* NULL: kh_hash_bytes with seed */
+    kh_hash_fn hash; /* NULL: kh_siphash13 under key */
     kh_eq_fn eq;     /* NULL: memcmp */
     void *ctx;
-    uint64_t seed;
+    uint64_t key[2]; /* the default hash's SipHash key (k0, k1) */
     size_t key_size, val_size;
     size_t val_off, slot_size, slot_align;
     size_t cap; /* 0 or a power of two */
@@ -70,27 +83,42 @@ struct kh_hashmap {
     unsigned char *slots;
 };
 
-/* ---- default hashes ----
- * kh_hash_bytes: our own multiply-rotate hash over 8-byte words (two 64-bit
- * multiplies per word, no 128-bit product so 32-bit targets pay little) and
- * murmur3's fmix64 finalizer for full avalanche: every input bit flips each
- * output bit with probability close to 1/2, so the low bits used to pick a
- * slot are as good as the high ones. Length and seed are mixed in, so
- * prefixes and different seeds give unrelated hashes. It is not a keyed PRF:
- * a seed the attacker cannot learn makes collision flooding harder, but a
- * map fed by an adversary that can observe timing should use SipHash (pass
- * it as the user hash). kh_hash_u64 is fmix64(x ^ seed-derived constant), a
- * bijection: distinct integers never collide before reduction. */
+/* ---- hashes ----
+ * kh_siphash13, kh_siphash24: SipHash-1-3 and SipHash-2-4 (Aumasson and
+ * Bernstein, 2012) of n bytes under the 128-bit key (k0, k1), where k0 and
+ * k1 are the key's bytes 0-7 and 8-15 read little-endian. Verified against
+ * the reference test vectors of the SipHash paper (tests/test_hashmap.c);
+ * the same value on every target, whatever its byte order. SipHash-1-3 is
+ * the map's default (as in Rust's HashMap): five SipRounds for an 8-byte
+ * key, one more per further 8 bytes (the map's cost with it is in
+ * docs/BENCHMARKS.md, "Collections"); SipHash-2-4 is the paper's
+ * conservative choice.
+ *
+ * kh_hash_bytes: a fast unkeyed multiply-rotate hash over 8-byte words with
+ * murmur3's fmix64 finalizer (full avalanche). NOT flood-resistant: it has
+ * multicollisions that hold for every seed (two 16-byte blocks that differ in
+ * two chosen bits lead to the same state whatever came before), so an
+ * adversary can craft any number of keys with one hash value. Use it as a
+ * user hash only for keys no adversary chooses. kh_hash_u64 is
+ * fmix64(x ^ seed-derived constant), a bijection: distinct integers never
+ * collide before reduction (and are as easy to collide after it). */
+uint64_t kh_siphash13(const void *data, size_t n, uint64_t k0, uint64_t k1);
+uint64_t kh_siphash24(const void *data, size_t n, uint64_t k0, uint64_t k1);
 uint64_t kh_hash_bytes(const void *data, size_t n, uint64_t seed);
 uint64_t kh_hash_u64(uint64_t x, uint64_t seed);
 
 /* Initialize an empty map (no allocation). key_size must be > 0; val_size
- * may be 0 (a set). hash/eq NULL pick the byte defaults. Returns 0 or
- * KH_EINVAL (m NULL, key_size 0, a sizes sum that overflows). */
+ * may be 0 (a set). hash/eq NULL pick the byte defaults; with hash NULL the
+ * map draws its SipHash key from kh_port_entropy. Returns 0 or KH_EINVAL
+ * (m NULL, key_size 0, a sizes sum that overflows). */
 int kh_hashmap_init(struct kh_hashmap *m, kh_allocator a, size_t key_size, size_t val_size,
                     kh_hash_fn hash, kh_eq_fn eq, void *ctx);
-/* Seed for the default byte hash (only while the map is empty: KH_EBUSY
- * otherwise). */
+/* Set the default hash's 128-bit SipHash key, replacing the one drawn at
+ * init: the same key and the same operations give the same table (tests,
+ * reproducible runs). A key known to an adversary gives up the flooding
+ * guarantee. Only while the map is empty: KH_EBUSY otherwise. */
+int kh_hashmap_set_key(struct kh_hashmap *m, uint64_t k0, uint64_t k1);
+/* kh_hashmap_set_key with a key derived from a 64-bit seed. */
 int kh_hashmap_set_seed(struct kh_hashmap *m, uint64_t seed);
 /* Free the table. The map is left empty and usable. */
 void kh_hashmap_destroy(struct kh_hashmap *m);

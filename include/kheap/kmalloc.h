@@ -5,6 +5,14 @@
  *
  * DATASHEET
  *
+ * Names       Every function exists with a kh_ prefix (kh_kmalloc, kh_kfree,
+ *             kh_ksize, ...). By default the library also defines the plain
+ *             Linux names (kmalloc, kfree, ksize, ...) as the same functions.
+ *             Build kheap (and include this header) with
+ *             -DKH_CONFIG_KMALLOC_NAMES=0 (kheap/config.h) to leave them out:
+ *             kheap then links into a kernel that has its own kmalloc and
+ *             kfree, and callers use the kh_ names.
+ *
  * Boot        One global kh_allocator, set once with kh_kmalloc_init() from
  *             any allocator (usually the locked kmalloc front end, struct kh_kmem in
  *             kheap/slab.h, over the core heap). Before that every call fails
@@ -57,11 +65,37 @@
  *             handler takes must allocate with KH_GFP_ATOMIC.
  *             Nothing aborts, nothing loops.
  *
- * Misuse      Checked builds: kfree/ksize/krealloc of a pointer whose header
- *             does not check out (not from kmalloc, or corrupted) is reported
- *             as KH_EFAULT and ignored; kfree of a block already freed is
- *             KH_EDOUBLE while its header is still intact (best effort: the
- *             memory may have been reused). kfree(NULL) does nothing.
+ * Misuse      Checked builds (KH_CONFIG_CHECKS): kfree, kfree_sensitive,
+ *             ksize and krealloc vet a pointer before reading anything
+ *             below it, and refuse and report anything that is not a live
+ *             kmalloc block: nothing is freed, wiped or counted.
+ *              - Over an allocator with owns (kheap/alloc.h: struct
+ *                kh_kmem, alone or in the locked wrapper): the raw block
+ *                must be live in the allocator before its header is read.
+ *                A kmalloc block is p = raw + 2^l with raw aligned to 2^l;
+ *                the candidates p - 16, p - 32, ... (while p is aligned to
+ *                them) are asked in turn and the first live one is the only
+ *                possible raw block. A foreign pointer, one into unmapped
+ *                memory, an interior, freed or stale one: KH_EFAULT, and
+ *                nothing at or below it is read. Then the header must
+ *                check out (tag, alignment, a size within the block).
+ *                Cost: one owns call per kfree, ksize or krealloc (a
+ *                kmalloc_aligned block: up to log2(align / 16) + 1).
+ *              - Over an allocator without owns (the core heap, llist):
+ *                a pointer outside the span of every raw block kmalloc got
+ *                from the allocator is refused unread (KH_EFAULT); inside
+ *                it, the 16 bytes below must be readable and their tag
+ *                must check out: a hash of address, size and alignment
+ *                keyed with a secret from kh_port_entropy (drawn by
+ *                kh_kmalloc_init), so other data passes by chance with
+ *                probability 2^-58 (2^-26 on 32-bit targets), and a forged
+ *                header needs the secret. A double free is KH_EDOUBLE
+ *                while the freed tag is intact (the allocator may reuse
+ *                those bytes), else KH_EFAULT.
+ *              - A misaligned pointer: KH_EFAULT, unread. kfree(NULL) does
+ *                nothing.
+ *             Not caught: a stale pointer to a block handed out again at
+ *             the same address (it is its new owner's, for any allocator).
  *
  * Threads     As thread-safe as the global allocator (wrap it in the locked
  *             allocator). kh_kmalloc_init, kh_kmalloc_shutdown and
@@ -74,6 +108,7 @@
 #include <stddef.h>
 
 #include "kheap/alloc.h"
+#include "kheap/config.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -101,36 +136,53 @@ bool kh_kmalloc_ready(void);
  * sleeps, so it is also called for KH_GFP_ATOMIC requests. */
 void kh_kmalloc_set_oom_handler(kh_oom_handler_fn fn, void *ctx, bool atomic_safe);
 
-void *kmalloc(size_t size, unsigned flags);
-void *kzalloc(size_t size, unsigned flags);
+void *kh_kmalloc(size_t size, unsigned flags);
+void *kh_kzalloc(size_t size, unsigned flags);
 /* n * size bytes; NULL (KH_EOVERFLOW) when the product wraps. */
-void *kmalloc_array(size_t n, size_t size, unsigned flags);
+void *kh_kmalloc_array(size_t n, size_t size, unsigned flags);
 /* kmalloc_array, zeroed. */
-void *kcalloc(size_t n, size_t size, unsigned flags);
+void *kh_kcalloc(size_t n, size_t size, unsigned flags);
 /* align: 0 (= KH_ALIGN_DEFAULT) or a power of two. kfree, ksize and krealloc
  * accept the result; krealloc keeps its alignment. */
-void *kmalloc_aligned(size_t size, size_t align, unsigned flags);
+void *kh_kmalloc_aligned(size_t size, size_t align, unsigned flags);
 /* ptr NULL: kmalloc(size). Otherwise resize in place when the allocator can,
  * else allocate, copy min(old, new) bytes and free the old block. size 0 is
  * a valid size (the block is kept; use kfree to free). On failure NULL and
  * ptr is untouched and still owned by the caller. */
-void *krealloc(void *ptr, size_t size, unsigned flags);
+void *kh_krealloc(void *ptr, size_t size, unsigned flags);
 /* krealloc for n elements of size bytes, overflow-checked. */
-void *krealloc_array(void *ptr, size_t n, size_t size, unsigned flags);
-void kfree(void *ptr);
+void *kh_krealloc_array(void *ptr, size_t n, size_t size, unsigned flags);
+void kh_kfree(void *ptr);
 /* kfree after zeroing the block's ksize bytes (keys, passwords), in a way
  * the compiler may not drop as a dead store. NULL does nothing. */
-void kfree_sensitive(void *ptr);
+void kh_kfree_sensitive(void *ptr);
 /* A kmalloc'd copy of len bytes at src (len 0: a valid empty block). src
  * NULL with len > 0: NULL, reported as KH_EINVAL. */
-void *kmemdup(const void *src, size_t len, unsigned flags);
+void *kh_kmemdup(const void *src, size_t len, unsigned flags);
 /* A kmalloc'd copy of the string s, NUL included; NULL for a NULL s (not
  * reported, as in Linux). */
-char *kstrdup(const char *s, unsigned flags);
+char *kh_kstrdup(const char *s, unsigned flags);
 /* The same for at most max characters of s, always NUL-terminated. */
-char *kstrndup(const char *s, size_t max, unsigned flags);
+char *kh_kstrndup(const char *s, size_t max, unsigned flags);
 /* Bytes usable at ptr (the size asked for); 0 for NULL or a bad pointer. */
+size_t kh_ksize(const void *ptr);
+
+#if KH_CONFIG_KMALLOC_NAMES
+/* The Linux names: the same functions (see Names above). */
+void *kmalloc(size_t size, unsigned flags);
+void *kzalloc(size_t size, unsigned flags);
+void *kmalloc_array(size_t n, size_t size, unsigned flags);
+void *kcalloc(size_t n, size_t size, unsigned flags);
+void *kmalloc_aligned(size_t size, size_t align, unsigned flags);
+void *krealloc(void *ptr, size_t size, unsigned flags);
+void *krealloc_array(void *ptr, size_t n, size_t size, unsigned flags);
+void kfree(void *ptr);
+void kfree_sensitive(void *ptr);
+void *kmemdup(const void *src, size_t len, unsigned flags);
+char *kstrdup(const char *s, unsigned flags);
+char *kstrndup(const char *s, size_t max, unsigned flags);
 size_t ksize(const void *ptr);
+#endif
 
 /* Counters since kh_kmalloc_init. The live counts cost two relaxed atomic
  * adds per allocation and per kfree: about 2 ns, 5-10%, of a kmalloc/kfree

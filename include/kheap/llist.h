@@ -29,7 +29,7 @@
  *             Alignments above U take the block from an aligned address; the
  *             gap in front stays a hole (no waste if something fits there
  *             later). Regions are trimmed to U boundaries (up to 2U - 2 bytes
- *             lost per region). struct kh_llist is 7 words, anywhere.
+ *             lost per region). struct kh_llist is 16 words, anywhere.
  *
  * Fit         Fragmentation is possible (first fit): a request of n bytes with
  *             alignment a succeeds when some hole holds round_up(n, U) bytes
@@ -40,19 +40,40 @@
  *             returns a unique pointer.
  *
  * Misuse      Checked builds (KH_CONFIG_CHECKS) report through kh_report() and
- *             refuse the call: a free/resize of a pointer outside every region
- *             or not U-aligned (KH_EFAULT); a free whose block overlaps a hole,
- *             i.e. a double free or a wrong size (KH_EDOUBLE); use of an
- *             object that is not initialized or was destroyed, and double
- *             destroy (KH_EINVAL, best effort via a marker); destroy while
- *             blocks are allocated (KH_EBUSY, destroyed anyway).
+ *             refuse the call, leaving the allocator exactly as it was:
+ *              - a foreign pointer: not U-aligned, or [ptr, ptr + size) not
+ *                inside one region, pointers between two regions included
+ *                (KH_EFAULT). KH_LLIST_REGIONS (4) disjoint regions are
+ *                tracked one by one (adjacent ones merge); adding a fifth
+ *                collapses them into their span, which the check then uses;
+ *              - a double free, also after the block merged with free
+ *                neighbours, and a stale pointer whose memory is still
+ *                free: the block overlaps a hole (KH_EDOUBLE);
+ *              - a size bigger than the block's that runs into free memory
+ *                (KH_EDOUBLE) or past its region (KH_EFAULT);
+ *              - resize of any of these (the same codes);
+ *              - use of an object not initialized or destroyed, double
+ *                destroy (KH_EINVAL, best effort via a marker); destroy
+ *                while blocks are allocated (KH_EBUSY, destroyed anyway).
+ *             Free and resize walk the holes anyway (O(holes)); the checks
+ *             ride on that walk, plus O(regions) compares.
+ *             Not caught, because the allocator is header-less (nothing
+ *             records where a block starts or ends, so these look like a
+ *             valid free of some block): a pointer into the middle of a
+ *             live block, a stale pointer whose memory was handed out
+ *             again, a size smaller than the block's (the rest leaks), a
+ *             bigger size that runs into the next live block. They corrupt
+ *             the hole list: give back what alloc returned, with its size.
+ *             The core heap (kheap/heap.h) catches them, for a header per
+ *             block.
  *
  * Threads     No locking: wrap it in kheap/locked.h.
  *
  * Size        Cortex-M3 -Os, linked with -ffunction-sections --gc-sections:
- *             kh_llist_init + kh_llist_alloc + kh_llist_free 662 B in the
- *             default (checked) build, 444 B with KH_CONFIG_CHECKS=0. The
- *             whole module, resize/stats/check/adapter included, is ~1.1 KiB
+ *             kh_llist_init + kh_llist_alloc + kh_llist_free 794 B in the
+ *             default (checked) build, 528 B with KH_CONFIG_CHECKS=0 (the
+ *             region records cost ~130 B of that, checked or not). The
+ *             whole module, resize/stats/check/adapter included, is ~1.3 KiB
  *             checked.
  *
  * Setup       static unsigned char heap[16384];
@@ -78,13 +99,21 @@ struct kh_llist_hole {
     size_t size;                /* bytes in this hole, a multiple of U */
 };
 
+/* Disjoint regions tracked one by one (adjacent ones merge); past this
+ * many they collapse into the span of all of them (see Misuse). */
+#define KH_LLIST_REGIONS 4
+
 struct kh_llist {
     struct kh_llist_hole *head; /* lowest hole */
     char *lo, *hi;              /* span of every region added */
-    size_t total_bytes;         /* bytes in all regions (after trimming) */
-    size_t used_bytes;          /* bytes in allocated blocks (rounded) */
-    size_t allocations;         /* live blocks */
-    uint32_t magic;             /* live object marker */
+    struct {
+        char *lo, *hi;
+    } region[KH_LLIST_REGIONS]; /* the regions added (merged), or their span */
+    size_t nregions;
+    size_t total_bytes; /* bytes in all regions (after trimming) */
+    size_t used_bytes;  /* bytes in allocated blocks (rounded) */
+    size_t allocations; /* live blocks */
+    uint32_t magic;     /* live object marker */
 };
 
 struct kh_llist_stats {

@@ -32,9 +32,15 @@
  *             or for KH_GFP_ATOMIC requests. Flags are passed through to the
  *             inner allocator unchanged.
  *
- * Misuse      Checked builds report through kh_report(): use of a wrapper that
- *             is not initialized or was destroyed, and double destroy
- *             (KH_EINVAL; the call does nothing / returns NULL or false).
+ * Misuse      The inner allocator's checks run under the lock: what it
+ *             catches (its header's Misuse), the wrapper catches. Its
+ *             reports (kh_report) are made with the lock held, so the error
+ *             hook must not allocate from this allocator; the lock is
+ *             released after every call, refused or not. owns is the
+ *             inner's, under the lock, when the inner has one. Checked
+ *             builds also report use of a wrapper that is not initialized
+ *             or was destroyed, and double destroy (KH_EINVAL; the call
+ *             does nothing / returns NULL or false).
  *
  * Setup       static kh_spinlock_t lock = KH_SPINLOCK_INIT;
  *             struct kh_locked l;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* kheap port hooks: the few things the sync layer needs from a CPU or an OS.
+/* kheap port hooks: the few things the library needs from a CPU or an OS.
  *
  * Every port defines these functions (the library only declares them):
  *   hosted        port/hosted/port_hosted.c (no interrupts; pause + yield)
@@ -11,6 +11,8 @@
  */
 #ifndef KHEAP_PORT_H
 #define KHEAP_PORT_H
+
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,6 +46,22 @@ void kh_port_cpu_relax(void);
  * handler that interrupted its holder is reported as recursion, which is
  * exactly the deadlock it is. Hosted: the address of a thread-local. */
 unsigned long kh_port_context_id(void);
+
+/* What kh_port_entropy says about the bytes it wrote. */
+#define KH_PORT_ENTROPY_WEAK   0 /* a best-effort mix (timers, addresses): guessable */
+#define KH_PORT_ENTROPY_STRONG 1 /* from a source an attacker cannot predict */
+
+/* Fill buf with n bytes for secrets: the hash map's per-map SipHash key, the
+ * allocators' header and free-list secrets. Always fills all n bytes and
+ * returns KH_PORT_ENTROPY_STRONG when they come from an unpredictable source
+ * (hosted: the kernel's getrandom()), KH_PORT_ENTROPY_WEAK when they are the
+ * port's best effort: a mix of a cycle or timer counter, addresses and a call
+ * counter, which differs from call to call but which an attacker who knows
+ * the firmware and can estimate its timing may guess. A port on a chip with
+ * a hardware random number generator should read it and return STRONG.
+ * Must not block, sleep or allocate; called rarely (once per map, once per
+ * allocator instance), from thread context. */
+int kh_port_entropy(void *buf, size_t n);
 
 #ifdef __cplusplus
 }

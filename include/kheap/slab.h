@@ -46,7 +46,10 @@
  *
  * Time        alloc and free O(1); a new slab costs the backing's alloc plus
  *             O(objects per slab) to build its free list and run the
- *             constructor. shrink O(empty slabs); destroy O(slabs).
+ *             constructor, and in checked builds, when the slab table is
+ *             full, its doubling: O(slabs) then, O(1) amortized (a kh_kmem
+ *             large block the same). shrink O(empty slabs); destroy
+ *             O(slabs).
  *
  * Constructor Linux semantics: ctor(obj, arg) runs once per object when its
  *             slab is created, not on every alloc. Give objects back in their
@@ -58,12 +61,37 @@
  *             core heap does not grow). KH_GFP_ZERO zeroes the object.
  *
  * Misuse      Checked builds (KH_CONFIG_CHECKS) report through kh_report and
- *             refuse: freeing a pointer that is not an object of this cache
- *             (KH_EFAULT: not in one of its slabs, or not at an object start),
- *             a double free (KH_EDOUBLE, from the bitmap, O(1)), use of a
- *             destroyed cache (KH_EINVAL), destroying it twice (KH_EDOUBLE).
- *             The owner test reads the word at ptr & ~(slab_bytes - 1): the
- *             pointer must lie in readable memory (any heap, any slab).
+ *             refuse, leaving the cache as it was, in O(1):
+ *              - a pointer in no slab of this cache: foreign, another
+ *                cache's object, a stale one into a slab given back
+ *                (KH_EFAULT). The cache's address table (struct
+ *                kh_slab_table) answers without reading at the pointer, so
+ *                a pointer into unmapped memory is reported, not faulted on;
+ *              - a pointer inside a slab but not at an object start:
+ *                interior (KH_EFAULT);
+ *              - an object that is free: a double free, a stale pointer
+ *                (KH_EDOUBLE, from the slab's bitmap);
+ *              - a slab header overwritten (KH_ECORRUPT): its check word
+ *                (its address ^ a per-cache secret from kh_port_entropy)
+ *                or its owner is wrong;
+ *              - resize through the cache's kh_allocator of any of these;
+ *                use of a destroyed cache (KH_EINVAL), destroying it twice
+ *                (KH_EDOUBLE).
+ *             The table: 2 words per slab, at most half full, in one block
+ *             of the page allocator (or of cfg.table) that doubles when
+ *             full and goes back when the cache holds no slab; for 4 KiB
+ *             slabs 16 B per slab on LP64 (0.4%), twice that counting the
+ *             free half. A free costs one hash lookup more (a multiply and
+ *             a load). kh_slab_cache_allocator has owns (kheap/alloc.h).
+ *             A cache fed by a source alone keeps no table unless
+ *             cfg.table names an allocator (a table of its own would cost
+ *             a whole grant): its owner test reads the slab header at
+ *             ptr & ~(slab_bytes - 1), which must be readable, and a
+ *             foreign pointer passes only if that memory holds the
+ *             header's check word (by chance 2^-W; on purpose only with
+ *             the secret) and a pointer to the cache.
+ *             Not caught: a stale pointer to an object handed out again
+ *             (the same address: its new owner's, for any allocator).
  *
  * Destroy     Refused with KH_EBUSY (returned and reported) while objects are
  *             allocated; the cache stays usable so the caller can free them
@@ -99,6 +127,23 @@ extern "C" {
 
 struct kh_slab;
 
+/* An address table (open addressing, linear probing, load at most 1/2): the
+ * slabs a cache holds, or for struct kh_kmem the slabs of all its classes
+ * and its large blocks. It lets free tell in O(1), without reading the
+ * memory at the pointer, whether the pointer lies in one of them: checked
+ * builds (KH_CONFIG_CHECKS) keep it, unchecked builds leave it empty. It
+ * lives in one block from the cache's page allocator (or source), kh_kmem's
+ * in one from its large allocator: 2 words per entry, so 16 B (LP64) per
+ * slab of 4 KiB or more, twice that counting the free half. Private. */
+struct kh_slab_table {
+    uintptr_t *slot; /* cap (key, value) pairs; key 0: empty */
+    size_t cap, count;
+    size_t bytes;         /* of the block holding slot[] */
+    unsigned shift;       /* 64 - log2(cap): the hash's top bits pick the slot */
+    kh_allocator mem;     /* where slot[] comes from ... */
+    struct kh_source src; /* ... or, when mem.ops is NULL, from here */
+};
+
 struct kh_slab_cache_stats {
     size_t object_size; /* size given at create */
     size_t stride;      /* bytes per object slot in a slab */
@@ -125,6 +170,10 @@ struct kh_slab_cache_config {
     /* Backing: source when source.ops is set, else allocator. */
     struct kh_source source;
     kh_allocator pages;
+    /* Checked builds: where the cache keeps its table of slabs (see
+     * Misuse). ops NULL = pages, when the cache has pages; a cache fed by
+     * a source alone keeps no table unless given an allocator here. */
+    kh_allocator table;
 };
 
 /* The cache object. Place it anywhere (static, inside another object); the
@@ -141,6 +190,9 @@ struct kh_slab_cache {
     kh_allocator pages;
     struct kh_slab *partial, *empty; /* full slabs: on no list */
     struct kh_slab_cache_stats stats;
+    struct kh_slab_table *table; /* its slabs: &own, kh_kmem's, or NULL (none) */
+    struct kh_slab_table own;
+    uintptr_t secret; /* slab headers hold their address ^ secret */
 };
 
 /* Set up a cache in c. Returns 0, or KH_EINVAL (c or cfg NULL, size 0, bad
@@ -209,6 +261,20 @@ kh_allocator kh_slab_cache_allocator(struct kh_slab_cache *c);
  *   kh_kmalloc_init(kh_locked_allocator(&l));
  * An OOM handler can shrink it with kh_locked_call(&l, fn, arg) where fn
  * calls kh_kmem_shrink(inner_ctx): the handler runs outside the lock.
+ *
+ * Misuse (checked builds): one address table (struct kh_slab_table) holds
+ * every class's slabs and every large block with its size, in a block of
+ * the large allocator, so free, resize and owns vet a pointer in O(1)
+ * without reading at it, including pointers into unmapped memory. Refused
+ * and reported, nothing changed: a pointer that is not a live block of the
+ * class its size names (foreign, interior, freed, stale, another class's
+ * object, a small object given back as large or the reverse: KH_EFAULT, or
+ * KH_EDOUBLE for a free object of that class); a large block given back
+ * with a size other than the one recorded (KH_EINVAL). Sizes of one class
+ * are one block to kh_kmem: a wrong size within the class is accepted and
+ * harmless. owns costs one lookup for a large block, else one per distinct
+ * slab size among the classes (three for the default ones). A large block
+ * is handed out only once the table has room for it.
  */
 #define KH_KMEM_MIN_CLASS 8u
 #define KH_KMEM_MAX_CLASS 4096u
@@ -233,6 +299,11 @@ struct kh_kmem {
     kh_allocator large;
     size_t large_live;  /* large blocks allocated now */
     size_t large_bytes; /* their requested bytes */
+    /* Checked builds: every class's slabs and every large block (with its
+     * size), so free and owns vet a pointer in O(1) without reading it. */
+    struct kh_slab_table table;
+    size_t slab_sizes[KH_KMEM_CLASSES]; /* the distinct slab sizes, smallest first */
+    unsigned nslab_sizes;
 };
 
 /* 0, or KH_EINVAL (NULL, neither pages nor source given, no large
@@ -251,6 +322,10 @@ struct kh_kmem_stats {
 };
 /* Sum over the classes plus the large counters. O(classes). */
 void kh_kmem_stats(const struct kh_kmem *k, struct kh_kmem_stats *out);
+/* Every class cache's kh_slab_cache_check, and (checked builds) the table
+ * of slabs and large blocks against the counters. 0, KH_ECORRUPT or
+ * KH_EINVAL (not a live front end). O(slabs + objects). */
+int kh_kmem_check(const struct kh_kmem *k);
 /* Shrink every class cache; returns slabs given back. */
 size_t kh_kmem_shrink(struct kh_kmem *k);
 /* As kh_slab_cache_destroy for every cache: KH_EBUSY (reported) when any

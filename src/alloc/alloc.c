@@ -4,6 +4,8 @@
 
 #include "../internal/kh_string.h"
 
+#include "kheap/error.h"
+
 bool kh_align_valid(size_t align)
 {
     return (align & (align - 1)) == 0;
@@ -49,8 +51,26 @@ void *kh_realloc(kh_allocator a, void *ptr, size_t old_size, size_t new_size, si
             memset((char *)ptr + old_size, 0, new_size - old_size);
         return ptr;
     }
+    /* Before copying from ptr: an allocator that can vet pointers says
+     * whether old_size bytes at ptr are a live block of its own (its
+     * resize reported it otherwise). */
+    size_t usable = a.ops->owns ? a.ops->owns(a.ctx, ptr) : SIZE_MAX;
+    if (!usable || usable < old_size) {
+        if (!a.ops->resize) kh_report(KH_EFAULT, "kh_realloc: not a live block of that size", ptr);
+        return NULL;
+    }
     void *p = a.ops->alloc(a.ctx, new_size, align, flags & ~KH_GFP_ZERO);
     if (!p) return NULL;
+    /* Memory of a live block is never handed out: a new block over the old
+     * one's bytes means ptr was not live (freed already). Undo, report,
+     * refuse. A zero-byte block holds no bytes: the new block may start at
+     * its address (bump), and then there is nothing to give back. */
+    if ((char *)p < (char *)ptr + old_size && (char *)ptr < (char *)p + (new_size ? new_size : 1)) {
+        a.ops->free(a.ctx, p, new_size, align);
+        kh_report(KH_EDOUBLE, "kh_realloc: the block is not live (freed already?)", ptr);
+        return NULL;
+    }
+    if (p == ptr) return p; /* old_size 0: nothing to copy or free */
     memcpy(p, ptr, old_size < new_size ? old_size : new_size);
     if ((flags & KH_GFP_ZERO) && new_size > old_size)
         memset((char *)p + old_size, 0, new_size - old_size);
@@ -68,6 +88,12 @@ void *kh_realloc_array(kh_allocator a, void *ptr, size_t old_n, size_t new_n, si
 void kh_free(kh_allocator a, void *ptr, size_t size, size_t align)
 {
     if (ptr && a.ops) a.ops->free(a.ctx, ptr, size, align);
+}
+
+size_t kh_owns(kh_allocator a, const void *ptr)
+{
+    if (!a.ops || !a.ops->owns) return SIZE_MAX;
+    return ptr ? a.ops->owns(a.ctx, ptr) : 0;
 }
 
 /* ---- failing allocator ---- */
@@ -89,7 +115,14 @@ static void failing_free(void *ctx, void *ptr, size_t size, size_t align)
     (void)ctx, (void)ptr, (void)size, (void)align;
 }
 
-static const kh_allocator_ops failing_ops = {failing_alloc, failing_resize, failing_free};
+static size_t failing_owns(void *ctx, const void *ptr)
+{
+    (void)ctx, (void)ptr;
+    return 0;
+}
+
+static const kh_allocator_ops failing_ops = {failing_alloc, failing_resize, failing_free,
+                                             failing_owns};
 
 kh_allocator kh_failing_allocator(void)
 {
@@ -193,10 +226,18 @@ static void fault_free(void *ctx, void *ptr, size_t size, size_t align)
     f->backing.ops->free(f->backing.ctx, ptr, size, align);
 }
 
-static const kh_allocator_ops fault_ops = {fault_alloc, fault_resize, fault_free};
+static size_t fault_owns(void *ctx, const void *ptr)
+{
+    struct kh_fault *f = ctx;
+    return f->backing.ops->owns(f->backing.ctx, ptr);
+}
+
+/* With owns only when the backing allocator has it. */
+static const kh_allocator_ops fault_ops = {fault_alloc, fault_resize, fault_free, NULL};
+static const kh_allocator_ops fault_owns_ops = {fault_alloc, fault_resize, fault_free, fault_owns};
 
 kh_allocator kh_fault_allocator(struct kh_fault *f)
 {
-    kh_allocator a = {f, &fault_ops};
+    kh_allocator a = {f, f->backing.ops && f->backing.ops->owns ? &fault_owns_ops : &fault_ops};
     return a;
 }

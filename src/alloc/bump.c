@@ -152,6 +152,12 @@ static bool bad_block(const struct kh_bump *b, const char *p, size_t size)
         kh_report(KH_EDOUBLE, "bump: already freed", p);
         return true;
     }
+    /* The most recent block given back with another size. (A size-0 block
+     * may share its address: size 0 is never taken for a wrong size.) */
+    if (p == b->last && size > 0 && p + size != b->top) {
+        kh_report(KH_EINVAL, "bump: wrong size for the most recent block", p);
+        return true;
+    }
     return false;
 }
 #endif
@@ -284,7 +290,7 @@ static void bump_a_free(void *ctx, void *ptr, size_t size, size_t align)
     kh_bump_free(ctx, ptr, size);
 }
 
-static const kh_allocator_ops bump_ops = {bump_a_alloc, bump_a_resize, bump_a_free};
+static const kh_allocator_ops bump_ops = {bump_a_alloc, bump_a_resize, bump_a_free, NULL};
 
 kh_allocator kh_bump_allocator(struct kh_bump *b)
 {

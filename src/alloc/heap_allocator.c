@@ -19,7 +19,8 @@ static void heap_free(void *ctx, void *ptr, size_t size, size_t align)
     kheap_free(ctx, ptr);
 }
 
-static const kh_allocator_ops heap_ops = {heap_alloc, heap_resize, heap_free};
+/* No owns: vetting a pointer needs the core heap's own checks. */
+static const kh_allocator_ops heap_ops = {heap_alloc, heap_resize, heap_free, NULL};
 
 kh_allocator kheap_allocator(kheap *h)
 {

@@ -59,6 +59,31 @@ static bool insert(struct kh_llist *l, char *p, size_t n)
     return true;
 }
 
+/* Record [lo, hi) as a region, merged with the regions it touches. With
+ * KH_LLIST_REGIONS disjoint ones already, they collapse into their span
+ * (l->lo, l->hi, already widened): the checks then see only the span. */
+static void add_region(struct kh_llist *l, char *lo, char *hi)
+{
+    size_t n = l->nregions;
+    for (size_t i = 0; i < n;) {
+        if (l->region[i].hi == lo || l->region[i].lo == hi) {
+            if (l->region[i].lo < lo) lo = l->region[i].lo;
+            if (l->region[i].hi > hi) hi = l->region[i].hi;
+            l->region[i] = l->region[--n];
+        } else {
+            i++;
+        }
+    }
+    if (n == KH_LLIST_REGIONS) {
+        lo = l->lo;
+        hi = l->hi;
+        n = 0;
+    }
+    l->region[n].lo = lo;
+    l->region[n].hi = hi;
+    l->nregions = n + 1;
+}
+
 int kh_llist_extend(struct kh_llist *l, void *mem, size_t bytes)
 {
     LL_LIVE(l, KH_EINVAL);
@@ -72,6 +97,7 @@ int kh_llist_extend(struct kh_llist *l, void *mem, size_t bytes)
     if (!insert(l, p, n)) return KH_EINVAL;
     if (!l->lo || p < l->lo) l->lo = p;
     if (p + n > l->hi) l->hi = p + n;
+    add_region(l, p, p + n);
     l->total_bytes += n;
     return 0;
 }
@@ -82,6 +108,7 @@ int kh_llist_init(struct kh_llist *l, void *mem, size_t bytes)
     l->head = NULL;
     l->lo = l->hi = NULL;
     l->total_bytes = l->used_bytes = l->allocations = 0;
+    l->nregions = 0;
     l->magic = LL_MAGIC;
     if (!mem && !bytes) return 0;
     int r = kh_llist_extend(l, mem, bytes);
@@ -121,14 +148,22 @@ void *kh_llist_alloc(struct kh_llist *l, size_t size, size_t align)
 }
 
 #if KH_CONFIG_CHECKS
-/* A block [p, p + n) that cannot be ours: report it. */
+/* True when [p, p + n) lies inside lo..hi. */
+static bool within(const char *lo, const char *hi, const char *p, size_t n)
+{
+    return p >= lo && p <= hi && n <= (size_t)(hi - p);
+}
+
+/* A block [p, p + n) that cannot be ours: not U-aligned, or not inside one
+ * region (between two regions counts as foreign). Reported. O(regions). */
 static bool foreign(const struct kh_llist *l, const char *p, size_t n)
 {
-    if (!n || p < l->lo || p > l->hi || n > (size_t)(l->hi - p) || ((uintptr_t)p & (UNIT - 1))) {
-        kh_report(KH_EFAULT, "llist: foreign pointer", p);
-        return true;
-    }
-    return false;
+    bool in = false;
+    if (n && !((uintptr_t)p & (UNIT - 1)))
+        for (size_t i = 0; i < l->nregions && !in; i++)
+            in = within(l->region[i].lo, l->region[i].hi, p, n);
+    if (!in) kh_report(KH_EFAULT, "llist: foreign pointer", p);
+    return !in;
 }
 #endif
 
@@ -159,11 +194,21 @@ bool kh_llist_resize(struct kh_llist *l, void *ptr, size_t old_size, size_t new_
 #if KH_CONFIG_CHECKS
     if (foreign(l, p, on)) return false;
 #endif
+    /* The holes before the block's end; one that reaches into the block
+     * means the block is (partly) free: a freed pointer or a wrong size. */
+    hole **pp = &l->head, *h;
+    while ((h = *pp) && (char *)h < p + on) {
+        if ((char *)h + h->size > p) {
+#if KH_CONFIG_CHECKS
+            kh_report(KH_EDOUBLE, "llist: resize of a block that is free", p);
+#endif
+            return false;
+        }
+        pp = &h->next;
+    }
     if (nn < on) {
         if (!insert(l, p + nn, on - nn)) return false;
     } else if (nn > on) {
-        hole **pp = &l->head, *h;
-        while ((h = *pp) && (char *)h < p + on) pp = &h->next;
         size_t need = nn - on;
         if ((char *)h != p + on || h->size < need) return false;
         hole *rest = h->next;
@@ -220,6 +265,10 @@ int kh_llist_check(const struct kh_llist *l)
             return KH_ECORRUPT;
         end = p + h->size;
         free_bytes += h->size;
+        bool in = false; /* every hole inside a region */
+        for (size_t i = 0; i < l->nregions && !in; i++)
+            in = p >= l->region[i].lo && h->size <= (size_t)(l->region[i].hi - p);
+        if (!in) return KH_ECORRUPT;
     }
     return free_bytes + l->used_bytes == l->total_bytes ? 0 : KH_ECORRUPT;
 }
@@ -244,7 +293,7 @@ static void ll_a_free(void *ctx, void *ptr, size_t size, size_t align)
     kh_llist_free(ctx, ptr, size);
 }
 
-static const kh_allocator_ops ll_ops = {ll_a_alloc, ll_a_resize, ll_a_free};
+static const kh_allocator_ops ll_ops = {ll_a_alloc, ll_a_resize, ll_a_free, NULL};
 
 kh_allocator kh_llist_allocator(struct kh_llist *l)
 {

@@ -72,11 +72,24 @@ static void lk_free(void *ctx, void *ptr, size_t size, size_t align)
     l->ops->unlock(l->lock, s);
 }
 
-static const kh_allocator_ops locked_ops = {lk_alloc, lk_resize, lk_free};
+static size_t lk_owns(void *ctx, const void *ptr)
+{
+    struct kh_locked *l = ctx;
+    LOCKED_LIVE(l, 0);
+    unsigned long s = l->ops->lock(l->lock);
+    size_t n = l->inner.ops->owns(l->inner.ctx, ptr);
+    l->ops->unlock(l->lock, s);
+    return n;
+}
+
+/* With owns only when the inner allocator has it. */
+static const kh_allocator_ops locked_ops = {lk_alloc, lk_resize, lk_free, NULL};
+static const kh_allocator_ops locked_owns_ops = {lk_alloc, lk_resize, lk_free, lk_owns};
 
 kh_allocator kh_locked_allocator(struct kh_locked *l)
 {
-    kh_allocator a = {l, &locked_ops};
+    bool owns = l && l->inner.ops && l->inner.ops->owns;
+    kh_allocator a = {l, owns ? &locked_owns_ops : &locked_ops};
     return a;
 }
 

@@ -6,14 +6,12 @@
 #include "../internal/kh_string.h"
 
 #include "kheap/error.h"
+#include "kheap/port.h"
 
 #define CACHE_LIVE 0x5ab1cac7u
 #define CACHE_DEAD 0xdeadcac7u
 #define KMEM_LIVE  0x6b6d656du
 #define KMEM_DEAD  0xdead6d65u
-/* Slab headers hold their own address xor this, so a copied or stale header
- * (or random data) at a slab-aligned address is not taken for a slab. */
-#define SLAB_COOKIE ((uintptr_t)0x51ab5eedc0ffee11ull)
 
 enum { LIST_PARTIAL, LIST_FULL, LIST_EMPTY }; /* LIST_FULL: on no list */
 
@@ -47,6 +45,145 @@ static bool cache_live(const struct kh_slab_cache *c, const char *what)
     (void)what;
 #endif
     return false;
+}
+
+/* ---- address table (checked builds) ----
+ * Keys are slab bases or block addresses (never 0), values the owning
+ * cache (a pointer: low bit 0) or a large block's size (size << 1 | 1). */
+
+#if KH_CONFIG_CHECKS
+#define TAB_MIN_CAP 16u
+
+static inline size_t tab_home(const struct kh_slab_table *t, uintptr_t key)
+{
+    return (size_t)(((uint64_t)key * 0x9E3779B97F4A7C15ull) >> t->shift);
+}
+
+/* Slot holding key, or SIZE_MAX. */
+static inline size_t tab_find(const struct kh_slab_table *t, uintptr_t key)
+{
+    if (!t->cap) return SIZE_MAX;
+    size_t mask = t->cap - 1;
+    for (size_t i = tab_home(t, key);; i = (i + 1) & mask) {
+        uintptr_t k = t->slot[2 * i];
+        if (k == key) return i;
+        if (!k) return SIZE_MAX;
+    }
+}
+
+static inline uintptr_t tab_get(const struct kh_slab_table *t, uintptr_t key)
+{
+    size_t i = tab_find(t, key);
+    return i == SIZE_MAX ? 0 : t->slot[2 * i + 1];
+}
+
+static void tab_insert(struct kh_slab_table *t, uintptr_t key, uintptr_t val)
+{
+    size_t mask = t->cap - 1, i = tab_home(t, key);
+    while (t->slot[2 * i]) i = (i + 1) & mask;
+    t->slot[2 * i] = key;
+    t->slot[2 * i + 1] = val;
+    t->count++;
+}
+
+#endif
+
+static void tab_release(struct kh_slab_table *t, uintptr_t *slot, size_t bytes)
+{
+    if (!slot) return;
+    if (t->mem.ops)
+        t->mem.ops->free(t->mem.ctx, slot, bytes, 0);
+    else if (t->src.ops->release)
+        t->src.ops->release(t->src.ctx, slot, bytes);
+}
+
+#if KH_CONFIG_CHECKS
+/* Room for one more entry: doubles the table (a new block, entries moved,
+ * the old block given back). False, nothing changed, when there is no
+ * memory, or the memory would come from a source and flags forbid that. */
+static bool tab_reserve(struct kh_slab_table *t, unsigned flags)
+{
+    if (2 * (t->count + 1) <= t->cap) return true;
+    size_t cap = t->cap ? 2 * t->cap : TAB_MIN_CAP;
+    if (cap > SIZE_MAX / (2 * sizeof(uintptr_t))) return false;
+    size_t bytes = cap * 2 * sizeof(uintptr_t), got = bytes;
+    uintptr_t *slot;
+    if (t->mem.ops) {
+        slot = t->mem.ops->alloc(t->mem.ctx, bytes, 0, flags & ~KH_GFP_ZERO);
+    } else {
+        if (!t->src.ops || (flags & (KH_GFP_ATOMIC | KH_GFP_NOGROW))) return false;
+        slot = t->src.ops->grow(t->src.ctx, bytes, &got);
+        if (slot && got < bytes) {
+            if (t->src.ops->release) t->src.ops->release(t->src.ctx, slot, got);
+            slot = NULL;
+        }
+        /* A grant bigger than asked: use all of it (a power of two). */
+        while (slot && got / 2 >= bytes && cap <= SIZE_MAX / (4 * sizeof(uintptr_t))) {
+            cap *= 2;
+            bytes *= 2;
+        }
+    }
+    if (!slot) return false;
+    struct kh_slab_table old = *t;
+    memset(slot, 0, bytes);
+    t->slot = slot;
+    t->cap = cap;
+    t->bytes = got;
+    t->count = 0;
+    t->shift = 64 - kh_log2_floor(cap);
+    for (size_t i = 0; i < old.cap; i++)
+        if (old.slot[2 * i]) tab_insert(t, old.slot[2 * i], old.slot[2 * i + 1]);
+    tab_release(t, old.slot, old.bytes);
+    return true;
+}
+
+static bool tab_add(struct kh_slab_table *t, uintptr_t key, uintptr_t val, unsigned flags)
+{
+    if (!tab_reserve(t, flags)) return false;
+    tab_insert(t, key, val);
+    return true;
+}
+
+#endif
+
+/* Give the table's block back; the table is empty and usable again. */
+static void tab_destroy(struct kh_slab_table *t)
+{
+    tab_release(t, t->slot, t->bytes);
+    t->slot = NULL;
+    t->cap = t->count = t->bytes = 0;
+}
+
+#if KH_CONFIG_CHECKS
+/* Remove key (present): backward shift, so lookups need no tombstones. */
+static void tab_del(struct kh_slab_table *t, uintptr_t key)
+{
+    size_t i = tab_find(t, key);
+    if (i == SIZE_MAX) return;
+    size_t mask = t->cap - 1;
+    for (size_t j = (i + 1) & mask; t->slot[2 * j]; j = (j + 1) & mask) {
+        size_t home = tab_home(t, t->slot[2 * j]);
+        /* Entry j may move to the hole at i unless its home lies in (i, j]. */
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (stays) continue;
+        t->slot[2 * i] = t->slot[2 * j];
+        t->slot[2 * i + 1] = t->slot[2 * j + 1];
+        i = j;
+    }
+    t->slot[2 * i] = 0;
+    t->slot[2 * i + 1] = 0;
+    /* An empty table gives its block back: nothing is left behind once
+     * every slab and block is gone. */
+    if (--t->count == 0) tab_destroy(t);
+}
+
+#endif
+
+static void tab_init(struct kh_slab_table *t, kh_allocator mem, struct kh_source src)
+{
+    memset(t, 0, sizeof(*t));
+    t->mem = mem;
+    if (!mem.ops) t->src = src;
 }
 
 /* ---- geometry ---- */
@@ -132,6 +269,14 @@ int kh_slab_cache_create(struct kh_slab_cache *c, const struct kh_slab_cache_con
     c->stats.stride = stride;
     c->stats.slab_bytes = slab_bytes;
     c->stats.objs_per_slab = n;
+    /* The slab table: in the given allocator, else in pages (a source
+     * alone would spend a whole grant on it: no table then). */
+    kh_allocator tmem = cfg->table.ops ? cfg->table : have_source ? cfg->table : cfg->pages;
+    tab_init(&c->own, tmem, cfg->source);
+    c->table = tmem.ops ? &c->own : NULL;
+    /* Slab headers carry their address ^ secret: data at a slab-aligned
+     * address is not taken for a slab header unless it holds the secret. */
+    kh_port_entropy(&c->secret, sizeof(c->secret));
     c->magic = CACHE_LIVE;
     return KH_OK;
 }
@@ -198,7 +343,7 @@ static void set_link(const struct kh_slab_cache *c, unsigned char *obj, unsigned
     memcpy(obj + c->link_off, &next, sizeof(next));
 }
 
-static bool bit_get(const struct kh_slab *s, size_t i)
+static inline bool bit_get(const struct kh_slab *s, size_t i)
 {
     return (s->map[i / 8] >> (i % 8)) & 1u;
 }
@@ -208,19 +353,27 @@ static void bit_flip(struct kh_slab *s, size_t i)
     s->map[i / 8] ^= (unsigned char)(1u << (i % 8));
 }
 
-static struct kh_slab *slab_of(const struct kh_slab_cache *c, const void *ptr)
+static inline struct kh_slab *slab_of(const struct kh_slab_cache *c, const void *ptr)
 {
     uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(c->slab_bytes - 1);
     return (struct kh_slab *)(base + c->hdr_off);
 }
 
-static bool slab_valid(const struct kh_slab_cache *c, const struct kh_slab *s)
+#if KH_CONFIG_CHECKS
+static uintptr_t slab_base(const struct kh_slab_cache *c, const void *ptr)
 {
-    return s->cookie == ((uintptr_t)s ^ SLAB_COOKIE) && s->cache == c;
+    return (uintptr_t)ptr & ~(uintptr_t)(c->slab_bytes - 1);
+}
+#endif
+
+static inline bool slab_valid(const struct kh_slab_cache *c, const struct kh_slab *s)
+{
+    return s->cookie == ((uintptr_t)s ^ c->secret) && s->cache == c;
 }
 
 /* Index of ptr in its slab, or -1 when it is not at an object start. */
-static long obj_index(const struct kh_slab_cache *c, const struct kh_slab *s, const void *ptr)
+static inline long obj_index(const struct kh_slab_cache *c, const struct kh_slab *s,
+                             const void *ptr)
 {
     uintptr_t first = (uintptr_t)s - c->hdr_off, p = (uintptr_t)ptr;
     if (p < first) return -1;
@@ -289,10 +442,17 @@ static struct kh_slab *new_slab(struct kh_slab_cache *c, unsigned flags)
         slab = grant;
         got = S - TAIL;
     }
+#if KH_CONFIG_CHECKS
+    /* Known before anything is built in it: a free vets pointers here. */
+    if (c->table && !tab_add(c->table, (uintptr_t)slab, (uintptr_t)c, flags)) {
+        give_back(c, grant, got);
+        return NULL;
+    }
+#endif
     struct kh_slab *s = (struct kh_slab *)(void *)(slab + c->hdr_off);
     memset(s, 0, sizeof(*s));
     s->cache = c;
-    s->cookie = (uintptr_t)s ^ SLAB_COOKIE;
+    s->cookie = (uintptr_t)s ^ c->secret;
     s->grant = grant;
     s->grant_bytes = got;
     unsigned char *first = first_obj(c, s), *free = NULL;
@@ -315,6 +475,9 @@ static void release_slab(struct kh_slab_cache *c, struct kh_slab *s)
     size_t bytes = s->grant_bytes;
     /* Wipe the cookie so a stale pointer into given-back memory is foreign. */
     s->cookie = 0;
+#if KH_CONFIG_CHECKS
+    if (c->table) tab_del(c->table, (uintptr_t)first_obj(c, s));
+#endif
     c->stats.slabs--;
     c->stats.slabs_released++;
     c->stats.backing_bytes -= bytes;
@@ -361,22 +524,52 @@ void *kh_slab_alloc(struct kh_slab_cache *c, unsigned flags)
     return obj;
 }
 
+#if KH_CONFIG_CHECKS
+/* The slab holding obj when obj is a live object of c, else NULL after a
+ * report (as `who`): EFAULT for a pointer outside c's slabs (found in the
+ * table, so nothing at obj is read) or not at an object start, ECORRUPT for
+ * a slab header that was overwritten, EDOUBLE for a free object. */
+static struct kh_slab *vet(const struct kh_slab_cache *c, const void *obj, long *index,
+                           const char *who)
+{
+    struct kh_slab *s = slab_of(c, obj);
+    if (c->table) {
+        if (tab_get(c->table, slab_base(c, obj)) != (uintptr_t)c) {
+            kh_report(KH_EFAULT, who, obj);
+            return NULL;
+        }
+        if (!slab_valid(c, s)) { /* one of our slabs, its header overwritten */
+            kh_report(KH_ECORRUPT, who, obj);
+            return NULL;
+        }
+    } else if (!slab_valid(c, s)) { /* read at obj's slab base: must be readable */
+        kh_report(KH_EFAULT, who, obj);
+        return NULL;
+    }
+    long i = obj_index(c, s, obj);
+    if (i < 0) {
+        kh_report(KH_EFAULT, who, obj);
+        return NULL;
+    }
+    if (!bit_get(s, (size_t)i)) {
+        kh_report(KH_EDOUBLE, who, obj);
+        return NULL;
+    }
+    *index = i;
+    return s;
+}
+#endif
+
 void kh_slab_free(struct kh_slab_cache *c, void *obj)
 {
     if (!obj) return;
     if (!cache_live(c, "kh_slab_free: not a live cache")) return;
-    struct kh_slab *s = slab_of(c, obj);
     long i;
 #if KH_CONFIG_CHECKS
-    if (!slab_valid(c, s) || (i = obj_index(c, s, obj)) < 0) {
-        kh_report(KH_EFAULT, "kh_slab_free: not an object of this cache", obj);
-        return;
-    }
-    if (!bit_get(s, (size_t)i)) {
-        kh_report(KH_EDOUBLE, "kh_slab_free: object already free", obj);
-        return;
-    }
+    struct kh_slab *s = vet(c, obj, &i, "kh_slab_free: not a live object of this cache");
+    if (!s) return;
 #else
+    struct kh_slab *s = slab_of(c, obj);
     i = obj_index(c, s, obj);
 #endif
     bit_flip(s, (size_t)i);
@@ -394,6 +587,9 @@ void kh_slab_free(struct kh_slab_cache *c, void *obj)
 bool kh_slab_owns(const struct kh_slab_cache *c, const void *ptr)
 {
     if (!ptr || !c || c->magic != CACHE_LIVE) return false;
+#if KH_CONFIG_CHECKS
+    if (c->table && tab_get(c->table, slab_base(c, ptr)) != (uintptr_t)c) return false;
+#endif
     const struct kh_slab *s = slab_of(c, ptr);
     if (!slab_valid(c, s)) return false;
     long i = obj_index(c, s, ptr);
@@ -434,7 +630,11 @@ int kh_slab_cache_destroy(struct kh_slab_cache *c)
         struct kh_slab *s = c->empty;
         list_del(c, s);
         s->cookie = 0;
+#if KH_CONFIG_CHECKS
+        if (c->table) tab_del(c->table, (uintptr_t)first_obj(c, s));
+#endif
     }
+    if (c->table == &c->own) tab_destroy(&c->own);
     c->magic = CACHE_DEAD;
     return KH_OK;
 }
@@ -491,6 +691,32 @@ int kh_slab_cache_check(const struct kh_slab_cache *c)
     if (np != st->slabs_partial || ne != st->slabs_empty || np + nf + ne != st->slabs ||
         inuse > st->objects_in_use || st->objects_in_use - inuse != nf * c->objs_per_slab)
         return KH_ECORRUPT;
+#if KH_CONFIG_CHECKS
+    /* The table: exactly this cache's slabs (full ones included), each
+     * with a valid header whose bitmap matches its count. */
+    const struct kh_slab_table *t = c->table;
+    size_t mine = 0, full = 0;
+    if (!t) return KH_OK;
+    if ((t->cap && (t->cap & (t->cap - 1))) || 2 * t->count > t->cap) return KH_ECORRUPT;
+    for (size_t i = 0; i < t->cap; i++) {
+        uintptr_t key = t->slot[2 * i];
+        if (!key) continue;
+        if (tab_find(t, key) != i) return KH_ECORRUPT;
+        if (t->slot[2 * i + 1] != (uintptr_t)c) continue;
+        const struct kh_slab *s = slab_of(c, (const void *)key);
+        if ((key & (c->slab_bytes - 1)) || !slab_valid(c, s)) return KH_ECORRUPT;
+        size_t bits = 0;
+        for (size_t j = 0; j < c->objs_per_slab; j++) bits += bit_get(s, j);
+        if (bits != s->inuse) return KH_ECORRUPT;
+        if (s->list == LIST_FULL) {
+            if (s->inuse != c->objs_per_slab) return KH_ECORRUPT;
+            full++;
+        }
+        mine++;
+    }
+    if (mine != st->slabs || full != nf) return KH_ECORRUPT;
+    if (t == &c->own && t->count != mine) return KH_ECORRUPT;
+#endif
     return KH_OK;
 }
 
@@ -510,9 +736,22 @@ static void *cache_a_alloc(void *ctx, size_t size, size_t align, unsigned flags)
 
 static bool cache_a_resize(void *ctx, void *ptr, size_t old_size, size_t new_size, size_t align)
 {
-    (void)ptr, (void)old_size;
+    (void)old_size;
     const struct kh_slab_cache *c = ctx;
-    return c && c->magic == CACHE_LIVE && fits_cache(c, new_size, align);
+    if (!c || c->magic != CACHE_LIVE) return false;
+#if KH_CONFIG_CHECKS
+    long i;
+    if (!vet(c, ptr, &i, "kh_slab_cache resize: not a live object of this cache")) return false;
+#else
+    (void)ptr;
+#endif
+    return fits_cache(c, new_size, align);
+}
+
+static size_t cache_a_owns(void *ctx, const void *ptr)
+{
+    const struct kh_slab_cache *c = ctx;
+    return kh_slab_owns(c, ptr) ? c->size : 0;
 }
 
 static void cache_a_free(void *ctx, void *ptr, size_t size, size_t align)
@@ -521,11 +760,16 @@ static void cache_a_free(void *ctx, void *ptr, size_t size, size_t align)
     kh_slab_free(ctx, ptr);
 }
 
-static const kh_allocator_ops cache_ops = {cache_a_alloc, cache_a_resize, cache_a_free};
+/* owns only where it can answer without reading at the pointer: checked
+ * builds, with a table. */
+static const kh_allocator_ops cache_ops = {cache_a_alloc, cache_a_resize, cache_a_free, NULL};
+static const kh_allocator_ops cache_owns_ops = {cache_a_alloc, cache_a_resize, cache_a_free,
+                                                cache_a_owns};
 
 kh_allocator kh_slab_cache_allocator(struct kh_slab_cache *c)
 {
-    kh_allocator a = {c, &cache_ops};
+    bool owns = KH_CONFIG_CHECKS && c && c->magic == CACHE_LIVE && c->table;
+    kh_allocator a = {c, owns ? &cache_owns_ops : &cache_ops};
     return a;
 }
 
@@ -549,6 +793,9 @@ int kh_kmem_init(struct kh_kmem *k, const struct kh_kmem_config *cfg)
         max_class > KH_KMEM_MAX_CLASS)
         return KH_EINVAL;
     memset(k, 0, sizeof(*k));
+    /* One table for every class's slabs and the large blocks, in a block
+     * of the large allocator (the only one kh_kmem always has). */
+    tab_init(&k->table, large, cfg->source);
     while (((size_t)KH_KMEM_MIN_CLASS << k->nclasses) <= max_class) k->nclasses++;
     for (unsigned i = 0; i < k->nclasses; i++) {
         struct kh_slab_cache_config cc;
@@ -559,6 +806,10 @@ int kh_kmem_init(struct kh_kmem *k, const struct kh_kmem_config *cfg)
         cc.pages = cfg->pages;
         int rc = kh_slab_cache_create(&k->caches[i], &cc);
         if (rc) return rc;
+        k->caches[i].table = &k->table;
+        size_t sb = k->caches[i].slab_bytes;
+        if (!k->nslab_sizes || k->slab_sizes[k->nslab_sizes - 1] != sb)
+            k->slab_sizes[k->nslab_sizes++] = sb; /* classes grow: sizes never shrink */
     }
     k->large = large;
     k->magic = KMEM_LIVE;
@@ -582,20 +833,40 @@ struct kh_slab_cache *kh_kmem_cache_for(struct kh_kmem *k, size_t size, size_t a
     return i >= 0 ? &k->caches[i] : NULL;
 }
 
+/* Large blocks in the table: the value is size << 1 | 1 (a cache pointer,
+ * the value of a slab, has its low bit clear). */
+#define LARGE_VAL(size) (((uintptr_t)(size) << 1) | 1u)
+
+static void *kmem_large_alloc(struct kh_kmem *k, size_t size, size_t align, unsigned flags)
+{
+#if KH_CONFIG_CHECKS
+    /* Room in the table first: a block that cannot be recorded is not
+     * handed out (its free could not be vetted). */
+    if (size > SIZE_MAX / 2 || !tab_reserve(&k->table, flags)) return NULL;
+#endif
+    void *p = k->large.ops->alloc(k->large.ctx, size, align, flags);
+#if KH_CONFIG_CHECKS
+    if (p)
+        tab_insert(&k->table, (uintptr_t)p, LARGE_VAL(size));
+    else if (!k->table.count)
+        tab_destroy(&k->table); /* made for this block only */
+#endif
+    return p;
+}
+
 static void *kmem_alloc(void *ctx, size_t size, size_t align, unsigned flags)
 {
     struct kh_kmem *k = ctx;
     if (!k || k->magic != KMEM_LIVE || !kh_align_valid(align)) return NULL;
     int i = class_index(k, size, align);
-    void *p = i >= 0 ? kh_slab_alloc(&k->caches[i], flags)
-                     : k->large.ops->alloc(k->large.ctx, size, align, flags);
+    void *p =
+        i >= 0 ? kh_slab_alloc(&k->caches[i], flags) : kmem_large_alloc(k, size, align, flags);
     /* Out of memory: empty slabs of every class go back to the backing and
      * the request is tried once more. Giving slabs back to a page source is
      * a source call, which an atomic request must not make. */
     bool may_reclaim = !(flags & KH_GFP_ATOMIC) || !k->caches[0].source.ops;
     if (!p && may_reclaim && kh_kmem_shrink(k) > 0)
-        p = i >= 0 ? kh_slab_alloc(&k->caches[i], flags)
-                   : k->large.ops->alloc(k->large.ctx, size, align, flags);
+        p = i >= 0 ? kh_slab_alloc(&k->caches[i], flags) : kmem_large_alloc(k, size, align, flags);
     if (p && i < 0) {
         k->large_live++;
         k->large_bytes += size;
@@ -603,15 +874,49 @@ static void *kmem_alloc(void *ctx, size_t size, size_t align, unsigned flags)
     return p;
 }
 
+#if KH_CONFIG_CHECKS
+/* A block freed or resized as (ptr, size, align) must be what kmem handed
+ * out for that size: in the class's slabs (vetted like kh_slab_free), or a
+ * large block recorded with exactly that size. Reports and returns false
+ * otherwise: EFAULT (not a live block: foreign, interior, freed, or a slab
+ * object given back with a large size), EINVAL (a large block with another
+ * size). */
+static bool kmem_vet(const struct kh_kmem *k, int i, const void *ptr, size_t size, const char *who)
+{
+    if (i >= 0) {
+        long idx;
+        return vet(&k->caches[i], ptr, &idx, who) != NULL;
+    }
+    uintptr_t v = tab_get(&k->table, (uintptr_t)ptr);
+    if (!(v & 1u)) {
+        kh_report(KH_EFAULT, who, ptr);
+        return false;
+    }
+    if (v != LARGE_VAL(size)) {
+        kh_report(KH_EINVAL, who, ptr);
+        return false;
+    }
+    return true;
+}
+#endif
+
 static bool kmem_resize(void *ctx, void *ptr, size_t old_size, size_t new_size, size_t align)
 {
     struct kh_kmem *k = ctx;
     if (!k || k->magic != KMEM_LIVE) return false;
     int a = class_index(k, old_size, align), b = class_index(k, new_size, align);
+#if KH_CONFIG_CHECKS
+    if (!kmem_vet(k, a, ptr, old_size, "struct kh_kmem resize: not a live block of that size"))
+        return false;
+    if (a < 0 && b < 0 && new_size > SIZE_MAX / 2) return false;
+#endif
     if (a >= 0 || b >= 0) return a == b;
     if (!k->large.ops->resize ||
         !k->large.ops->resize(k->large.ctx, ptr, old_size, new_size, align))
         return false;
+#if KH_CONFIG_CHECKS
+    k->table.slot[2 * tab_find(&k->table, (uintptr_t)ptr) + 1] = LARGE_VAL(new_size);
+#endif
     k->large_bytes = k->large_bytes - old_size + new_size;
     return true;
 }
@@ -631,12 +936,45 @@ static void kmem_free(void *ctx, void *ptr, size_t size, size_t align)
         kh_slab_free(&k->caches[i], ptr);
         return;
     }
+#if KH_CONFIG_CHECKS
+    if (!kmem_vet(k, i, ptr, size, "struct kh_kmem free: not a live block of that size")) return;
+    tab_del(&k->table, (uintptr_t)ptr);
+#endif
     k->large_live--;
     k->large_bytes -= size;
     k->large.ops->free(k->large.ctx, ptr, size, align);
 }
 
-static const kh_allocator_ops kmem_ops = {kmem_alloc, kmem_resize, kmem_free};
+#if KH_CONFIG_CHECKS
+/* Usable bytes of the live block at ptr, else 0; reads nothing at ptr
+ * before the table has placed it in a slab of ours. */
+static size_t kmem_owns(void *ctx, const void *ptr)
+{
+    const struct kh_kmem *k = ctx;
+    if (!k || k->magic != KMEM_LIVE || !ptr) return 0;
+    /* A slab object first (most blocks are small): one lookup per distinct
+     * slab size, smallest first; then a large block. */
+    for (unsigned i = 0; i < k->nslab_sizes; i++) {
+        uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(k->slab_sizes[i] - 1);
+        uintptr_t v = tab_get(&k->table, base);
+        if (!v || (v & 1u)) continue;
+        const struct kh_slab_cache *c = (const struct kh_slab_cache *)v;
+        const struct kh_slab *s = slab_of(c, ptr);
+        long idx = obj_index(c, s, ptr);
+        if (slab_valid(c, s) && idx >= 0 && bit_get(s, (size_t)idx)) return c->size;
+        /* Not an object: it may still be a large block in the slab-sized
+         * window past the slab's end (the tail the heap packs into). */
+    }
+    uintptr_t v = tab_get(&k->table, (uintptr_t)ptr);
+    if (v & 1u) return v > 1u ? (size_t)(v >> 1) : 1; /* never 0 for a live block */
+    return 0;
+}
+#define KMEM_OWNS kmem_owns
+#else
+#define KMEM_OWNS NULL /* no table: it could not answer without reading */
+#endif
+
+static const kh_allocator_ops kmem_ops = {kmem_alloc, kmem_resize, kmem_free, KMEM_OWNS};
 
 kh_allocator kh_kmem_allocator(struct kh_kmem *k)
 {
@@ -658,6 +996,33 @@ void kh_kmem_stats(const struct kh_kmem *k, struct kh_kmem_stats *out)
     }
     out->large_live = k->large_live;
     out->large_bytes = k->large_bytes;
+}
+
+int kh_kmem_check(const struct kh_kmem *k)
+{
+    if (!k || k->magic != KMEM_LIVE) return KH_EINVAL;
+    size_t slabs = 0;
+    for (unsigned i = 0; i < k->nclasses; i++) {
+        int rc = kh_slab_cache_check(&k->caches[i]);
+        if (rc) return rc;
+        slabs += k->caches[i].stats.slabs;
+    }
+#if KH_CONFIG_CHECKS
+    /* The table holds every slab (each cache checked its own) and exactly
+     * the large blocks, whose sizes add up to large_bytes. */
+    size_t large = 0, bytes = 0;
+    for (size_t i = 0; i < k->table.cap; i++) {
+        uintptr_t v = k->table.slot[2 * i + 1];
+        if (!k->table.slot[2 * i] || !(v & 1u)) continue;
+        large++;
+        bytes += (size_t)(v >> 1);
+    }
+    if (k->table.count != slabs + large || large != k->large_live || bytes != k->large_bytes)
+        return KH_ECORRUPT;
+#else
+    (void)slabs;
+#endif
+    return KH_OK;
 }
 
 size_t kh_kmem_shrink(struct kh_kmem *k)
@@ -684,6 +1049,7 @@ int kh_kmem_destroy(struct kh_kmem *k)
         return KH_EBUSY;
     }
     for (unsigned i = 0; i < k->nclasses; i++) kh_slab_cache_destroy(&k->caches[i]);
+    tab_destroy(&k->table);
     k->magic = KMEM_DEAD;
     return KH_OK;
 }

@@ -5,6 +5,7 @@
 #include "../internal/kh_string.h"
 
 #include "kheap/error.h"
+#include "kheap/port.h"
 
 #define HM_MIN_CAP 8u
 /* Largest table: distances and the home slot fit the 32-bit metadata. */
@@ -62,6 +63,77 @@ uint64_t kh_hash_u64(uint64_t x, uint64_t seed)
     return fmix64(x ^ seed ^ K3);
 }
 
+/* SipHash-c-d (Aumasson and Bernstein, "SipHash: a fast short-input PRF",
+ * INDOCRYPT 2012), written from the paper's specification. Words are read
+ * little-endian, so big-endian targets give the same hashes. */
+static uint64_t load_le64(const unsigned char *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+#else
+    uint64_t w = 0;
+    for (unsigned i = 0; i < 8; i++) w |= (uint64_t)p[i] << (8 * i);
+    return w;
+#endif
+}
+
+#define SIP_ROUND(v0, v1, v2, v3)                                                                  \
+    do {                                                                                           \
+        v0 += v1;                                                                                  \
+        v2 += v3;                                                                                  \
+        v1 = rotl64(v1, 13);                                                                       \
+        v3 = rotl64(v3, 16);                                                                       \
+        v1 ^= v0;                                                                                  \
+        v3 ^= v2;                                                                                  \
+        v0 = rotl64(v0, 32);                                                                       \
+        v2 += v1;                                                                                  \
+        v0 += v3;                                                                                  \
+        v1 = rotl64(v1, 17);                                                                       \
+        v3 = rotl64(v3, 21);                                                                       \
+        v1 ^= v2;                                                                                  \
+        v3 ^= v0;                                                                                  \
+        v2 = rotl64(v2, 32);                                                                       \
+    } while (0)
+
+/* c and d are constants at both call sites: inlined, the round loops
+ * unroll and the state stays in registers. */
+static inline uint64_t siphash(const void *data, size_t n, uint64_t k0, uint64_t k1, unsigned c,
+                               unsigned d)
+{
+    const unsigned char *p = data;
+    /* The constants spell "somepseudorandomlygeneratedbytes". */
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
+    size_t left = n;
+    for (; left >= 8; left -= 8, p += 8) {
+        uint64_t m = load_le64(p);
+        v3 ^= m;
+        for (unsigned i = 0; i < c; i++) SIP_ROUND(v0, v1, v2, v3);
+        v0 ^= m;
+    }
+    /* Last block: the remaining bytes, and the length mod 256 on top. */
+    uint64_t m = (uint64_t)(n & 0xff) << 56;
+    for (size_t i = 0; i < left; i++) m |= (uint64_t)p[i] << (8 * i);
+    v3 ^= m;
+    for (unsigned i = 0; i < c; i++) SIP_ROUND(v0, v1, v2, v3);
+    v0 ^= m;
+    v2 ^= 0xff;
+    for (unsigned i = 0; i < d; i++) SIP_ROUND(v0, v1, v2, v3);
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t kh_siphash13(const void *data, size_t n, uint64_t k0, uint64_t k1)
+{
+    return siphash(data, n, k0, k1, 1, 3);
+}
+
+uint64_t kh_siphash24(const void *data, size_t n, uint64_t k0, uint64_t k1)
+{
+    return siphash(data, n, k0, k1, 2, 4);
+}
+
 /* ---- layout ---- */
 
 /* Largest power of two dividing n, capped at the default alignment: every
@@ -93,15 +165,28 @@ int kh_hashmap_init(struct kh_hashmap *m, kh_allocator a, size_t key_size, size_
     m->val_off = off;
     m->slot_size = slot;
     m->slot_align = sa;
+    /* A secret key per map: keys an attacker chooses cannot be made to
+     * collide without it (SipHash is a PRF). */
+    if (!hash) {
+        unsigned char k[16];
+        kh_port_entropy(k, sizeof k);
+        memcpy(m->key, k, sizeof k);
+    }
+    return 0;
+}
+
+int kh_hashmap_set_key(struct kh_hashmap *m, uint64_t k0, uint64_t k1)
+{
+    if (!m) return KH_EINVAL;
+    if (m->len) return KH_EBUSY;
+    m->key[0] = k0;
+    m->key[1] = k1;
     return 0;
 }
 
 int kh_hashmap_set_seed(struct kh_hashmap *m, uint64_t seed)
 {
-    if (!m) return KH_EINVAL;
-    if (m->len) return KH_EBUSY;
-    m->seed = seed;
-    return 0;
+    return kh_hashmap_set_key(m, seed, fmix64(seed ^ K3));
 }
 
 /* Bytes of a table with cap slots, 0 when it would overflow. */
@@ -163,7 +248,8 @@ static unsigned char *slot_at(const struct kh_hashmap *m, size_t i)
 
 static uint32_t hash_of(const struct kh_hashmap *m, const void *key)
 {
-    uint64_t h = m->hash ? m->hash(key, m->ctx) : kh_hash_bytes(key, m->key_size, m->seed);
+    uint64_t h =
+        m->hash ? m->hash(key, m->ctx) : kh_siphash13(key, m->key_size, m->key[0], m->key[1]);
     /* Fibonacci remix: the top half of h * K1 depends on every bit of h. */
     return (uint32_t)((h * K1) >> 32);
 }

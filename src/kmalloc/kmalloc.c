@@ -21,6 +21,16 @@ _Static_assert(2 * sizeof(size_t) <= KH_ALIGN_DEFAULT, "kmalloc header must fit 
 #define TAG_FREED   ((size_t)0x66726565642e2e2eull)
 
 static kh_allocator g_alloc;
+/* Set at kh_kmalloc_init from the port's entropy: a tag cannot be forged
+ * (or hit by chance by user data) without it. */
+static size_t g_secret;
+/* The allocator can vet a pointer (its owns op): then nothing below a
+ * pointer is read before owns placed it in a live block. */
+static bool g_vet;
+/* Without owns: the span of every raw block handed out, [lo, hi). A
+ * pointer outside it is refused without reading; inside it must be
+ * readable (datasheet). */
+static kh_atomic_ptr_t g_lo, g_hi;
 static bool g_ready;
 static kh_oom_handler_fn g_oom;
 static void *g_oom_ctx;
@@ -58,6 +68,10 @@ int kh_kmalloc_init(kh_allocator a)
         return KH_EBUSY;
     }
     g_alloc = a;
+    g_vet = a.ops->owns != NULL;
+    kh_port_entropy(&g_secret, sizeof(g_secret));
+    kh_atomic_ptr_set(&g_lo, NULL);
+    kh_atomic_ptr_set(&g_hi, NULL);
     kh_atomic_set(&g_failures, 0);
     kh_atomic_set(&g_oom_calls, 0);
     kh_atomic_set(&g_oom_retries, 0);
@@ -104,7 +118,7 @@ void kh_kmalloc_stats(struct kh_kmalloc_stats *out)
 
 static size_t tag_of(const void *p, size_t size, unsigned l, size_t kind)
 {
-    size_t m = (size_t)(uintptr_t)p * (size_t)0x9e3779b97f4a7c15ull;
+    size_t m = ((size_t)(uintptr_t)p ^ g_secret) * (size_t)0x9e3779b97f4a7c15ull;
     m ^= size * (size_t)0xc2b2ae3d27d4eb4full;
     /* l goes into the hash too, not only into the low bits: otherwise a
      * corrupted l still matched, and kfree handed the wrong raw block
@@ -112,6 +126,7 @@ static size_t tag_of(const void *p, size_t size, unsigned l, size_t kind)
      * these bits on a big-endian CPU. l * odd constant keeps the lowest bit
      * where two l differ (below bit 6), so the shift below cannot lose it. */
     m ^= (size_t)l * (size_t)0x9e3779b97f4a7c15ull;
+    m ^= m >> 29; /* the secret's high bits reach the kept low ones */
     return ((m ^ kind) << 6) | l;
 }
 
@@ -129,7 +144,43 @@ static void header_mark_freed(void *p, unsigned l)
     memcpy((unsigned char *)p - sizeof(size_t), &tag, sizeof(tag));
 }
 
-/* Read and check the header of p: its size and the block's alignment. */
+#if KH_CONFIG_CHECKS
+/* Widen the span to hold [raw, raw + bytes) (allocators without owns). */
+static void span_add(unsigned char *raw, size_t bytes)
+{
+    void *lo = kh_atomic_ptr_read(&g_lo), *hi = kh_atomic_ptr_read(&g_hi);
+    void *end = raw + bytes;
+    while ((!lo || (void *)raw < lo) && !kh_atomic_ptr_try_cmpxchg(&g_lo, &lo, (void *)raw)) {
+    }
+    while ((uintptr_t)end > (uintptr_t)hi && !kh_atomic_ptr_try_cmpxchg(&g_hi, &hi, end)) {
+    }
+}
+
+/* The usable bytes of the live raw block that p belongs to, and its
+ * alignment log2 in *l, or 0. A kmalloc block is p = raw + 2^l with raw
+ * aligned to 2^l (l >= 4 on LP64): the candidates are p - 16, p - 32, ...
+ * while p is aligned to them, and the first one the allocator owns is the
+ * only possible raw block (live blocks do not overlap). Nothing at p is
+ * read. */
+static size_t vet_raw(const void *p, unsigned *l)
+{
+    uintptr_t up = (uintptr_t)p;
+    for (unsigned k = kh_log2_floor(HDR_ALIGN); k < sizeof(size_t) * 8 - 1; k++) {
+        uintptr_t a = (uintptr_t)1 << k;
+        if ((up & (a - 1)) || up < a) return 0;
+        size_t u = g_alloc.ops->owns(g_alloc.ctx, (const void *)(up - a));
+        if (u) {
+            *l = k;
+            return u >= a ? u : 0;
+        }
+    }
+    return 0;
+}
+#endif
+
+/* Check p and read its header: the size asked for and the block's
+ * alignment log2. False, after a report as `who`, for anything that is not
+ * a live kmalloc block. */
 static bool header_get(const void *p, size_t *size, unsigned *l, const char *who)
 {
     if ((uintptr_t)p & (HDR_ALIGN - 1)) {
@@ -138,13 +189,31 @@ static bool header_get(const void *p, size_t *size, unsigned *l, const char *who
 #endif
         return false;
     }
+#if KH_CONFIG_CHECKS
+    size_t usable = SIZE_MAX;
+    unsigned raw_l = 0;
+    if (g_vet) {
+        usable = vet_raw(p, &raw_l);
+        if (!usable) {
+            kh_report(KH_EFAULT, who, p); /* foreign, interior, or freed */
+            return false;
+        }
+    } else {
+        const unsigned char *lo = kh_atomic_ptr_read(&g_lo), *hi = kh_atomic_ptr_read(&g_hi);
+        if (!lo || (uintptr_t)p < (uintptr_t)lo + HDR_ALIGN || (uintptr_t)p > (uintptr_t)hi) {
+            kh_report(KH_EFAULT, who, p);
+            return false;
+        }
+    }
+#endif
     size_t hdr[2];
     memcpy(hdr, (const unsigned char *)p - sizeof(hdr), sizeof(hdr));
     *size = hdr[0];
     *l = (unsigned)(hdr[1] & 63);
 #if KH_CONFIG_CHECKS
     if (*l >= sizeof(size_t) * 8 || ((size_t)1 << *l) < HDR_ALIGN ||
-        hdr[1] != tag_of(p, *size, *l, TAG_LIVE)) {
+        hdr[1] != tag_of(p, *size, *l, TAG_LIVE) || (g_vet && *l != raw_l) ||
+        *size > usable - ((size_t)1 << *l)) {
         bool dbl = *l < sizeof(size_t) * 8 && hdr[1] == tag_of(p, 0, *l, TAG_FREED);
         kh_report(dbl ? KH_EDOUBLE : KH_EFAULT, who, p);
         return false;
@@ -212,15 +281,19 @@ static void *reclaim_retry(kh_oom_handler_fn fn, size_t bytes, size_t a, size_t 
 static void *alloc_raw(size_t bytes, size_t a, size_t size, size_t align, unsigned flags)
 {
     void *raw = attempt(bytes, a, flags);
-    if (raw) return raw;
-    kh_oom_handler_fn fn = g_oom;
-    if (fn && (!(flags & KH_GFP_ATOMIC) || g_oom_atomic))
-        raw = reclaim_retry(fn, bytes, a, size, align, flags);
-    if (!raw) warn(flags, KH_ENOMEM, "kmalloc: out of memory");
+    if (!raw) {
+        kh_oom_handler_fn fn = g_oom;
+        if (fn && (!(flags & KH_GFP_ATOMIC) || g_oom_atomic))
+            raw = reclaim_retry(fn, bytes, a, size, align, flags);
+        if (!raw) warn(flags, KH_ENOMEM, "kmalloc: out of memory");
+    }
+#if KH_CONFIG_CHECKS
+    if (raw && !g_vet) span_add(raw, bytes);
+#endif
     return raw;
 }
 
-void *kmalloc_aligned(size_t size, size_t align, unsigned flags)
+void *kh_kmalloc_aligned(size_t size, size_t align, unsigned flags)
 {
     if (!call_ok(align, flags)) return NULL;
     size_t a = align > HDR_ALIGN ? align : HDR_ALIGN;
@@ -238,28 +311,28 @@ void *kmalloc_aligned(size_t size, size_t align, unsigned flags)
     return p;
 }
 
-void *kmalloc(size_t size, unsigned flags)
+void *kh_kmalloc(size_t size, unsigned flags)
 {
-    return kmalloc_aligned(size, 0, flags);
+    return kh_kmalloc_aligned(size, 0, flags);
 }
 
-void *kzalloc(size_t size, unsigned flags)
+void *kh_kzalloc(size_t size, unsigned flags)
 {
-    return kmalloc_aligned(size, 0, flags | KH_GFP_ZERO);
+    return kh_kmalloc_aligned(size, 0, flags | KH_GFP_ZERO);
 }
 
-void *kmalloc_array(size_t n, size_t size, unsigned flags)
+void *kh_kmalloc_array(size_t n, size_t size, unsigned flags)
 {
     if (size && n > SIZE_MAX / size) {
         warn(flags, KH_EOVERFLOW, "kmalloc_array: n * size overflows");
         return NULL;
     }
-    return kmalloc_aligned(n * size, 0, flags);
+    return kh_kmalloc_aligned(n * size, 0, flags);
 }
 
-void *kcalloc(size_t n, size_t size, unsigned flags)
+void *kh_kcalloc(size_t n, size_t size, unsigned flags)
 {
-    return kmalloc_array(n, size, flags | KH_GFP_ZERO);
+    return kh_kmalloc_array(n, size, flags | KH_GFP_ZERO);
 }
 
 /* kfree, and with wipe kfree_sensitive: one header check; a bad pointer is
@@ -292,28 +365,28 @@ static void free_block(void *ptr, bool wipe, const char *who)
     g_alloc.ops->free(g_alloc.ctx, (unsigned char *)ptr - a, size + a, a);
 }
 
-void kfree(void *ptr)
+void kh_kfree(void *ptr)
 {
     free_block(ptr, false, "kfree: not a kmalloc block");
 }
 
-void kfree_sensitive(void *ptr)
+void kh_kfree_sensitive(void *ptr)
 {
     free_block(ptr, true, "kfree_sensitive: not a kmalloc block");
 }
 
-void *kmemdup(const void *src, size_t len, unsigned flags)
+void *kh_kmemdup(const void *src, size_t len, unsigned flags)
 {
     if (!src && len) {
         warn(flags, KH_EINVAL, "kmemdup: NULL source");
         return NULL;
     }
-    void *p = kmalloc(len, flags & ~KH_GFP_ZERO);
+    void *p = kh_kmalloc(len, flags & ~KH_GFP_ZERO);
     if (p && len) memcpy(p, src, len);
     return p;
 }
 
-char *kstrndup(const char *s, size_t max, unsigned flags)
+char *kh_kstrndup(const char *s, size_t max, unsigned flags)
 {
     if (!s) return NULL;
     size_t n = 0;
@@ -322,19 +395,19 @@ char *kstrndup(const char *s, size_t max, unsigned flags)
         warn(flags, KH_EOVERFLOW, "kstrndup: length overflows");
         return NULL;
     }
-    char *p = kmalloc(n + 1, flags & ~KH_GFP_ZERO);
+    char *p = kh_kmalloc(n + 1, flags & ~KH_GFP_ZERO);
     if (!p) return NULL;
     memcpy(p, s, n);
     p[n] = 0;
     return p;
 }
 
-char *kstrdup(const char *s, unsigned flags)
+char *kh_kstrdup(const char *s, unsigned flags)
 {
-    return kstrndup(s, SIZE_MAX, flags);
+    return kh_kstrndup(s, SIZE_MAX, flags);
 }
 
-size_t ksize(const void *ptr)
+size_t kh_ksize(const void *ptr)
 {
     if (!ptr || !g_ready) return 0;
     size_t size;
@@ -342,9 +415,9 @@ size_t ksize(const void *ptr)
     return header_get(ptr, &size, &l, "ksize: not a kmalloc block") ? size : 0;
 }
 
-void *krealloc(void *ptr, size_t size, unsigned flags)
+void *kh_krealloc(void *ptr, size_t size, unsigned flags)
 {
-    if (!ptr) return kmalloc(size, flags);
+    if (!ptr) return kh_kmalloc(size, flags);
     if (!call_ok(0, flags)) return NULL;
     size_t old;
     unsigned l;
@@ -356,6 +429,9 @@ void *krealloc(void *ptr, size_t size, unsigned flags)
     }
     unsigned char *raw = (unsigned char *)ptr - a, *p = ptr;
     if (g_alloc.ops->resize && g_alloc.ops->resize(g_alloc.ctx, raw, old + a, size + a, a)) {
+#if KH_CONFIG_CHECKS
+        if (!g_vet) span_add(raw, size + a);
+#endif
         header_put(p, size, l);
     } else {
         unsigned char *nraw = alloc_raw(size + a, a, size, a > HDR_ALIGN ? a : 0, flags);
@@ -374,11 +450,80 @@ void *krealloc(void *ptr, size_t size, unsigned flags)
     return p;
 }
 
-void *krealloc_array(void *ptr, size_t n, size_t size, unsigned flags)
+void *kh_krealloc_array(void *ptr, size_t n, size_t size, unsigned flags)
 {
     if (size && n > SIZE_MAX / size) {
         warn(flags, KH_EOVERFLOW, "krealloc_array: n * size overflows");
         return NULL;
     }
-    return krealloc(ptr, n * size, flags);
+    return kh_krealloc(ptr, n * size, flags);
 }
+
+/* ---- the Linux-style names (KH_CONFIG_KMALLOC_NAMES) ---- */
+
+#if KH_CONFIG_KMALLOC_NAMES
+void *kmalloc(size_t size, unsigned flags)
+{
+    return kh_kmalloc(size, flags);
+}
+
+void *kzalloc(size_t size, unsigned flags)
+{
+    return kh_kzalloc(size, flags);
+}
+
+void *kmalloc_array(size_t n, size_t size, unsigned flags)
+{
+    return kh_kmalloc_array(n, size, flags);
+}
+
+void *kcalloc(size_t n, size_t size, unsigned flags)
+{
+    return kh_kcalloc(n, size, flags);
+}
+
+void *kmalloc_aligned(size_t size, size_t align, unsigned flags)
+{
+    return kh_kmalloc_aligned(size, align, flags);
+}
+
+void *krealloc(void *ptr, size_t size, unsigned flags)
+{
+    return kh_krealloc(ptr, size, flags);
+}
+
+void *krealloc_array(void *ptr, size_t n, size_t size, unsigned flags)
+{
+    return kh_krealloc_array(ptr, n, size, flags);
+}
+
+void kfree(void *ptr)
+{
+    kh_kfree(ptr);
+}
+
+void kfree_sensitive(void *ptr)
+{
+    kh_kfree_sensitive(ptr);
+}
+
+void *kmemdup(const void *src, size_t len, unsigned flags)
+{
+    return kh_kmemdup(src, len, flags);
+}
+
+char *kstrdup(const char *s, unsigned flags)
+{
+    return kh_kstrdup(s, flags);
+}
+
+char *kstrndup(const char *s, size_t max, unsigned flags)
+{
+    return kh_kstrndup(s, max, flags);
+}
+
+size_t ksize(const void *ptr)
+{
+    return kh_ksize(ptr);
+}
+#endif

@@ -57,6 +57,7 @@ const struct kh_rs_fact kh_rs_facts[] = {
     OFF(kh_allocator_ops, alloc),
     OFF(kh_allocator_ops, resize),
     OFF(kh_allocator_ops, free),
+    OFF(kh_allocator_ops, owns),
     SIZE(kh_allocator),
     ALIGN(kh_allocator),
     OFF(kh_allocator, ctx),

@@ -68,6 +68,8 @@ pub struct KhAllocatorOps {
     pub alloc: Option<unsafe extern "C" fn(*mut c_void, usize, usize, c_uint) -> *mut c_void>,
     pub resize: Option<unsafe extern "C" fn(*mut c_void, *mut c_void, usize, usize, usize) -> bool>,
     pub free: Option<unsafe extern "C" fn(*mut c_void, *mut c_void, usize, usize)>,
+    /// Optional: usable bytes of the live block at the pointer, 0 otherwise.
+    pub owns: Option<unsafe extern "C" fn(*mut c_void, *const c_void) -> usize>,
 }
 
 /// `kh_allocator`: context pointer + operations table.

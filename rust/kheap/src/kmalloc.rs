@@ -139,6 +139,9 @@ static HEAP_OPS: ffi::KhAllocatorOps = ffi::KhAllocatorOps {
     alloc: Some(ops_alloc),
     resize: Some(ops_resize),
     free: Some(ops_free),
+    // The core heap cannot vet a pointer without reading it: kmalloc then
+    // checks its own span and header (kheap/kmalloc.h, Misuse).
+    owns: None,
 };
 
 /// Make `heap` kmalloc's global allocator (`kh_kmalloc_init`). Every kmalloc

@@ -109,6 +109,10 @@ pub fn rust_facts() -> &'static [(&'static str, usize)] {
             "offset kh_allocator_ops.free",
             offset_of!(KhAllocatorOps, free),
         ),
+        (
+            "offset kh_allocator_ops.owns",
+            offset_of!(KhAllocatorOps, owns),
+        ),
         ("size kh_allocator", size_of::<KhAllocator>()),
         ("align kh_allocator", align_of::<KhAllocator>()),
         ("offset kh_allocator.ctx", offset_of!(KhAllocator, ctx)),
