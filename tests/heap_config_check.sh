@@ -19,8 +19,8 @@ bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -f "$out/last.log" ] && cat "$out/
 # Out of range: the build must fail, and the error must name the macro.
 for def in KH_HEAP_SL_LOG2=0 KH_HEAP_SL_LOG2=6 KH_CONFIG_HARDEN=3 KH_CONFIG_HARDEN=-1 \
   KH_CONFIG_CHECKS=2 "KH_CONFIG_CHECKS=0 -DKH_CONFIG_HARDEN=1" KH_HEAP_FULL=2 \
-  KH_HEAP_FALLBACK_SCAN=-1 KH_HEAP_FALLBACK_SCAN=256 KH_HEAP_MAX_REGIONS=0 \
-  KH_HEAP_MAX_REGIONS=1025 KH_CONFIG_ASAN=2 KH_CONFIG_VALGRIND=2 KH_HEAP_TRACE=2; do
+  KH_HEAP_FALLBACK_SCAN=-1 KH_HEAP_FALLBACK_SCAN=256 KH_HEAP_MAX_REGIONS=3 \
+  KH_HEAP_MAX_REGIONS=65537 KH_CONFIG_ASAN=2 KH_CONFIG_VALGRIND=2 KH_HEAP_TRACE=2; do
   name=${def%%=*}
   if cc $W -Iinclude -D$def -c src/core/heap.c -o "$out/x.o" > "$out/last.log" 2>&1; then
     bad "-D$def is refused at build time"

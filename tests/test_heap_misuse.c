@@ -519,35 +519,100 @@ KH_TEST_TAGGED(heap_limits_impossible_requests_never_grow, "full-heap")
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 
-/* Regions that touch coalesce, but never into a block past max_block; a
- * full region table refuses cleanly; a touching region still joins. */
-KH_TEST(heap_limits_region_table)
+/* Regions that touch coalesce, but never into a block past max_block. */
+KH_TEST(heap_limits_adjacent_regions_stay_under_max_block)
 {
     unsigned char *m = arena(1 << 20);
     KH_ASSERT(m);
     kheap *h = kheap_init(m, 4096);
     KH_ASSERT(h);
-    size_t mb = stats(h).max_block, step = 1024, cap = stats(h).max_regions;
+    size_t mb = stats(h).max_block, step = 1024;
     unsigned char *base = m + 8192;
-    KH_CHECK(cap >= 4 && cap <= KH_HEAP_MAX_REGIONS);
-    unsigned i;
-    for (i = 1; i < cap; i++) KH_ASSERT(kheap_add_region(h, base + i * 2 * step, step));
-    KH_CHECK_EQ(stats(h).regions, cap);
-    struct kheap_stats before = stats(h);
-    KH_CHECK(!kheap_add_region(h, base + i * 2 * step + 64, step)); /* table full */
-    struct kheap_stats after = stats(h);
-    KH_CHECK(memcmp(&before, &after, sizeof(before)) == 0);
+    for (unsigned i = 1; i < 4; i++) KH_ASSERT(kheap_add_region(h, base + i * 2 * step, step));
+    KH_CHECK_EQ(stats(h).regions, 4);
     /* Touching the last region: it coalesces, no entry needed; bigger than
      * max_block in all, carved into pieces the index holds. */
-    KH_CHECK(kheap_add_region(h, base + (i - 1) * 2 * step + step, 3 * mb));
-    KH_CHECK_EQ(stats(h).regions, cap);
+    KH_CHECK(kheap_add_region(h, base + 3 * 2 * step + step, 3 * mb));
+    KH_CHECK_EQ(stats(h).regions, 4);
     size_t a[2] = {mb, 0};
     kheap_walk(h, bigger_than_index, a);
     KH_CHECK_EQ(a[1], 0);
     KH_CHECK_EQ(kheap_check(h), 0);
     /* Filling a gap joins two regions into one entry. */
     KH_CHECK(kheap_add_region(h, base + 2 * step + step, step));
-    KH_CHECK_EQ(stats(h).regions, cap - 1);
+    KH_CHECK_EQ(stats(h).regions, 3);
+    KH_CHECK_EQ(kheap_check(h), 0);
+}
+
+static void find_used(void *block, size_t size, bool used, void *ctx)
+{
+    (void)size;
+    if (used) *(void **)ctx = block;
+}
+
+/* Past the control block's entries the region table moves into a block of
+ * the heap, doubling, up to KH_HEAP_MAX_REGIONS regions; then a region that
+ * touches none is refused cleanly. The table's block is nobody's to free,
+ * and its region cannot be removed. */
+KH_TEST(heap_limits_region_table_grows_to_its_limit)
+{
+    size_t small = 256, stride = 512, big = 128 << 10;
+    unsigned char *m = arena((size_t)KH_HEAP_MAX_REGIONS * stride + big + 65536);
+    KH_ASSERT(m);
+    kheap *h = kheap_init_ex(m, 8192, 1 << 20);
+    KH_ASSERT(h);
+    size_t cap0 = stats(h).max_regions;
+    KH_CHECK(cap0 >= 4 && cap0 < KH_HEAP_MAX_REGIONS);
+    unsigned char *bigr = m + 16384, *base = bigr + big + stride;
+    KH_ASSERT(kheap_add_region(h, bigr, big)); /* room for the table */
+    size_t grown = 0, prev_cap = cap0;
+    for (size_t i = 0; stats(h).regions < KH_HEAP_MAX_REGIONS; i++) {
+        if (!kheap_add_region(h, base + i * stride, small)) {
+            kh_test_fail(__FILE__, __LINE__, "region refused before the table's limit");
+            kh_test_print_u(stats(h).regions), kh_test_print("\n");
+            return;
+        }
+        if (stats(h).max_regions != prev_cap) grown++, prev_cap = stats(h).max_regions;
+        if (i % 128 == 0) KH_CHECK_EQ(kheap_check(h), 0);
+    }
+    KH_CHECK(grown >= 1);
+    KH_CHECK_EQ(stats(h).max_regions, KH_HEAP_MAX_REGIONS);
+    KH_CHECK_EQ(stats(h).allocations, 0); /* the table is not an allocation */
+    KH_CHECK_EQ(kheap_check(h), 0);
+    /* Full: refused, nothing changed. */
+    unsigned char *next = base + (size_t)KH_HEAP_MAX_REGIONS * stride + stride;
+    struct kheap_stats before = stats(h);
+    KH_CHECK(!kheap_add_region(h, next, small));
+    struct kheap_stats after = stats(h);
+    KH_CHECK(memcmp(&before, &after, sizeof(before)) == 0);
+    /* Every region still works: blocks in the first and the last small one. */
+    void *p = kheap_alloc(h, small / 2, 0);
+    KH_CHECK(p != NULL);
+    KH_CHECK_EQ(kheap_check(h), 0);
+    kheap_free(h, p);
+    /* The table's block: the only used block now. */
+    void *tb = NULL;
+    kheap_walk(h, find_used, &tb);
+    KH_ASSERT(tb);
+    KH_CHECK((unsigned char *)tb >= bigr && (unsigned char *)tb < bigr + big);
+    struct kh_test_reports r;
+    kh_test_reports_start(&r);
+    KH_CHECK(!kheap_remove_region(h, bigr, big));
+    KH_CHECK_EQ(r.last_code, KH_EBUSY);
+#if KH_CONFIG_CHECKS
+    kheap_free(h, tb);
+    KH_CHECK_EQ(r.last_code, KH_EFAULT);
+    KH_CHECK(kheap_realloc(h, tb, 10, 0) == NULL);
+    KH_CHECK_EQ(r.count, 3);
+    /* A pointer in a gap between two small regions: outside. */
+    kheap_free(h, base + small + 2 * GRAIN);
+    KH_CHECK_EQ(r.count, 4);
+    KH_CHECK_EQ(r.last_code, KH_EFAULT);
+#endif
+    kh_test_reports_stop();
+    /* A small region goes away, and another takes its entry. */
+    KH_CHECK(kheap_remove_region(h, base + 7 * stride, small));
+    KH_CHECK(kheap_add_region(h, next, small));
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 
@@ -793,19 +858,19 @@ KH_TEST_TAGGED(heap_secret_changes_the_tags, "checks")
 /* ---- Datasheet numbers and sizing queries --------------------------------- */
 
 /* kheap/heap.h states the control block for some sizes, for the default
- * configuration (KH_HEAP_SL_LOG2 4, KH_HEAP_MAX_REGIONS 16, no trace). */
+ * configuration (KH_HEAP_SL_LOG2 4, KH_HEAP_MAX_REGIONS at least 24, no trace). */
 KH_TEST(heap_datasheet_control_bytes)
 {
-    if (KH_HEAP_SL_LOG2 != 4 || KH_HEAP_MAX_REGIONS != 16 || KH_HEAP_TRACE || !KH_HEAP_FULL ||
+    if (KH_HEAP_SL_LOG2 != 4 || KH_HEAP_MAX_REGIONS < 24 || KH_HEAP_TRACE || !KH_HEAP_FULL ||
         KH_CONFIG_HARDEN != 1)
         return; /* the numbers are for the default build */
     if (sizeof(size_t) == 4) {
-        KH_CHECK_EQ(kheap_control_bytes(4 << 10), 636);
-        KH_CHECK_EQ(kheap_control_bytes(64 << 10), 940);
-        KH_CHECK_EQ(kheap_control_bytes(1 << 20), 1244);
+        KH_CHECK_EQ(kheap_control_bytes(4 << 10), 644);
+        KH_CHECK_EQ(kheap_control_bytes(64 << 10), 948);
+        KH_CHECK_EQ(kheap_control_bytes(1 << 20), 1252);
     } else if (sizeof(size_t) == 8) {
-        KH_CHECK_EQ(kheap_control_bytes(64 << 10), 1680);
-        KH_CHECK_EQ(kheap_control_bytes(128u << 20), 3228);
+        KH_CHECK_EQ(kheap_control_bytes(64 << 10), 1696);
+        KH_CHECK_EQ(kheap_control_bytes(128u << 20), 3324);
     }
 }
 

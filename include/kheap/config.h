@@ -34,11 +34,13 @@
 #endif
 
 /* Core heap: most memory regions one heap can hold (kheap_init's plus
- * kheap_add_region's; adjacent ones coalesce and count once). The table
- * lives in the control block, 2 pointers per entry, one entry per
- * first-level size class of the heap's index (at least 4) up to this. */
+ * kheap_add_region's; adjacent ones coalesce and count once). The region
+ * table (2 pointers per entry) starts in the control block with one entry
+ * per first-level size class of the heap's index (at least 4) and moves
+ * into a heap block twice as big each time it fills, up to this many
+ * entries: the ownership test's binary search takes log2 of it steps. */
 #ifndef KH_HEAP_MAX_REGIONS
-#define KH_HEAP_MAX_REGIONS 16
+#define KH_HEAP_MAX_REGIONS 1024
 #endif
 
 /* Core heap: AddressSanitizer annotations (free memory and headers

@@ -14,21 +14,22 @@
  *             and give back the tail.
  *
  * Time        kheap_alloc, kheap_free, kheap_realloc, kheap_resize,
- *             kheap_usable_size: O(1), independent of the number of blocks and
- *             of regions (an ownership test is a binary search over at most
- *             KH_HEAP_MAX_REGIONS table entries); no loop runs over anything
- *             that grows with the heap's contents. kheap_realloc: O(1) plus the
+ *             kheap_usable_size: O(1), independent of the number of blocks;
+ *             an ownership test is a binary search over the region table (at
+ *             most KH_HEAP_MAX_REGIONS entries, 1024 by default: 10 steps; one
+ *             comparison while the heap has one region). No loop runs over
+ *             the blocks. kheap_realloc: O(1) plus the
  *             copy when it must move. Hardening level 2 adds O(block size):
  *             freed memory is poisoned, handed-out memory checked.
- *             kheap_init_ex/kheap_add_region: O(KH_HEAP_MAX_REGIONS) + O(index)
- *             (level 2: + O(bytes)). kheap_check, kheap_walk: O(blocks), for
+ *             kheap_init_ex/kheap_add_region: O(regions) + O(index) (level 2:
+ *             + O(bytes)). kheap_check, kheap_walk: O(blocks), for
  *             tests and debugging. With a source attached (kheap_set_source) a
  *             failing allocation calls the source once, which costs whatever
  *             the source costs.
  *             Instructions per call (callgrind, x86-64 -O2, random alloc/free/
  *             realloc, sizes up to 1000, 300+ live blocks): level 0: alloc 117,
- *             free 61, realloc 272; level 1: 118, 119, 356; level 2: 453, 484,
- *             1791. Throughput and latency of each level: docs/BENCHMARKS.md.
+ *             free 61, realloc 272; level 1: 118, 121, 358; level 2: 453, 486,
+ *             1793. Throughput and latency of each level: docs/BENCHMARKS.md.
  *
  * Memory      W = sizeof(size_t), G = KH_ALIGN_DEFAULT = 2 * sizeof(void *).
  *             Per allocated block: W bytes of header (hardening level 2:
@@ -40,9 +41,11 @@
  *               kheap_control_bytes(max_block) = S + nfl * (16 W + 4) + R * 2W
  *             with nfl = log2(max_block / G) - KH_HEAP_SL_LOG2 + 2 first-level
  *             classes (16 list heads each), R = nfl region-table entries (at
- *             least 4, at most KH_HEAP_MAX_REGIONS) and S = 26 W of fields.
- *             32-bit: 636 B for a 4 KiB heap, 940 B for 64 KiB, 1244 B for
- *             1 MiB; LP64: 1680 B for 64 KiB, 3228 B for 128 MiB (a test checks
+ *             least 4; a heap with more regions moves its table into a heap
+ *             block of 2W per entry, doubling, up to KH_HEAP_MAX_REGIONS) and
+ *             S = 27-28 W of fields.
+ *             32-bit: 644 B for a 4 KiB heap, 948 B for 64 KiB, 1252 B for
+ *             1 MiB; LP64: 1696 B for 64 KiB, 3324 B for 128 MiB (a test checks
  *             these against kheap_control_bytes). KH_HEAP_SL_LOG2=3 halves the
  *             list heads for a slightly coarser fit.
  *             Per region: 2 W end marker + alignment slack (under 2G); the
@@ -231,7 +234,7 @@
 #define KH_CONFIG_HARDEN (KH_CONFIG_CHECKS ? 1 : 0)
 #endif
 #ifndef KH_HEAP_MAX_REGIONS
-#define KH_HEAP_MAX_REGIONS 16
+#define KH_HEAP_MAX_REGIONS 1024
 #endif
 #ifndef KH_CONFIG_ASAN
 #define KH_CONFIG_ASAN 1
@@ -262,8 +265,8 @@
 #if KH_HEAP_FALLBACK_SCAN < 0 || KH_HEAP_FALLBACK_SCAN > 255
 #error "KH_HEAP_FALLBACK_SCAN must be 0..255 (a bounded scan keeps kheap_alloc O(1))"
 #endif
-#if KH_HEAP_MAX_REGIONS < 1 || KH_HEAP_MAX_REGIONS > 1024
-#error "KH_HEAP_MAX_REGIONS must be 1..1024"
+#if KH_HEAP_MAX_REGIONS < 4 || KH_HEAP_MAX_REGIONS > 65536
+#error "KH_HEAP_MAX_REGIONS must be 4..65536"
 #endif
 #if KH_CONFIG_ASAN != 0 && KH_CONFIG_ASAN != 1
 #error "KH_CONFIG_ASAN must be 0 or 1"
@@ -383,7 +386,7 @@ struct kheap_stats {
                                   for want of memory or for a bad size or alignment */
     size_t largest_request;    /* largest size asked of kheap_alloc* / kheap_realloc /
                                   kheap_resize */
-    size_t max_regions;        /* regions the heap can hold (kheap_add_region) */
+    size_t max_regions;        /* regions the heap's table holds now (it grows: add_region) */
     unsigned hardening;        /* hardening level now (kheap_set_hardening) */
     unsigned check_bits;       /* bits of the per-heap tag on each header (0 at level 0):
                                   a foreign word passes as a header with p = 2^-check_bits */
@@ -410,9 +413,12 @@ kheap *kheap_init_ex(void *mem, size_t bytes, size_t max_block);
  * false, adding nothing, when h or mem is NULL, bytes is too small for a
  * minimum block after alignment (kheap_min_region_bytes), the range wraps
  * around the address space, it overlaps a region or the control block, or
- * the heap already holds KH_HEAP_MAX_REGIONS regions and this one touches
- * none of them. O(KH_HEAP_MAX_REGIONS); at hardening level 2 also O(bytes)
- * (the new memory is poisoned). */
+ * the region table is full and this range touches no region. The table
+ * holds one entry per first-level size class (at least 4) in the control
+ * block; when those are used, it moves into a block of the heap twice as big
+ * (overhead, not an allocation), up to KH_HEAP_MAX_REGIONS entries, as long
+ * as the heap has that much free memory. O(regions); at hardening level 2
+ * also O(bytes) (the new memory is poisoned). */
 bool kheap_add_region(kheap *h, void *mem, size_t bytes);
 
 /* Take back the region [mem, mem + bytes) from the heap, when no block in it
@@ -421,8 +427,9 @@ bool kheap_add_region(kheap *h, void *mem, size_t bytes);
  * Returns false and changes nothing for a NULL h, a range that is not one
  * of the heap's regions (reported as KH_EINVAL; the region kheap_init made
  * holds the control block and is never one), or a region with a live block
- * (reported as KH_EBUSY). Afterwards pointers into it are foreign to the
- * heap. O(KH_HEAP_MAX_REGIONS + bytes / max_block). */
+ * (reported as KH_EBUSY; the region holding the heap's region table, once
+ * it moved out of the control block, counts as busy). Afterwards pointers
+ * into it are foreign to the heap. O(regions + bytes / max_block). */
 bool kheap_remove_region(kheap *h, void *mem, size_t bytes);
 
 /* Allocate size bytes aligned to align (0 = KH_ALIGN_DEFAULT, else a power

@@ -150,8 +150,11 @@ struct kheap {
 #endif
     size_t used, peak_used, allocations, free_blocks, largest_request, failed;
     uint32_t *sl;                /* second-level bitmaps, nfl words, after regions[] */
-    struct heap_region *regions; /* sorted by address, after heads[] */
-    size_t nregions;
+    struct heap_region *regions; /* sorted by address: after heads[], or table_block */
+    size_t nregions, region_cap;
+    /* The region table once it outgrew the control block: a used block of
+     * the heap, counted as overhead, never handed out (NULL until then). */
+    block *table_block;
     /* Bookkeeping. peak_used is the peak since total last changed; the
      * peak and the low-water mark before that are kept apart, so that the
      * allocation path updates one counter only. */
@@ -746,6 +749,10 @@ NOSAN static block *owned(const kheap *h, const void *ptr)
         kh_report(KH_EDOUBLE, "kheap: block already free", ptr);
         return NULL;
     }
+    if (b == h->table_block) {
+        kh_report(KH_EFAULT, "kheap: not a block this heap handed out", ptr);
+        return NULL;
+    }
     /* The successor lies inside the region (b + s <= end marker), carries
      * its tag and records b as used. */
     size_t s = w & h->smask;
@@ -1046,9 +1053,10 @@ static unsigned nfl_for(size_t max_block)
     return n > 32 ? 32 : n;
 }
 
-/* Region table entries: one per first-level class (at least 4), at most
- * KH_HEAP_MAX_REGIONS. A heap sized for big blocks, as one that will grow
- * through a source is, has room for more regions; a small one stays small. */
+/* Region table entries in the control block: one per first-level class (at
+ * least 4, at most KH_HEAP_MAX_REGIONS). When they are all used the table
+ * moves into a block of the heap twice its size (table_grow), up to
+ * KH_HEAP_MAX_REGIONS. */
 static unsigned regions_for(unsigned nfl)
 {
     unsigned n = nfl < 4 ? 4 : nfl;
@@ -1152,7 +1160,8 @@ NOSAN kheap *kheap_init_ex(void *mem, size_t bytes, size_t max_block)
     memset(h, 0, ctl);
     h->nfl = nfl;
     h->regions = (struct heap_region *)(void *)(h->heads + nfl * SL_COUNT);
-    h->sl = (uint32_t *)(void *)(h->regions + regions_for(nfl));
+    h->region_cap = regions_for(nfl);
+    h->sl = (uint32_t *)(void *)(h->regions + h->region_cap);
     /* The biggest block whose class index stays below nfl (cannot wrap:
      * nfl is at most 26 on 32-bit targets and 32 on 64-bit ones). */
     h->max_block = (((size_t)1 << (nfl + SL_LOG2 - 1)) - 1) * GRAIN;
@@ -1222,7 +1231,7 @@ NOSAN static bool add_region(kheap *h, void *mem, size_t bytes)
     if (i < n && t[i].start < e) return false; /* overlap */
     struct heap_region *after = i > 0 && t[i - 1].end == m ? &t[i - 1] : NULL;
     struct heap_region *before = i < n && t[i].start == e ? &t[i] : NULL;
-    if (!after && !before && n == regions_for(h->nfl)) return false; /* table full */
+    if (!after && !before && n == h->region_cap) return false; /* table full */
     /* [first, last) becomes free blocks: from the end marker of the region
      * we extend (or our own first block) to the first block of the region
      * that follows (or our own end marker). */
@@ -1274,10 +1283,44 @@ NOSAN static bool add_region(kheap *h, void *mem, size_t bytes)
     return true;
 }
 
+/* The region table is full: move it into a block of the heap with twice the
+ * entries (at most KH_HEAP_MAX_REGIONS), so the next region that touches no
+ * other finds room. Done right after a region was added, while the heap has
+ * free memory; when it has none, the table stays full and the next such
+ * kheap_add_region fails cleanly. The block is overhead, not an allocation:
+ * out of used_bytes, allocations and total_bytes. */
+NOSAN static void table_grow(kheap *h)
+{
+    size_t cap = 2 * h->region_cap;
+    if (h->nregions < h->region_cap || h->region_cap >= KH_HEAP_MAX_REGIONS) return;
+    if (cap > KH_HEAP_MAX_REGIONS) cap = KH_HEAP_MAX_REGIONS;
+    size_t size = adjust(NULL, cap * sizeof(struct heap_region));
+    size_t peak = h->peak_used;
+    block *b = size > h->max_block ? NULL : alloc_block(h, size, GRAIN);
+    if (!b) return;
+    h->allocations--, h->used -= bsize(h, b), h->total -= bsize(h, b);
+    h->peak_used = peak;
+    struct heap_region *t = (struct heap_region *)payload(b);
+    ASAN_UNPOISON(t, h->nregions * sizeof(*t));
+    ASAN_UNPOISON(h->regions, h->nregions * sizeof(*t));
+    memcpy(t, h->regions, h->nregions * sizeof(*t));
+    ASAN_POISON(t, cap * sizeof(*t));
+    ASAN_POISON(h->regions, h->nregions * sizeof(*t));
+    block *old = h->table_block;
+    h->regions = t;
+    h->region_cap = cap;
+    h->table_block = b;
+    if (old) { /* the old table's block goes back to the heap */
+        h->total += bsize(h, old);
+        release(h, old, true);
+    }
+}
+
 NOSAN bool kheap_add_region(kheap *h, void *mem, size_t bytes)
 {
     VG_ENTER();
     bool ok = add_region(h, mem, bytes);
+    if (ok) table_grow(h);
     VG_LEAVE();
     return ok;
 }
@@ -1437,7 +1480,7 @@ NOSAN void kheap_stats(const kheap *h, struct kheap_stats *out)
     out->failed_allocations = h->failed;
     out->largest_request = h->largest_request;
     out->regions = h->nregions;
-    out->max_regions = regions_for(h->nfl);
+    out->max_regions = h->region_cap;
     out->overhead_bytes = h->given - h->total;
     out->max_block = h->max_block;
     out->hardening = level(h);
@@ -1466,7 +1509,7 @@ NOSAN void kheap_walk(const kheap *h, kheap_walk_fn fn, void *ctx)
 NOSAN static int check_impl(const kheap *h)
 {
     /* The region table: sorted, disjoint, within bounds. */
-    if (h->nregions > regions_for(h->nfl)) return KH_EHEAP_BLOCK;
+    if (h->nregions > h->region_cap || h->region_cap > KH_HEAP_MAX_REGIONS) return KH_EHEAP_BLOCK;
     for (size_t i = 1; i < h->nregions; i++)
         if (h->regions[i - 1].end > h->regions[i].start) return KH_EHEAP_BLOCK;
     /* Counters count down to 0 over the blocks. */
@@ -1488,7 +1531,10 @@ NOSAN static int check_impl(const kheap *h)
             }
             size_t s = bsize(h, b);
             if (s < MIN_BLOCK || s > h->max_block) return KH_EHEAP_BLOCK;
-            if (b->size & F_FREE) {
+            if (b == h->table_block) {
+                if (b->size & F_FREE) return KH_EHEAP_BLOCK;
+                total += s; /* overhead: not counted in total */
+            } else if (b->size & F_FREE) {
                 if (pf && bsize(h, prev) + s <= h->max_block) return KH_EHEAP_ADJ;
                 if (l2 && !poisoned((const char *)b + 2 * GRAIN, (const char *)b + s))
                     return KH_EHEAP_POISON;
