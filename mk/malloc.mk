@@ -17,15 +17,14 @@ MO := $(BUILD)/malloc
 # Makefile) plus src/integration/hosted/. Unused code is dropped at link time
 # (--gc-sections); only the C library's allocation names and
 # kh_malloc_stats_line are exported (-fvisibility=hidden). The core heap is
-# built without its pointer checks (KH_CONFIG_CHECKS=0): a checked free walks
-# the heap's region list, and the drop-in validates pointers by their
-# segment header instead.
+# built up to hardening level 2 (KH_CONFIG_HARDEN=2); each heap runs at the
+# level KHEAP_MALLOC_HARDEN picks (0 by default).
 DROPIN_SRC := $(sort $(wildcard src/integration/hosted/*.c))
 MALLOC_SRC := $(LIB_SRC) $(HOSTED_SRC) $(DROPIN_SRC)
 MALLOC_HDRS := $(LIB_HDRS) $(wildcard src/integration/*.h src/integration/hosted/*.h)
 MALLOC_CFLAGS := $(WARN) -O2 -g -fPIC -fvisibility=hidden -ftls-model=initial-exec \
 	-ffunction-sections -fdata-sections -fno-builtin-malloc -fno-builtin-calloc \
-	-fno-builtin-realloc -fno-builtin-free $(INC) -D_GNU_SOURCE -DKH_CONFIG_CHECKS=0 \
+	-fno-builtin-realloc -fno-builtin-free $(INC) -D_GNU_SOURCE -DKH_CONFIG_HARDEN=2 \
 	-DKH_MALLOC_DROPIN=1
 
 .PHONY: malloc
@@ -53,6 +52,10 @@ $(MO)/malloc_semantics_linked: tests/integration/malloc_semantics.c $(MALLOC_SO)
 	$(CC) $(MALLOC_TEST_CFLAGS) -pthread -o $@ $< -L$(BUILD)/lib -lkheap-malloc \
 	  -Wl,-rpath,$(abspath $(BUILD)/lib) -ldl
 
+$(MO)/malloc_misuse: tests/integration/malloc_misuse.c
+	@mkdir -p $(@D)
+	$(CC) $(MALLOC_TEST_CFLAGS) -pthread -o $@ $<
+
 $(MO)/malloc_stress: tests/integration/malloc_stress.c
 	@mkdir -p $(@D)
 	$(CC) $(MALLOC_TEST_CFLAGS) -pthread -o $@ $<
@@ -66,7 +69,7 @@ TEST_STEPS += test-malloc
 .PHONY: test-malloc
 
 test-malloc: $(MALLOC_SO) $(MO)/malloc_semantics $(MO)/malloc_semantics_linked $(MO)/malloc_stress \
-	$(MO)/malloc_cxx
+	$(MO)/malloc_cxx $(MO)/malloc_misuse
 	@sh tests/integration/real_programs.sh $(MALLOC_SO) $(MO) $(MO)/work
 
 # --- Real-program benchmark -------------------------------------------------------

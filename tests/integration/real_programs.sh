@@ -7,7 +7,10 @@
 # SO the drop-in; BINDIR holds malloc_semantics, malloc_stress and
 # malloc_cxx (built by mk/malloc.mk); WORKDIR is scratch space. Programs:
 #   semantics  the standard semantics program (drop-in only: it checks kheap's
-#              rules), at hardening levels 0 and 1, and linked with the drop-in
+#              rules), at hardening levels 0, 1 and 2, and linked with the drop-in
+#   misuse     malloc_misuse: double, interior, stale and cross-thread frees end
+#              the process with a report at levels 1 and 2; overflows and
+#              writes after free at level 2
 #   cxx        C++ new/delete, vector and string reach the drop-in
 #   stress     malloc_stress: threads passing blocks, exiting with live
 #              blocks, fork among allocating threads
@@ -75,7 +78,7 @@ else
 fi
 
 # --- semantics --------------------------------------------------------------
-for level in 0 1; do
+for level in 0 1 2; do
   out=$(env "$PRE" KHEAP_MALLOC_HARDEN=$level "$bin/malloc_semantics" 2>&1)
   st=$?
   if [ $st -eq 0 ] && echo "$out" | grep -q '^semantics: [0-9]* passed, 0 failed'; then
@@ -93,6 +96,32 @@ else
   bad "semantics, linked with the drop-in:"
   echo "$out" | tail -20
 fi
+
+# --- misuse -----------------------------------------------------------------
+for level in 1 2; do
+  cases="double interior realloc remote"
+  [ $level = 2 ] && cases="$cases overflow uaf"
+  for c in $cases; do
+    err=$(env "$PRE" KHEAP_MALLOC_HARDEN=$level "$bin/malloc_misuse" $c 2>&1 > /dev/null)
+    st=$?
+    if [ $st -ne 0 ] && [ $st -ne 2 ] && echo "$err" | grep -q '^kheap-malloc: KH_E'; then
+      ok "misuse $c (hardening $level) caught: $(echo "$err" | grep '^kheap-malloc:' | head -1)"
+    else
+      bad "misuse $c (hardening $level) not caught (status $st): $err"
+    fi
+  done
+done
+# Correct use is never taken for misuse: threads passing blocks to each
+# other (cross-thread frees), exiting with live blocks, fork, at each level.
+for level in 0 1 2; do
+  if env "$PRE" KHEAP_MALLOC_HARDEN=$level "$bin/malloc_stress" 2 4 > "$work/stress-h$level.out" 2>&1 &&
+    grep -q '^stress: [0-9]* passed, 0 failed' "$work/stress-h$level.out"; then
+    ok "stress (hardening $level): $(grep '^stress:' "$work/stress-h$level.out")"
+  else
+    bad "stress (hardening $level):"
+    tail -5 "$work/stress-h$level.out"
+  fi
+done
 
 # --- C++ --------------------------------------------------------------------
 out=$(env "$PRE" "$bin/malloc_cxx" 2>&1)

@@ -29,6 +29,7 @@
 #include "kheap/atomic.h"
 #include "kheap/heap.h"
 #include "kheap/sources.h"
+#include "kheap/spinlock.h"
 
 #if defined(__GNUC__)
 #define DROPIN_API         __attribute__((visibility("default")))
@@ -72,6 +73,8 @@
 
 /* Core heap frees between two looks at whether a trim is due. */
 #define DROPIN_TRIM_INTERVAL 1024u
+/* A new heap's first region, before it gets the rest of its segment. */
+#define DROPIN_FIRST_REGION ((size_t)64 * 1024)
 
 struct dropin_heap;
 
@@ -98,8 +101,13 @@ struct dropin_heap {
     struct dropin_heap *next_all;  /* every heap, for the report (pool lock) */
     struct dropin_heap *next_pool; /* abandoned heaps (pool lock) */
     int state;                     /* pool lock */
-    int harden;                    /* level applied to this heap, -1 before */
+    int harden;                    /* the core heap's hardening level */
     int cache_on;                  /* front cache in use (hardening level 0) */
+    /* Levels 1 and 2: every core heap call, the owner's and other threads'
+     * frees and size queries, holds this lock, so the core heap's pointer
+     * checks never read a neighbour the owner is rewriting. */
+    int locked;
+    kh_spinlock_t lock;
     size_t trim_mark;              /* free bytes after the last trim */
     size_t trim_paid;              /* core heap frees since the last trim */
     unsigned trim_tick;            /* core heap frees since the last look */
@@ -160,6 +168,19 @@ struct dropin_options {
 extern struct dropin_options dropin_opt;
 void dropin_read_env(void);
 void dropin_apply_harden(struct dropin_heap *h, int level);
+void dropin_misuse_hook(int code, const char *what, const void *ptr);
+/* Entropy for a new heap's secret (getrandom). */
+uint64_t dropin_entropy(void);
+
+static inline void dropin_lock(struct dropin_heap *h)
+{
+    if (h->locked) kh_spin_lock(&h->lock);
+}
+
+static inline void dropin_unlock(struct dropin_heap *h)
+{
+    if (h->locked) kh_spin_unlock(&h->lock);
+}
 _Noreturn void dropin_fatal(const char *what, const void *ptr);
 void dropin_count_heapless_free(void);
 

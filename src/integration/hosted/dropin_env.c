@@ -5,12 +5,16 @@
  * formatted by hand and written with write(2). */
 #if defined(KH_MALLOC_DROPIN) && KH_MALLOC_DROPIN
 
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "dropin.h"
+#include "kheap/error.h"
 #include "kheap/malloc_dropin.h"
+#include "kheap/port.h"
 
 struct dropin_options dropin_opt;
 static kh_atomic64_t heapless_frees;
@@ -26,11 +30,62 @@ static void say(const char *s)
     }
 }
 
+static _Noreturn void fatal(const char *code, const char *what, const void *ptr);
+
+/* Find name=value in the environment. Before the C library has set up
+ * environ (the dynamic loader allocates that early), the process's initial
+ * environment is read from /proc/self/environ, which needs no allocation:
+ * the hardening level must be known when the first heap is made. Copies at
+ * most n - 1 bytes of the value into buf; false when the name is absent. */
+static bool env_find(const char *name, char *buf, size_t n)
+{
+    extern char **environ;
+    if (environ) {
+        const char *v = getenv(name);
+        if (!v) return false;
+        size_t i = 0;
+        for (; v[i] && i + 1 < n; i++) buf[i] = v[i];
+        buf[i] = '\0';
+        return true;
+    }
+    int fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    size_t nl = strlen(name), at = 0, len = 0;
+    bool match = true, found = false;
+    char chunk[512];
+    ssize_t got;
+    while (!found && (got = read(fd, chunk, sizeof(chunk))) > 0) {
+        for (ssize_t k = 0; k < got; k++) {
+            char c = chunk[k];
+            if (c == '\0') { /* end of one NAME=value entry */
+                if (match && at > nl) {
+                    found = true;
+                    break;
+                }
+                at = len = 0;
+                match = true;
+                continue;
+            }
+            if (match && at < nl) {
+                match = c == name[at];
+            } else if (match && at == nl) {
+                match = c == '=';
+            } else if (match && len + 1 < n) {
+                buf[len++] = c;
+            }
+            at++;
+        }
+    }
+    close(fd);
+    buf[found ? len : 0] = '\0';
+    return found;
+}
+
 /* A single digit 0..max, else a warning on stderr and dflt. */
 static int env_level(const char *name, int max, int dflt)
 {
-    const char *v = getenv(name);
-    if (!v) return dflt;
+    char v[16];
+    if (!env_find(name, v, sizeof(v))) return dflt;
     if (v[0] >= '0' && v[0] <= '0' + max && v[1] == '\0') return v[0] - '0';
     say("kheap-malloc: ignoring ");
     say(name);
@@ -40,36 +95,65 @@ static int env_level(const char *name, int max, int dflt)
     return dflt;
 }
 
-/* Read once, as soon as the C library has set up the environment (the first
- * allocations may come before it has: they run with the defaults). */
+/* Read once: from environ when the C library has set it up, else from the
+ * initial environment (the first allocations may come before environ). */
 void dropin_read_env(void)
 {
     static int done;
-    extern char **environ;
-    if (done || !environ) return;
+    if (done) return;
     done = 1;
     dropin_opt.stats = env_level("KHEAP_MALLOC_STATS", 1, 0);
     dropin_opt.harden = env_level("KHEAP_MALLOC_HARDEN", 2, 0);
 }
 
-/* Apply hardening level 0, 1 or 2 to a thread heap (when the heap is made or
- * taken over by a thread, so every heap runs at the process's level).
- *  - The drop-in's own part: level 0 keeps a small per-thread cache of freed
- *    small blocks in front of the core heap (fastest); levels 1 and 2 turn it
- *    off, so every free reaches the core heap, where its checks see double
- *    and invalid frees at once instead of when a cached block is reused.
- *  - The core heap's part: this is the one place that forwards the level to
- *    the core heap's per-heap hardening setting (kheap_set_harden(h->kh,
- *    level) once the core heap has that setting); the core heap then does
- *    the checks of that level on every call. */
+/* Apply hardening level 0, 1 or 2 to a new heap (no block allocated yet).
+ *  - The core heap checks at that level (kheap_set_hardening): level 1
+ *    validates every pointer handed back, level 2 adds canaries after each
+ *    block and poisoned free memory. Misuse it finds ends the process with
+ *    a message (dropin_misuse_hook), as glibc's checks do.
+ *  - Level 0 keeps a small per-thread cache of freed small blocks in front
+ *    of the core heap (fastest); levels 1 and 2 turn it off, so every free
+ *    reaches the core heap's checks at once, and take the heap's lock on
+ *    every core heap call, so another thread's free is checked at once too
+ *    (not queued for the owner) and no check reads a neighbour the owner is
+ *    rewriting. */
 void dropin_apply_harden(struct dropin_heap *h, int level)
 {
-    if (level > 0) dropin_heap_flush_cache(h);
+    if (!kheap_set_hardening(h->kh, (unsigned)level)) {
+        dropin_fatal("cannot set the hardening level", h);
+    }
+    if (level > 0) (void)kheap_set_secret(h->kh, dropin_entropy());
     h->cache_on = level == 0;
+    h->locked = level > 0;
     h->harden = level;
 }
 
-_Noreturn void dropin_fatal(const char *what, const void *ptr)
+uint64_t dropin_entropy(void)
+{
+    uint64_t e = (uint64_t)(uintptr_t)&e;
+    (void)kh_port_entropy(&e, sizeof(e));
+    return e;
+}
+
+/* The core heap found misuse (a pointer it did not hand out, a double free,
+ * an overwritten canary or poison): name it and end the process. Other
+ * reports (none are expected from the drop-in's calls) are ignored. */
+void dropin_misuse_hook(int code, const char *what, const void *ptr)
+{
+    switch (code) {
+    case KH_EFAULT:
+    case KH_EDOUBLE:
+    case KH_ECORRUPT:
+    case KH_EHEAP_CANARY:
+    case KH_EHEAP_POISON:
+        fatal(kh_strerror(code), what ? what : "misuse", ptr);
+    default:
+        break;
+    }
+}
+
+/* "kheap-malloc: [code: ]what: 0x<ptr>" on stderr, then abort. */
+static _Noreturn void fatal(const char *code, const char *what, const void *ptr)
 {
     char hex[2 + 2 * sizeof(void *) + 2];
     uintptr_t v = (uintptr_t)ptr;
@@ -83,10 +167,19 @@ _Noreturn void dropin_fatal(const char *what, const void *ptr)
     hex[i--] = 'x';
     hex[i] = '0';
     say("kheap-malloc: ");
+    if (code) {
+        say(code);
+        say(": ");
+    }
     say(what);
     say(": ");
     say(hex + i);
     abort();
+}
+
+_Noreturn void dropin_fatal(const char *what, const void *ptr)
+{
+    fatal(NULL, what, ptr);
 }
 
 void dropin_count_heapless_free(void)

@@ -79,16 +79,25 @@ static struct dropin_heap *heap_create(void)
     h->os = os; /* the source's counters move into the heap */
     s->magic = DROPIN_MAGIC_HEAP;
     s->heap = h;
+    kh_spin_lock_init(&h->lock);
+    /* A core heap starts at the level it was compiled for (2: all its free
+     * memory poisoned, so every page touched): it starts small, takes this
+     * process's level while it is empty, and then gets the rest of its
+     * first segment as an adjacent region. */
     char *core = (char *)(h + 1);
-    h->kh = kheap_init_ex(core, DROPIN_SEG - (size_t)(core - (char *)s), DROPIN_SEG);
+    size_t avail = DROPIN_SEG - (size_t)(core - (char *)s);
+    size_t first = (kheap_control_bytes(DROPIN_SEG) + DROPIN_FIRST_REGION + 4095) & ~(size_t)4095;
+    h->kh = kheap_init_ex(core, first, DROPIN_SEG);
     if (!h->kh) {
         src = kh_mmap_source(&h->os);
         src.ops->release(src.ctx, s, n);
         return NULL;
     }
+    dropin_apply_harden(h, dropin_opt.harden);
+    if (!kheap_add_region(h->kh, core + first, avail - first))
+        dropin_fatal("cannot add the first segment", s);
     struct kh_source grow = {h, &seg_ops};
     kheap_set_source(h->kh, &grow);
-    h->harden = -1;
     kh_atomic_ptr_set(&h->xfree, NULL);
     return h;
 }
@@ -105,6 +114,7 @@ static void init_once_fn(void)
      * pthread_key_create does not allocate. */
     if (pthread_key_create(&exit_key, thread_exit) != 0)
         dropin_fatal("pthread_key_create failed", NULL);
+    (void)kh_set_error_hook(dropin_misuse_hook);
 }
 
 void dropin_global_init(void)
@@ -134,7 +144,6 @@ struct dropin_heap *dropin_heap_acquire(void)
         all_heaps = h;
         pthread_mutex_unlock(&pool_lock);
     }
-    if (h->harden != dropin_opt.harden) dropin_apply_harden(h, dropin_opt.harden);
     /* Set before pthread_setspecific, which may allocate (keys past the
      * first 32): that allocation then finds this heap. */
     dropin_tl_heap = h;
@@ -148,18 +157,29 @@ void dropin_heap_drain(struct dropin_heap *h)
 {
     void *p = kh_atomic_ptr_xchg_acquire(&h->xfree, NULL);
     uint64_t n = 0;
+    dropin_lock(h);
     while (p) {
         void *next = *(void **)p;
         kheap_free(h->kh, p);
         p = next;
         n++;
     }
+    dropin_unlock(h);
     kh_atomic64_set(&h->n.remote_frees, kh_atomic64_read(&h->n.remote_frees) + (int64_t)n);
 }
 
-/* A block of heap h freed by a thread that does not own h. */
+/* A block of heap h freed by a thread that does not own h: queued for the
+ * owner at level 0; freed at once, under the heap's lock, at levels 1 and 2
+ * (the core heap checks the pointer before anything is written to it). */
 void dropin_heap_free_remote(struct dropin_heap *h, void *p)
 {
+    if (h->locked) {
+        kh_spin_lock(&h->lock);
+        kheap_free(h->kh, p);
+        kh_spin_unlock(&h->lock);
+        kh_atomic64_inc(&h->n.remote_frees);
+        return;
+    }
     void *old = kh_atomic_ptr_read(&h->xfree);
     do {
         *(void **)p = old;
@@ -168,6 +188,7 @@ void dropin_heap_free_remote(struct dropin_heap *h, void *p)
 
 void dropin_heap_flush_cache(struct dropin_heap *h)
 {
+    dropin_lock(h);
     for (unsigned i = 0; i < DROPIN_CACHE_BINS; i++) {
         void *p = h->cache[i];
         while (p) {
@@ -179,6 +200,7 @@ void dropin_heap_flush_cache(struct dropin_heap *h)
         h->cache_len[i] = 0;
     }
     h->cache_bytes = 0;
+    dropin_unlock(h);
 }
 
 /* --- Giving memory back -------------------------------------------------------
@@ -206,13 +228,18 @@ static void trim_block(void *block, size_t size, bool used, void *ctx)
         w->released += e - a;
 }
 
+/* Not at hardening level 2: there free memory holds poison, checked when
+ * it is handed out again, and a released page reads back as zeros. */
 static void heap_trim(struct dropin_heap *h)
 {
+    if (h->harden >= 2) return;
     struct trim_walk w = {dropin_page_size(), 0};
-    kheap_walk(h->kh, trim_block, &w);
-    h->trim_paid = 0;
     struct kheap_stats st;
+    dropin_lock(h);
+    kheap_walk(h->kh, trim_block, &w);
     kheap_stats(h->kh, &st);
+    dropin_unlock(h);
+    h->trim_paid = 0;
     h->trim_mark = st.free_bytes;
 }
 
@@ -226,7 +253,9 @@ void dropin_heap_maybe_trim(struct dropin_heap *h)
     h->trim_tick = 0;
     h->trim_paid += DROPIN_TRIM_INTERVAL;
     struct kheap_stats st;
+    dropin_lock(h);
     kheap_stats(h->kh, &st);
+    dropin_unlock(h);
     if (st.free_bytes < h->trim_mark) h->trim_mark = st.free_bytes;
     if (st.free_bytes - h->trim_mark < TRIM_STEP ||
         h->trim_paid < 4 * (st.allocations + st.free_blocks))
@@ -259,15 +288,19 @@ static void thread_exit(void *arg)
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&pool_lock);
+    /* Levels 1 and 2: no heap may be locked in the child. */
+    for (struct dropin_heap *h = all_heaps; h; h = h->next_all) dropin_lock(h);
 }
 
 static void fork_parent(void)
 {
+    for (struct dropin_heap *h = all_heaps; h; h = h->next_all) dropin_unlock(h);
     pthread_mutex_unlock(&pool_lock);
 }
 
 static void fork_child(void)
 {
+    for (struct dropin_heap *h = all_heaps; h; h = h->next_all) kh_spin_lock_init(&h->lock);
     pthread_mutex_init(&pool_lock, NULL);
 }
 
@@ -275,11 +308,6 @@ static void fork_child(void)
 __attribute__((constructor)) static void dropin_ctor(void)
 {
     dropin_global_init();
-    /* When the first allocation came before the C library had set up the
-     * environment, the options are read now. */
-    dropin_read_env();
-    struct dropin_heap *h = dropin_tl_heap;
-    if (h && h->harden != dropin_opt.harden) dropin_apply_harden(h, dropin_opt.harden);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
@@ -290,7 +318,9 @@ void dropin_heap_totals(struct dropin_totals *t)
     pthread_mutex_lock(&pool_lock);
     for (struct dropin_heap *h = all_heaps; h; h = h->next_all) {
         struct kheap_stats st;
+        dropin_lock(h);
         kheap_stats(h->kh, &st);
+        dropin_unlock(h);
         size_t cached = 0, cached_blocks = 0;
         for (unsigned i = 0; i < DROPIN_CACHE_BINS; i++) {
             cached += (size_t)h->cache_len[i] * (16 * (i + 2));

@@ -50,7 +50,9 @@ static inline void *heap_alloc(struct dropin_heap *h, size_t n, size_t align)
         }
     }
     if (kh_atomic_ptr_read(&h->xfree)) dropin_heap_drain(h);
+    dropin_lock(h);
     void *p = kheap_alloc(h->kh, n, align);
+    dropin_unlock(h);
     if (DROPIN_UNLIKELY(!p)) errno = ENOMEM;
     return p;
 }
@@ -59,8 +61,15 @@ static inline void *heap_alloc(struct dropin_heap *h, size_t n, size_t align)
  * small and the bin has room, else to the core heap. */
 static inline void heap_release(struct dropin_heap *h, void *p)
 {
+    if (!h->cache_on) {
+        dropin_lock(h);
+        kheap_free(h->kh, p);
+        dropin_unlock(h);
+        if (DROPIN_UNLIKELY(++h->trim_tick >= DROPIN_TRIM_INTERVAL)) dropin_heap_maybe_trim(h);
+        return;
+    }
     size_t u = kheap_usable_size(h->kh, p);
-    if (u <= DROPIN_CACHE_MAX && h->cache_on) {
+    if (u <= DROPIN_CACHE_MAX) {
         size_t b = bin_of_usable(u);
         if (h->cache_len[b] < DROPIN_CACHE_COUNT && h->cache_bytes + u + 8 <= DROPIN_CACHE_BYTES) {
             *(void **)p = h->cache[b];
@@ -135,7 +144,11 @@ static size_t usable_of(struct dropin_seg *s, void *p)
     if (s->magic == DROPIN_MAGIC_HUGE) return dropin_huge_usable(s);
     if (s->magic != DROPIN_MAGIC_HEAP || !s->heap)
         dropin_fatal("pointer not from this allocator", p);
-    return kheap_usable_size(s->heap->kh, p);
+    struct dropin_heap *h = s->heap;
+    dropin_lock(h);
+    size_t u = kheap_usable_size(h->kh, p);
+    dropin_unlock(h);
+    return u;
 }
 
 /* The aligned allocation every aligned entry point ends in: align is a power
@@ -210,11 +223,13 @@ DROPIN_API void *realloc(void *p, size_t n)
     } else if (s->magic == DROPIN_MAGIC_HEAP && s->heap == h) {
         if (n < DROPIN_HUGE_MIN) {
             if (kh_atomic_ptr_read(&h->xfree)) dropin_heap_drain(h);
+            dropin_lock(h);
             void *q = kheap_realloc(h->kh, p, n, 0);
+            dropin_unlock(h);
             if (!q) errno = ENOMEM;
             return q;
         }
-        have = kheap_usable_size(h->kh, p);
+        have = usable_of(s, p);
     } else {
         /* Another thread's block: keep it when it still fits well, else
          * move it into this thread's heap. */
