@@ -108,9 +108,9 @@ struct dropin_heap {
      * checks never read a neighbour the owner is rewriting. */
     int locked;
     kh_spinlock_t lock;
-    size_t trim_mark;              /* free bytes after the last trim */
-    size_t trim_paid;              /* core heap frees since the last trim */
-    unsigned trim_tick;            /* core heap frees since the last look */
+    size_t trim_mark;   /* free bytes after the last trim */
+    size_t trim_paid;   /* core heap frees since the last trim */
+    unsigned trim_tick; /* core heap frees since the last look */
     struct dropin_counts n;
     /* Per-bin free lists of small blocks (owner only). */
     void *cache[DROPIN_CACHE_BINS];
