@@ -476,7 +476,7 @@ static void release_slab(struct kh_slab_cache *c, struct kh_slab *s)
     /* Wipe the cookie so a stale pointer into given-back memory is foreign. */
     s->cookie = 0;
 #if KH_CONFIG_CHECKS
-    if (c->table) tab_del(c->table, (uintptr_t)first_obj(c, s));
+    if (c->table) tab_del(c->table, slab_base(c, s));
 #endif
     c->stats.slabs--;
     c->stats.slabs_released++;
@@ -631,7 +631,7 @@ int kh_slab_cache_destroy(struct kh_slab_cache *c)
         list_del(c, s);
         s->cookie = 0;
 #if KH_CONFIG_CHECKS
-        if (c->table) tab_del(c->table, (uintptr_t)first_obj(c, s));
+        if (c->table) tab_del(c->table, slab_base(c, s));
 #endif
     }
     if (c->table == &c->own) tab_destroy(&c->own);
