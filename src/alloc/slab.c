@@ -959,6 +959,9 @@ static size_t kmem_owns(void *ctx, const void *ptr)
         uintptr_t v = tab_get(&k->table, base);
         if (!v || (v & 1u)) continue;
         const struct kh_slab_cache *c = (const struct kh_slab_cache *)v;
+        /* A smaller slab starting at this base does not hold ptr: each slab
+         * is found in the round of its own size. */
+        if (c->slab_bytes != k->slab_sizes[i]) continue;
         const struct kh_slab *s = slab_of(c, ptr);
         long idx = obj_index(c, s, ptr);
         if (slab_valid(c, s) && idx >= 0 && bit_get(s, (size_t)idx)) return c->size;
