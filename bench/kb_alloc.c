@@ -57,22 +57,16 @@ static bool kheap_fr(void *ctx, size_t *largest, size_t *freeb)
 static const kb_alloc kb_kheap = {"kheap", KB_ARENA, kheap_setup, kheap_teardown, kheap_a,
                                   kheap_r, kheap_f,  kheap_w,     kheap_fr};
 
-/* The same heap with the relocating-shrink policy (KHEAP_SHRINK_MOVES). */
-static void *kheap_sm_setup(void *mem, size_t bytes)
+/* The same heap with shrinking reallocs kept in place (policy 0). */
+static void *kheap_ip_setup(void *mem, size_t bytes)
 {
     kheap *h = kheap_init(mem, bytes);
-    return h && kheap_set_policy(h, KHEAP_SHRINK_MOVES) ? h : NULL;
+    return h && kheap_set_policy(h, 0) ? h : NULL;
 }
 
-static const kb_alloc kb_kheap_sm = {"kheap+shrinkmove",
-                                     KB_ARENA,
-                                     kheap_sm_setup,
-                                     kheap_teardown,
-                                     kheap_a,
-                                     kheap_r,
-                                     kheap_f,
-                                     kheap_w,
-                                     kheap_fr};
+static const kb_alloc kb_kheap_ip = {"kheap-inplace", KB_ARENA, kheap_ip_setup,
+                                     kheap_teardown,  kheap_a,  kheap_r,
+                                     kheap_f,         kheap_w,  kheap_fr};
 
 /* The core heap compiled at hardening levels 0 and 2 (bench/kb_heap_h*.c):
  * the cost of each level beside the default (level 1), in one run. */
@@ -490,7 +484,7 @@ size_t kb_alloc_list(const kb_alloc **out, size_t max)
 {
     size_t n = 0;
     if (n < max) out[n++] = &kb_kheap;
-    if (n < max) out[n++] = &kb_kheap_sm;
+    if (n < max) out[n++] = &kb_kheap_ip;
     if (n < max) out[n++] = &kb_kheap_h0;
     if (n < max) out[n++] = &kb_kheap_h2;
     if (n < max) out[n++] = &kb_llist;

@@ -77,6 +77,7 @@ bench: $(BENCH_BIN) $(BENCH_REC) $(if $(BENCH32_OK),$(BENCH32_BIN) $(BENCH32_PRO
 	$(BENCH_BIN) --out bench/results all
 	$(if $(BENCH32_OK),$(call run32,$(BENCH32_BIN) --out bench/results/m32 efficiency),@echo "bench: no -m32 compiler (gcc-multilib): 32-bit fit skipped")
 	sh bench/codesize.sh --csv bench/results > bench/results/codesize.md
+	sh bench/worstcase.sh $(BUILD) $(CC) > bench/results/worstcase.md
 	$(BENCH_PY) bench/plots.py bench/results docs
 	$(BENCH_PY) bench/mkdoc.py bench/results docs
 
@@ -86,6 +87,11 @@ bench-smoke: $(BENCH_BIN) $(BENCH_REC) bench-smoke32
 	KB_TRACE=$(BUILD)/bench-smoke/rec LD_PRELOAD=$(abspath $(BENCH_REC)) sort bench/traces/sqlite3-batch.sql > /dev/null
 	$(BENCH_BIN) convert $$(ls $(BUILD)/bench-smoke/rec.*.raw | head -n 1) $(BUILD)/bench-smoke/rec.kht
 	$(BENCH_BIN) --quick --alloc kheap,glibc --out $(BUILD)/bench-smoke replay $(BUILD)/bench-smoke/rec.kht > /dev/null
+	@# The worst-case scenarios still take the paths they are named after.
+	$(CC) -std=c11 $(WARN) -O2 -Iinclude -o $(BUILD)/bench-smoke/worstcase1 bench/worstcase.c src/core/heap.c
+	$(CC) -std=c11 $(WARN) -O2 -Iinclude -DKH_CONFIG_CHECKS=0 -DKH_CONFIG_HARDEN=0 \
+	  -o $(BUILD)/bench-smoke/worstcase0 bench/worstcase.c src/core/heap.c
+	$(BUILD)/bench-smoke/worstcase1 && $(BUILD)/bench-smoke/worstcase0
 	@echo "bench-smoke: ok ($(BUILD)/bench-smoke)"
 
 # The 32-bit fit pass of bench-smoke (run as run32 says).

@@ -447,7 +447,7 @@ KH_TEST(heap_policy_shrink_moves_into_a_smaller_free_block)
     KH_CHECK_EQ(kheap_check(h), 0);
     (void)hole;
 #else
-    KH_ASSERT(kheap_set_policy(h, KHEAP_SHRINK_MOVES));
+    /* The default policy: no call needed. */
     for (int i = 0; i < 3000; i++) p[i] = (unsigned char)(i * 5);
     size_t nfree = stats(h).free_blocks;
     unsigned char *q = kheap_realloc(h, p, 190, 0);
@@ -510,18 +510,30 @@ KH_TEST(heap_set_policy_rejects_bad_input)
     kh_test_reports_stop();
     KH_CHECK_EQ(r.count, 2);
     KH_CHECK_EQ(r.last_code, KH_EINVAL);
-    /* The refused call left the default: shrinking stays in place. */
+    /* The refused calls left the default: a shrinking realloc moves into
+     * the smaller hole (the minimal build has no policy: in place). */
     unsigned char *hole, *p = hole_before_block(h, &hole);
     KH_ASSERT(p);
-    KH_CHECK(kheap_realloc(h, p, 150, 0) == p);
-    /* 0 switches the policy off again. */
 #if KH_HEAP_FULL
+    unsigned char *q = kheap_realloc(h, p, 150, 0);
+    KH_CHECK(q == hole);
+    KH_CHECK_EQ(kheap_check(h), 0);
+    /* 0 keeps shrinking reallocs in place; the policy can come back. */
+    h = fresh_heap(1 << 16);
+    KH_ASSERT(h);
+    KH_CHECK(kheap_set_policy(h, 0));
+    unsigned char *hole2, *p2 = hole_before_block(h, &hole2);
+    KH_ASSERT(p2);
+    KH_CHECK(kheap_realloc(h, p2, 2000, 0) == p2);
     KH_CHECK(kheap_set_policy(h, KHEAP_SHRINK_MOVES));
+    KH_CHECK(kheap_realloc(h, p2, 100, 0) == hole2);
 #else
+    KH_CHECK(kheap_realloc(h, p, 150, 0) == p);
     KH_CHECK(policy_refused(h, KHEAP_SHRINK_MOVES)); /* no policy in the minimal build */
-#endif
     KH_CHECK(kheap_set_policy(h, 0));
     KH_CHECK(kheap_realloc(h, p, 100, 0) == p);
+    (void)hole;
+#endif
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 

@@ -1173,6 +1173,9 @@ NOSAN kheap *kheap_init_ex(void *mem, size_t bytes, size_t max_block)
     set_secret(h, (size_t)(uintptr_t)h);
 #endif
     h->min_free_before = SIZE_MAX;
+#if KH_HEAP_FULL
+    h->policy = KHEAP_SHRINK_MOVES;
+#endif
     h->given = skip + ctl;
     bool ok = add_region(h, (char *)h + ctl, bytes - skip - ctl);
     if (ok) seal(mem, skip + ctl);
