@@ -865,12 +865,12 @@ KH_TEST(heap_datasheet_control_bytes)
         KH_CONFIG_HARDEN != 1)
         return; /* the numbers are for the default build */
     if (sizeof(size_t) == 4) {
-        KH_CHECK_EQ(kheap_control_bytes(4 << 10), 644);
-        KH_CHECK_EQ(kheap_control_bytes(64 << 10), 948);
-        KH_CHECK_EQ(kheap_control_bytes(1 << 20), 1252);
+        KH_CHECK_EQ(kheap_control_bytes(4 << 10), 648);
+        KH_CHECK_EQ(kheap_control_bytes(64 << 10), 952);
+        KH_CHECK_EQ(kheap_control_bytes(1 << 20), 1256);
     } else if (sizeof(size_t) == 8) {
-        KH_CHECK_EQ(kheap_control_bytes(64 << 10), 1696);
-        KH_CHECK_EQ(kheap_control_bytes(128u << 20), 3324);
+        KH_CHECK_EQ(kheap_control_bytes(64 << 10), 1704);
+        KH_CHECK_EQ(kheap_control_bytes(128u << 20), 3332);
     }
 }
 

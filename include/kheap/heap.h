@@ -51,9 +51,9 @@
  *             classes (16 list heads each), R = nfl region-table entries (at
  *             least 4; a heap with more regions moves its table into a heap
  *             block of 2W per entry, doubling, up to KH_HEAP_MAX_REGIONS) and
- *             S = 27-28 W of fields.
- *             32-bit: 644 B for a 4 KiB heap, 948 B for 64 KiB, 1252 B for
- *             1 MiB; LP64: 1696 B for 64 KiB, 3324 B for 128 MiB (a test checks
+ *             S = 28-29 W of fields.
+ *             32-bit: 648 B for a 4 KiB heap, 952 B for 64 KiB, 1256 B for
+ *             1 MiB; LP64: 1704 B for 64 KiB, 3332 B for 128 MiB (a test checks
  *             these against kheap_control_bytes). KH_HEAP_SL_LOG2=3 halves the
  *             list heads for a slightly coarser fit.
  *             Per region: 2 W end marker + alignment slack (under 2G); the

@@ -161,6 +161,10 @@ struct kheap {
     size_t total, given, peak_before, min_free_before;
 #if KH_HEAP_FULL
     struct kh_source source;
+    /* alloc_grow while a source is attached, else NULL: called through
+     * this pointer, so a program that never attaches a source does not
+     * link the growth code (nor kheap_add_region). */
+    block *(*grow)(kheap *h, size_t size, size_t align, unsigned flags);
     unsigned policy; /* KHEAP_SHRINK_MOVES */
 #endif
 #if KH_HEAP_TRACE
@@ -600,8 +604,7 @@ NOSAN static block *alloc_block(kheap *h, size_t size, size_t align)
 NOSAN COLD static block *alloc_grow(kheap *h, size_t size, size_t align, unsigned flags)
 {
     size_t want = search_size(size, align);
-    if (!h->source.ops || (flags & (KH_GFP_ATOMIC | KH_GFP_NOGROW)) || !want || want > h->max_block)
-        return NULL;
+    if ((flags & (KH_GFP_ATOMIC | KH_GFP_NOGROW)) || !want || want > h->max_block) return NULL;
     /* Enough for the block and a region's alignment slack and end marker. */
     size_t got = 0;
     void *mem = h->source.ops->grow(h->source.ctx, want + 2 * GRAIN + 2 * WORD, &got);
@@ -612,14 +615,19 @@ NOSAN COLD static block *alloc_grow(kheap *h, size_t size, size_t align, unsigne
     }
     return alloc_block(h, size, align);
 }
-#else
-/* The minimal build has no sources: out of memory is final. */
-NOSAN static block *alloc_grow(kheap *h, size_t size, size_t align, unsigned flags)
+#endif
+
+/* Growth through the attached source, if any. The minimal build has no
+ * sources: out of memory is final. */
+NOSAN static inline block *grow(kheap *h, size_t size, size_t align, unsigned flags)
 {
+#if KH_HEAP_FULL
+    return h->grow ? h->grow(h, size, align, flags) : NULL;
+#else
     (void)h, (void)size, (void)align, (void)flags;
     return NULL;
-}
 #endif
+}
 
 /* What Memcheck knows as the size of used block b: the request at level 2,
  * else the usable bytes. */
@@ -654,7 +662,7 @@ NOSAN static void *alloc_impl(kheap *h, size_t n, size_t align, unsigned flags, 
     size_t size = adjust(h, n);
     if (size && !(align & (align - 1)) && (KH_HEAP_FULL || align <= GRAIN)) {
         block *b = alloc_block(h, size, align);
-        if (!b) b = alloc_grow(h, size, align, flags);
+        if (!b) b = grow(h, size, align, flags);
         if (b) p = hand_out(h, b, n, flags);
     }
     if (!p) h->failed++;
@@ -973,7 +981,7 @@ NOSAN HOTPATH static void *move_block(kheap *h, block *b, void *ptr, size_t n, s
 {
     size_t size = adjust(h, n);
     block *nb = alloc_block(h, size, align);
-    if (!nb) nb = alloc_grow(h, size, align, 0);
+    if (!nb) nb = grow(h, size, align, 0);
     if (!nb) return NULL;
     void *np = hand_out(h, nb, n, 0);
     copy_and_free(h, b, ptr, old_n, np, n);
@@ -1142,7 +1150,7 @@ NOSAN static void seal(void *p, size_t n)
     (void)p, (void)n;
 }
 
-static bool add_region(kheap *h, void *mem, size_t bytes);
+static bool first_region(kheap *h, char *m, size_t bytes);
 
 NOSAN kheap *kheap_init_ex(void *mem, size_t bytes, size_t max_block)
 {
@@ -1177,7 +1185,7 @@ NOSAN kheap *kheap_init_ex(void *mem, size_t bytes, size_t max_block)
     h->policy = KHEAP_SHRINK_MOVES;
 #endif
     h->given = skip + ctl;
-    bool ok = add_region(h, (char *)h + ctl, bytes - skip - ctl);
+    bool ok = first_region(h, (char *)h + ctl, bytes - skip - ctl);
     if (ok) seal(mem, skip + ctl);
     VG_LEAVE();
     return ok ? h : NULL;
@@ -1221,6 +1229,60 @@ NOSAN static void table_move(struct heap_region *dst, struct heap_region *src, s
     ASAN_POISON(lo, (n + 1) * sizeof(*lo));
 }
 
+/* The regions changed (n entries now), bytes more were given: the bounds
+ * of the fast ownership test and the statistics follow. */
+NOSAN static void regions_changed(kheap *h, size_t n, size_t bytes)
+{
+    h->nregions = n;
+    own_bounds(h);
+    fold_marks(h);
+    h->given += bytes;
+}
+
+/* [first, last) of a region (headers set: first's prev-free flag, last is
+ * a used block) becomes free blocks no bigger than max_block. */
+NOSAN static void carve(kheap *h, block *first, block *last)
+{
+    size_t span = (size_t)((char *)last - (char *)first);
+    h->total += span;
+    do { /* span >= MIN_BLOCK to start with */
+        size_t piece = span;
+        if (piece > h->max_block) {
+            piece = h->max_block;
+            if (span - piece < MIN_BLOCK) piece = span - MIN_BLOCK;
+        }
+        hdr_resize(h, first, piece);
+        span -= piece;
+        /* The next piece's header is still raw memory: make it look used
+         * so release() does not merge with garbage. */
+        block *nb = (block *)((char *)first + piece);
+        if (span) hdr_set(h, nb, 0);
+        release(h, first, true);
+        first = nb;
+    } while (span);
+}
+
+/* The region right after the control block of a new heap: the table's first
+ * entry. (kheap_add_region's general case, without a table to search, so
+ * that kheap_init alone links no more than it needs.) */
+NOSAN static bool first_region(kheap *h, char *m, size_t bytes)
+{
+    if (bytes > UINTPTR_MAX - (uintptr_t)m) return false;
+    char *e = m + bytes;
+    block *first = first_block(m), *last = end_marker(e);
+    if ((uintptr_t)last < (uintptr_t)first + MIN_BLOCK) return false;
+    seal(m, bytes);
+    hdr_set(h, last, 0);  /* end marker: used, size 0 */
+    hdr_set(h, first, 0); /* no previous block */
+    h->regions[0].start = m;
+    h->regions[0].end = e;
+    h->nregions = 1;
+    own_bounds(h);
+    h->given += bytes; /* no marks to fold: nothing was ever allocated */
+    carve(h, first, last);
+    return true;
+}
+
 NOSAN static bool add_region(kheap *h, void *mem, size_t bytes)
 {
     if (!h || !mem || bytes > UINTPTR_MAX - (uintptr_t)mem) return false;
@@ -1260,29 +1322,8 @@ NOSAN static bool add_region(kheap *h, void *mem, size_t bytes)
         table_move(t + i + 1, t + i + 2, n - i - 2);
         n--;
     }
-    h->nregions = n;
-    own_bounds(h);
-    fold_marks(h);
-    h->given += bytes;
-    /* Carve the span into blocks no bigger than max_block and release them;
-     * each piece keeps the prev-free flag its header already has. */
-    size_t span = (size_t)((char *)last - (char *)first);
-    h->total += span;
-    do { /* span >= MIN_BLOCK to start with */
-        size_t piece = span;
-        if (piece > h->max_block) {
-            piece = h->max_block;
-            if (span - piece < MIN_BLOCK) piece = span - MIN_BLOCK;
-        }
-        hdr_resize(h, first, piece);
-        span -= piece;
-        /* The next piece's header is still raw memory: make it look used
-         * so release() does not merge with garbage. */
-        block *nb = (block *)((char *)first + piece);
-        if (span) hdr_set(h, nb, 0);
-        release(h, first, true);
-        first = nb;
-    } while (span);
+    regions_changed(h, n, bytes);
+    carve(h, first, last);
     return true;
 }
 
@@ -1393,6 +1434,7 @@ NOSAN bool kheap_set_source(kheap *h, const struct kh_source *src)
         h->source = *src;
     else
         h->source.ctx = NULL, h->source.ops = NULL;
+    h->grow = src ? alloc_grow : NULL;
     return true;
 #else
     /* No growth in the minimal build: attaching a source is refused (and
