@@ -136,7 +136,7 @@ Where kheap stands against them (this run's numbers in the sections above):
 
 - **Fit.** The default policy now moves a shrinking `kheap_realloc` into a smaller hole
   (`KHEAP_SHRINK_MOVES`, which C's realloc and Rust's `GlobalAlloc` allow; `kheap_resize`
-  never moves): +1.5 points on the 128 MiB workload and +2.1 (64-bit) / +2.2 (32-bit) on
+  never moves): +1.5 points on the 128 MiB workload and +2.1 (64-bit) / +2.3 (32-bit) on
   the 128 KiB one: ahead of every peer on the 128 MiB workload and in the 32-bit 128 KiB
   build, behind linked_list_allocator and umm_malloc in the 64-bit 128 KiB build, and short
   of 99.0% and 92.5% / 91.6%.
