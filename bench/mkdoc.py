@@ -169,7 +169,7 @@ Where kheap stands against them (this run's numbers in the sections above):
   B with realloc), checked 2567 B -> 1995 B. What remains over TLSF's 1089 B is what TLSF
   does not do: any power-of-two alignment (the leading gap split off), statistics (peak,
   low-water, largest request, failures) and the region table's first entry.
-- **Worst case.** Published per call in the worst-case section and in kheap/heap.h's
+- **Worst case.** Published per call in the instructions-per-call section and in kheap/heap.h's
   datasheet.
 """
 
@@ -364,8 +364,10 @@ def main():
                        f"pointer validation (region table search, header tags).\n")
     wc = os.path.join(RES, "worstcase.md")
     if os.path.exists(wc):
-        out.append("\n## Worst case per call, instructions\n")
-        out.append("`bench/worstcase.sh` (run by `make bench`): `bench/worstcase.c` builds, on a heap "
+        out.append("\n## Instructions per call: average and worst case\n")
+        out.append("`bench/worstcase.sh` (run by `make bench`): the average is each function's "
+                   "instructions over a run of talc's random actions divided by its calls; for "
+                   "each worst case, `bench/worstcase.c` builds, on a heap "
                    "whose region table is full (1024 regions), the sequence that makes one call "
                    "take every slow path at once, and valgrind's callgrind counts the instructions "
                    "of that one call (x86-64, gcc -O2; the counting's own cost subtracted). "

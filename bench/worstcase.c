@@ -209,8 +209,43 @@ static void run(void)
     (void)p;
 }
 
-int main(void)
+/* The typical call: talc's random actions (allocations of rand(4,
+ * rand(16, 1000)) bytes, frees, reallocs to rand(1, 3000)), 300 to 600
+ * live blocks, on one region. bench/worstcase.sh counts each function's
+ * instructions over the run and divides by the calls printed here. */
+static void random_run(void)
 {
+    enum { SLOTS = 600, OPS = 200000 };
+    static void *slot[SLOTS];
+    kheap *h = kheap_init(arena, ARENA);
+    if (!h) exit(1);
+    unsigned long long x = 0x9e3779b97f4a7c15ull;
+    unsigned long calls[3] = {0, 0, 0};
+    for (long i = 0; i < OPS; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        unsigned k = (unsigned)(x % SLOTS), op = (unsigned)((x >> 20) % 8);
+        size_t n = 4 + (size_t)((x >> 32) % (16 + (x >> 44) % 985));
+        if (!slot[k]) {
+            slot[k] = kheap_alloc(h, n, 0), calls[0]++;
+        } else if (op < 3) {
+            void *q = kheap_realloc(h, slot[k], 1 + (size_t)((x >> 24) % 3000), 0);
+            calls[2]++;
+            if (q) slot[k] = q;
+        } else if (op < 6 || k % 2) {
+            kheap_free(h, slot[k]), calls[1]++;
+            slot[k] = NULL;
+        }
+    }
+    EXPECT(kheap_check(h) == 0);
+    printf("calls alloc %lu free %lu realloc %lu\n", calls[0], calls[1], calls[2]);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "random") == 0) {
+        random_run();
+        return failures ? 1 : 0;
+    }
     run();
     if (failures) return 1;
     printf("worstcase: every scenario took its path (level %u)\n", (unsigned)KH_CONFIG_HARDEN);

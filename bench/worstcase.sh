@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Worst-case instructions per core heap call (bench/worstcase.c), counted by
-# valgrind's callgrind, at hardening levels 0 and 1: a markdown table on
-# stdout.
+# Instructions per core heap call (bench/worstcase.c), counted by valgrind's
+# callgrind, at hardening levels 0 and 1: the average over a random run and
+# the worst cases; a markdown table on stdout.
 #   bench/worstcase.sh BUILD_DIR [CC]
 # Needs valgrind (with its callgrind.h header). The counts are x86-64 -O2
 # instructions of the call itself: the counting's own cost (an empty
@@ -22,10 +22,23 @@ for lvl in 0 1; do
     n=$(sed -n 's/^summary: //p' "$f")
     echo "$name $n"
   done > "$out/counts$lvl.txt"
+  # The typical call: each function's instructions over a random run,
+  # divided by its calls.
+  calls=$("$out/worstcase$lvl" random)
+  for fn in alloc free realloc; do
+    valgrind --tool=callgrind --collect-atstart=no --toggle-collect=kheap_$fn \
+      --callgrind-out-file="$out/cgr$lvl-$fn" "$out/worstcase$lvl" random > /dev/null 2>> "$out/valgrind$lvl.txt"
+    ir=$(sed -n 's/^totals: //p' "$out/cgr$lvl-$fn")
+    n=$(echo "$calls" | sed -n "s/.* $fn \([0-9]*\).*/\1/p")
+    echo "avg-$fn $((ir / n))"
+  done >> "$out/counts$lvl.txt"
 done
 count() { awk -v k="$2" '$1 == k { print $2 }' "$out/counts$1.txt"; }
 echo "| call, path | level 0 | level 1 (default) |"
 echo "|---|---:|---:|"
+for fn in alloc free realloc; do
+  echo "| kheap_$fn, average over talc's random actions (sizes up to 1000, realloc to 3000: the copy included) | $(count 0 avg-$fn) | $(count 1 avg-$fn) |"
+done
 e0=$(count 0 empty)
 e1=$(count 1 empty)
 while read -r name what; do

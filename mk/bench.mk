@@ -92,6 +92,7 @@ bench-smoke: $(BENCH_BIN) $(BENCH_REC) bench-smoke32
 	$(CC) -std=c11 $(WARN) -O2 -Iinclude -DKH_CONFIG_CHECKS=0 -DKH_CONFIG_HARDEN=0 \
 	  -o $(BUILD)/bench-smoke/worstcase0 bench/worstcase.c src/core/heap.c
 	$(BUILD)/bench-smoke/worstcase1 && $(BUILD)/bench-smoke/worstcase0
+	$(BUILD)/bench-smoke/worstcase1 random && $(BUILD)/bench-smoke/worstcase0 random
 	@echo "bench-smoke: ok ($(BUILD)/bench-smoke)"
 
 # The 32-bit fit pass of bench-smoke (run as run32 says).

@@ -26,17 +26,18 @@
  *             tests and debugging. With a source attached (kheap_set_source) a
  *             failing allocation calls the source once, which costs whatever
  *             the source costs.
- *             Instructions per call (callgrind, x86-64 -O2, random alloc/free/
- *             realloc, sizes up to 1000, 300+ live blocks): level 0: alloc 117,
- *             free 61, realloc 272; level 1: 118, 121, 358; level 2: 453, 486,
- *             1793. Throughput and latency of each level: docs/BENCHMARKS.md.
+ *             Instructions per call, average (callgrind, x86-64 -O2, talc's
+ *             random actions, sizes up to 1000, 300+ live blocks; realloc's
+ *             copy included; bench/worstcase.sh): level 0: alloc 125, free 72,
+ *             realloc 345; level 1: 125, 134, 433. Throughput and latency of
+ *             each level: docs/BENCHMARKS.md.
  *             Worst case per call (callgrind, x86-64 -O2, bench/worstcase.c:
  *             a full region table, every slow path of the call at once),
  *             level 0 / level 1: kheap_alloc 233 / 239 instructions (its own
  *             class scanned in full, a higher class found, split), 298 / 310
  *             at 4096-byte alignment (plus a leading gap); kheap_free 141 /
  *             351 (merged both sides; level 1 searches the region table);
- *             kheap_realloc 484 / 732 (a move to an aligned block, old block
+ *             kheap_realloc 478 / 726 (a move to an aligned block, old block
  *             merged both sides), plus the copy. Level 2 adds O(block size).
  *
  * Memory      W = sizeof(size_t), G = KH_ALIGN_DEFAULT = 2 * sizeof(void *).
