@@ -18,8 +18,10 @@
  *           another thread's (under that heap's lock, taken at levels 1 and
  *           2 only): a double, interior, stale or foreign pointer ends the
  *           process with a "kheap-malloc: KH_E...: ..." line on stderr
- *           (abort), as glibc's checks do. About 4x slower than level 0 in
- *           the stress bench.
+ *           (abort), as glibc's checks do. About 5x slower than level 0
+ *           (no front cache, a lock per call): 5M operations of
+ *           malloc_stress's bench take 0.54 s against 0.11 s (glibc 0.16 s);
+ *           level 2 0.79 s.
  *         2 level 1, plus a canary after every block (a write past the
  *           requested size is reported at free) and poisoned free memory
  *           (a write after free is reported when the memory is handed out
