@@ -5,11 +5,14 @@
  * that is not caught prints "not caught" and exits 0, which the test
  * script counts as a failure.
  *   double       free a block twice after it merged with both neighbours
- *   interior     free a pointer into the middle of a live block
- *   realloc      realloc a freed block
- *   remote       free twice a block of another thread's heap
- *   overflow     write one byte past the requested size, then free (level 2)
- *   uaf          write to a freed block, then allocate again (level 2) */
+ *                (KH_EDOUBLE)
+ *   interior     free a pointer into the middle of a live block (KH_EFAULT)
+ *   realloc      realloc a freed block (KH_EDOUBLE)
+ *   remote       free twice a block of another thread's heap (KH_EDOUBLE)
+ *   overflow     write one byte past the requested size, then free (level 2:
+ *                KH_EHEAP_CANARY)
+ *   uaf          write to a freed block, then allocate again (level 2:
+ *                KH_EHEAP_POISON) */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,9 @@ int main(int argc, char **argv)
     const char *c = argv[1];
     char *a = malloc(100), *b = malloc(100), *d = malloc(100), *keep = malloc(100);
     if (!a || !b || !d || !keep) return 2;
+    /* Program data everywhere: the word below an interior pointer is data,
+     * not anything the heap wrote. */
+    memset(a, 0x5a, 100), memset(b, 0x5a, 100), memset(d, 0x5a, 100), memset(keep, 0x5a, 100);
     char *stale = launder(b); /* the same pointer, for use after free */
     if (!strcmp(c, "double")) {
         free(a);

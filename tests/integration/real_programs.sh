@@ -102,12 +102,18 @@ for level in 1 2; do
   cases="double interior realloc remote"
   [ $level = 2 ] && cases="$cases overflow uaf"
   for c in $cases; do
+    case $c in
+      interior) code=KH_EFAULT ;;
+      overflow) code=KH_EHEAP_CANARY ;;
+      uaf) code=KH_EHEAP_POISON ;;
+      *) code=KH_EDOUBLE ;;
+    esac
     err=$(env "$PRE" KHEAP_MALLOC_HARDEN=$level "$bin/malloc_misuse" $c 2>&1 > /dev/null)
     st=$?
-    if [ $st -ne 0 ] && [ $st -ne 2 ] && echo "$err" | grep -q '^kheap-malloc: KH_E'; then
+    if [ $st -ne 0 ] && [ $st -ne 2 ] && echo "$err" | grep -q "^kheap-malloc: $code: "; then
       ok "misuse $c (hardening $level) caught: $(echo "$err" | grep '^kheap-malloc:' | head -1)"
     else
-      bad "misuse $c (hardening $level) not caught (status $st): $err"
+      bad "misuse $c (hardening $level) not caught as $code (status $st): $err"
     fi
   done
 done
