@@ -461,3 +461,94 @@ void kb_trace_replay(const kb_alloc *const *allocs, size_t nallocs, const char *
         munmap(t.ops, t.ops_bytes);
     }
 }
+
+/* ---- smallest arena ----------------------------------------------------------
+ * Whether the whole trace replays in an arena of bytes: every allocation and
+ * realloc succeeds. In this process (the arena allocators keep no state
+ * outside their arena), the blocks' contents untouched. */
+static bool fits_in(const kb_alloc *a, const struct trace *t, unsigned char *arena, size_t bytes,
+                    struct blkinfo *v)
+{
+    void *ctx = a->setup(arena, bytes);
+    if (!ctx) return false;
+    memset(v, 0, t->nids * sizeof *v);
+    bool ok = true;
+    for (size_t i = 0; i < t->nops && ok; i++) {
+        const struct op *o = &t->ops[i];
+        if (o->kind == 'f') {
+            a->free(ctx, v[o->old].p, v[o->old].size, v[o->old].align);
+            v[o->old].p = NULL;
+        } else if (o->kind == 'r') {
+            struct blkinfo *b = &v[o->old];
+            void *p = b->p ? a->realloc(ctx, b->p, b->size, o->size, b->align)
+                           : a->alloc(ctx, o->size, 0);
+            ok = p != NULL;
+            v[o->id] = (struct blkinfo){p, o->size, b->align};
+            b->p = NULL;
+        } else {
+            void *p = a->alloc(ctx, o->size, o->align);
+            ok = p != NULL;
+            v[o->id] = (struct blkinfo){p, o->size, o->align};
+        }
+    }
+    a->teardown(ctx);
+    return ok;
+}
+
+/* TLSF 3.1's smallest arena over peak live bytes on the project's traces,
+ * measured the same way outside this repository (docs/BENCHMARKS.md,
+ * "Targets and peers"): the target kheap's default build is held to. */
+static const struct {
+    const char *trace;
+    double ratio;
+} tlsf_ratio[] = {{"python3-json", 1.1584}, {"sqlite3-batch", 1.0131}, {"gcc-cc1-heap", 1.0255}};
+
+void kb_trace_min_arena(const kb_alloc *const *allocs, size_t nallocs, const char *const *files,
+                        size_t nfiles, FILE *csv)
+{
+    kb_printf(
+        "\n| trace | allocator | smallest arena | arena / peak live |\n|---|---|---:|---:|\n");
+    for (size_t k = 0; k < nfiles; k++) {
+        struct trace t;
+        if (!load(files[k], &t)) continue;
+        const char *base = strrchr(files[k], '/');
+        char name[256];
+        snprintf(name, sizeof name, "%s", base ? base + 1 : files[k]);
+        char *dot = strstr(name, ".kht");
+        if (dot) *dot = 0;
+        size_t hi_cap = (size_t)t.peak_live * 4 + ((size_t)1 << 20);
+        unsigned char *arena = map(hi_cap);
+        struct blkinfo *v = map(t.nids * sizeof *v + 1);
+        for (size_t i = 0; i < nallocs; i++) {
+            const kb_alloc *a = allocs[i];
+            if (!(a->flags & KB_ARENA) || (a->flags & KB_SLOW)) continue;
+            /* Bisection between the peak live bytes (never enough: headers)
+             * and four times that, to 1/2000 of the peak. */
+            size_t lo = (size_t)t.peak_live, hi = hi_cap, tol = lo / 2000 + 64;
+            if (!fits_in(a, &t, arena, hi, v)) {
+                kb_printf("| %s | %s | over %zu | |\n", name, a->name, hi);
+                continue;
+            }
+            while (hi - lo > tol) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (fits_in(a, &t, arena, mid, v))
+                    hi = mid;
+                else
+                    lo = mid;
+            }
+            kb_printf("| %s | %s | %zu | %.4f |\n", name, a->name, hi,
+                      (double)hi / (double)t.peak_live);
+            double r = (double)hi / (double)t.peak_live;
+            fprintf(csv, "%s,%s,%zu,%llu,%.4f\n", name, a->name, hi,
+                    (unsigned long long)t.peak_live, r);
+            for (size_t j = 0; j < sizeof tlsf_ratio / sizeof tlsf_ratio[0]; j++)
+                if (strcmp(a->name, "kheap") == 0 && strcmp(name, tlsf_ratio[j].trace) == 0)
+                    kb_target(r <= tlsf_ratio[j].ratio, kb_fmt("%.4f", r),
+                              "smallest arena / peak live, %s: kheap <= TLSF 3.1's %.4f", name,
+                              tlsf_ratio[j].ratio);
+        }
+        munmap(v, t.nids * sizeof *v + 1);
+        munmap(arena, hi_cap);
+        munmap(t.ops, t.ops_bytes);
+    }
+}

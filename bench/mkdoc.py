@@ -147,10 +147,10 @@ Where kheap stands against them (this run's numbers in the sections above):
   100 KB; block headers cost 0.07%. On the 128 KiB workload, 3% of the arena is headers and
   rounding (8-byte header, 16-byte granule on LP64; 4 and 8 on 32-bit) and 5% free
   fragments. Closing the rest needs a smaller header for small blocks (below).
-- **Trace fit.** The smallest arena that replays each recorded trace (bench/traces; found
-  by bisection, every block at the alignment the trace asks for, the default being malloc's
-  16 bytes on LP64) over the trace's peak live bytes: kheap 1.195 (python3), 1.011 (sqlite3),
-  1.028 (gcc); TLSF 3.1 1.158, 1.013, 1.026. Met on sqlite3, not on python3 and gcc. Where
+- **Trace fit.** The smallest arena that replays each recorded trace over the trace's peak
+  live bytes ("Smallest arena per trace" above, measured by make bench; TLSF 3.1 replayed
+  the same way outside the repository): kheap 1.195 (python3), 1.011 (sqlite3), 1.027
+  (gcc); TLSF 3.1 1.158, 1.013, 1.026. Met on sqlite3, not on python3 and gcc. Where
   the gap comes from: TLSF 3.1 hands out 8-byte-aligned blocks; made to honour the same
   16-byte alignment (`tlsf_memalign(16, n)`), it needs 1.421, 1.019 and 1.282, far more
   than kheap. The python3 trace has 147,599 small blocks live at its peak; kheap's 8-byte
