@@ -412,6 +412,15 @@ static bool replay_once(const kb_alloc *a, const char *path, double *secs, doubl
     return true;
 }
 
+/* A trace's name in the tables: its file name without directory and .kht. */
+static void trace_name(const char *path, char *name, size_t size)
+{
+    const char *base = strrchr(path, '/');
+    snprintf(name, size, "%s", base ? base + 1 : path);
+    char *dot = strstr(name, ".kht");
+    if (dot) *dot = 0;
+}
+
 int kb_trace_replay_child(const char *path, const char *alloc, int fd)
 {
     struct trace t;
@@ -429,11 +438,8 @@ void kb_trace_replay(const kb_alloc *const *allocs, size_t nallocs, const char *
     for (size_t k = 0; k < nfiles; k++) {
         struct trace t;
         if (!load(files[k], &t)) continue;
-        const char *base = strrchr(files[k], '/');
         char name[256];
-        snprintf(name, sizeof name, "%s", base ? base + 1 : files[k]);
-        char *dot = strstr(name, ".kht");
-        if (dot) *dot = 0;
+        trace_name(files[k], name, sizeof name);
         for (size_t i = 0; i < nallocs; i++) {
             const kb_alloc *a = allocs[i];
             /* O(n) allocators take seconds on the big trace: once, and not in --quick */
@@ -511,11 +517,8 @@ void kb_trace_min_arena(const kb_alloc *const *allocs, size_t nallocs, const cha
     for (size_t k = 0; k < nfiles; k++) {
         struct trace t;
         if (!load(files[k], &t)) continue;
-        const char *base = strrchr(files[k], '/');
         char name[256];
-        snprintf(name, sizeof name, "%s", base ? base + 1 : files[k]);
-        char *dot = strstr(name, ".kht");
-        if (dot) *dot = 0;
+        trace_name(files[k], name, sizeof name);
         size_t hi_cap = (size_t)t.peak_live * 4 + ((size_t)1 << 20);
         unsigned char *arena = map(hi_cap);
         struct blkinfo *v = map(t.nids * sizeof *v + 1);
