@@ -30,10 +30,15 @@ static inline size_t bin_of_usable(size_t u)
     return (u + 8) / 16 - 2;
 }
 
+/* The calling thread's heap; NULL with errno ENOMEM when none can be made
+ * (no memory can be mapped). */
 static inline struct dropin_heap *my_heap(void)
 {
     struct dropin_heap *h = dropin_tl_heap;
-    return DROPIN_LIKELY(h != NULL) ? h : dropin_heap_acquire();
+    if (DROPIN_LIKELY(h != NULL)) return h;
+    h = dropin_heap_acquire();
+    if (!h) errno = ENOMEM;
+    return h;
 }
 
 /* A block from heap h (the caller's own) for n < DROPIN_HUGE_MIN bytes. */
@@ -99,10 +104,7 @@ static void *alloc_any(struct dropin_heap *h, size_t n, size_t align)
 static void *do_malloc(size_t n)
 {
     struct dropin_heap *h = my_heap();
-    if (DROPIN_UNLIKELY(!h)) {
-        errno = ENOMEM;
-        return NULL;
-    }
+    if (DROPIN_UNLIKELY(!h)) return NULL;
     count(&h->n.mallocs);
     if (DROPIN_LIKELY(n < DROPIN_HUGE_MIN)) return heap_alloc(h, n, 0);
     return dropin_huge_alloc(n, 0, 0);
@@ -156,10 +158,7 @@ static size_t usable_of(struct dropin_seg *s, void *p)
 static void *do_aligned(size_t align, size_t n)
 {
     struct dropin_heap *h = my_heap();
-    if (DROPIN_UNLIKELY(!h)) {
-        errno = ENOMEM;
-        return NULL;
-    }
+    if (DROPIN_UNLIKELY(!h)) return NULL;
     count(&h->n.aligned);
     return alloc_any(h, n, align <= 16 ? 0 : align);
 }
@@ -184,10 +183,7 @@ DROPIN_API void *calloc(size_t n, size_t size)
         return NULL;
     }
     struct dropin_heap *h = my_heap();
-    if (DROPIN_UNLIKELY(!h)) {
-        errno = ENOMEM;
-        return NULL;
-    }
+    if (DROPIN_UNLIKELY(!h)) return NULL;
     count(&h->n.callocs);
     if (DROPIN_UNLIKELY(total >= DROPIN_HUGE_MIN)) return dropin_huge_alloc(total, 0, 1);
     void *p = heap_alloc(h, total, 0);
@@ -207,10 +203,7 @@ DROPIN_API void *realloc(void *p, size_t n)
         return NULL;
     }
     struct dropin_heap *h = my_heap();
-    if (DROPIN_UNLIKELY(!h)) {
-        errno = ENOMEM;
-        return NULL;
-    }
+    if (DROPIN_UNLIKELY(!h)) return NULL;
     count(&h->n.reallocs);
     struct dropin_seg *s = dropin_seg_of(p);
     size_t have;
