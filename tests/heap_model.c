@@ -29,6 +29,13 @@ HEAP_MODEL_NOSAN void heap_poke(void *p, size_t v)
     *(volatile size_t *)p = v;
 }
 
+struct kheap_stats heap_stats(const kheap *h)
+{
+    struct kheap_stats s;
+    kheap_stats(h, &s);
+    return s;
+}
+
 bool heap_stats_same_state(const struct kheap_stats *a, const struct kheap_stats *b)
 {
     struct kheap_stats x = *a, y = *b;

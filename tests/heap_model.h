@@ -73,6 +73,9 @@ struct heap_model {
  * refused request moves. */
 bool heap_stats_same_state(const struct kheap_stats *a, const struct kheap_stats *b);
 
+/* kheap_stats(h) by value. */
+struct kheap_stats heap_stats(const kheap *h);
+
 /* Read and write a word of the heap's own memory (a header, a list link),
  * as a stray write would: also in an AddressSanitizer build, where the heap
  * poisons that memory. */

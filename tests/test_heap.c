@@ -34,13 +34,6 @@ static kheap *fresh_heap(size_t bytes)
     return m ? kheap_init(m, bytes) : NULL;
 }
 
-static struct kheap_stats stats(const kheap *h)
-{
-    struct kheap_stats s;
-    kheap_stats(h, &s);
-    return s;
-}
-
 /* ---- init ---- */
 
 KH_TEST(heap_init_rejects_null_and_tiny)
@@ -69,7 +62,7 @@ KH_TEST(heap_init_any_alignment_control_inside)
         KH_ASSERT(h);
         KH_CHECK((unsigned char *)h >= m + off && (unsigned char *)h < m + off + bytes);
         KH_CHECK_EQ(kheap_check(h), 0);
-        struct kheap_stats s = stats(h);
+        struct kheap_stats s = heap_stats(h);
         KH_CHECK(s.total_bytes + s.overhead_bytes == bytes);
         /* Every block the heap hands out lies inside the region. */
         unsigned char *p = kheap_alloc(h, s.largest_free_block, 0);
@@ -89,11 +82,11 @@ KH_TEST(heap_independent_heaps)
     KH_ASSERT(pa && pb);
     KH_CHECK((unsigned char *)pa < m + (1 << 15));
     KH_CHECK((unsigned char *)pb >= m + (1 << 15));
-    KH_CHECK_EQ(stats(a).allocations, 1);
-    KH_CHECK_EQ(stats(b).allocations, 1);
+    KH_CHECK_EQ(heap_stats(a).allocations, 1);
+    KH_CHECK_EQ(heap_stats(b).allocations, 1);
     kheap_free(a, pa);
-    KH_CHECK_EQ(stats(a).allocations, 0);
-    KH_CHECK_EQ(stats(b).allocations, 1);
+    KH_CHECK_EQ(heap_stats(a).allocations, 0);
+    KH_CHECK_EQ(heap_stats(b).allocations, 1);
     KH_CHECK_EQ(kheap_check(a), 0);
     KH_CHECK_EQ(kheap_check(b), 0);
 }
@@ -113,10 +106,10 @@ KH_TEST(heap_alloc_default_alignment_and_size0)
         KH_CHECK(kheap_usable_size(h, p[i]) + (KH_CONFIG_HARDEN >= 2) >= 1);
         for (int j = 0; j < i; j++) KH_CHECK(p[i] != p[j]);
     }
-    KH_CHECK_EQ(stats(h).allocations, 64);
+    KH_CHECK_EQ(heap_stats(h).allocations, 64);
     for (int i = 0; i < 64; i++) kheap_free(h, p[i]);
     KH_CHECK_EQ(kheap_check(h), 0);
-    KH_CHECK_EQ(stats(h).free_blocks, 1);
+    KH_CHECK_EQ(heap_stats(h).free_blocks, 1);
 }
 
 KH_TEST(heap_alloc_every_power_of_two_alignment)
@@ -130,12 +123,12 @@ KH_TEST(heap_alloc_every_power_of_two_alignment)
 #if !KH_HEAP_FULL
         if (a > GRAIN) {
             /* Minimal build: NULL from every entry, and the heap unchanged. */
-            struct kheap_stats before = stats(h);
+            struct kheap_stats before = heap_stats(h);
             KH_CHECK(kheap_alloc(h, 24, a) == NULL);
             KH_CHECK(kheap_zalloc(h, 24, a) == NULL);
             KH_CHECK(kheap_alloc_flags(h, a / 2 + 3, a, 0) == NULL);
             KH_CHECK(kheap_realloc(h, NULL, 24, a) == NULL);
-            struct kheap_stats after = stats(h);
+            struct kheap_stats after = heap_stats(h);
             KH_CHECK(heap_stats_same_state(&before, &after));
             continue;
         }
@@ -151,15 +144,15 @@ KH_TEST(heap_alloc_every_power_of_two_alignment)
         kheap_free(h, q);
     }
     KH_CHECK(max_align >= (1u << 20) || n < (8u << 20));
-    KH_CHECK_EQ(stats(h).used_bytes, 0);
-    KH_CHECK_EQ(stats(h).free_blocks, 1);
+    KH_CHECK_EQ(heap_stats(h).used_bytes, 0);
+    KH_CHECK_EQ(heap_stats(h).free_blocks, 1);
 }
 
 KH_TEST(heap_alloc_rejects_non_power_of_two_alignment)
 {
     kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
-    struct kheap_stats before = stats(h);
+    struct kheap_stats before = heap_stats(h);
     size_t bad[] = {3, 5, 6, 12, 24, 48, 100, 1000, 4097, SIZE_MAX};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         KH_CHECK(kheap_alloc(h, 16, bad[i]) == NULL);
@@ -170,7 +163,7 @@ KH_TEST(heap_alloc_rejects_non_power_of_two_alignment)
     KH_CHECK(kheap_realloc(h, p, 100, 3) == NULL);
     KH_CHECK(kheap_usable_size(h, p) >= 16);
     kheap_free(h, p);
-    struct kheap_stats after = stats(h);
+    struct kheap_stats after = heap_stats(h);
     KH_CHECK_EQ(after.used_bytes, before.used_bytes);
     KH_CHECK_EQ(after.free_blocks, before.free_blocks);
 }
@@ -182,7 +175,7 @@ KH_TEST(heap_overflowing_sizes_fail_cleanly)
     void *keep = kheap_alloc(h, 100, 0);
     KH_ASSERT(keep);
     memset(keep, 0x5a, 100);
-    struct kheap_stats before = stats(h);
+    struct kheap_stats before = heap_stats(h);
     size_t sizes[] = {SIZE_MAX,
                       SIZE_MAX - 1,
                       SIZE_MAX - WORD,
@@ -202,7 +195,7 @@ KH_TEST(heap_overflowing_sizes_fail_cleanly)
     /* Huge alignment with a small size: size + align + overhead wraps. */
     KH_CHECK(kheap_alloc(h, 1, (size_t)1 << (sizeof(size_t) * 8 - 1)) == NULL);
     KH_CHECK(kheap_alloc(h, 64, SIZE_MAX / 2 + 1) == NULL);
-    struct kheap_stats after = stats(h);
+    struct kheap_stats after = heap_stats(h);
     KH_CHECK_EQ(after.used_bytes, before.used_bytes);
     KH_CHECK_EQ(after.allocations, before.allocations);
     KH_CHECK_EQ(after.free_blocks, before.free_blocks);
@@ -221,9 +214,9 @@ KH_TEST(heap_out_of_memory_returns_null_and_recovers)
     KH_CHECK(kheap_alloc(h, 100, 0) == NULL);
     KH_CHECK_EQ(kheap_check(h), 0);
     for (size_t i = 0; i < n; i++) kheap_free(h, p[i]);
-    KH_CHECK_EQ(stats(h).free_blocks, 1);
+    KH_CHECK_EQ(heap_stats(h).free_blocks, 1);
     /* After freeing, the whole heap is one block again. */
-    KH_CHECK(kheap_alloc(h, stats(h).largest_free_block, 0) != NULL);
+    KH_CHECK(kheap_alloc(h, heap_stats(h).largest_free_block, 0) != NULL);
 }
 
 KH_TEST(heap_zalloc_zeroes)
@@ -252,10 +245,10 @@ KH_TEST(heap_free_null_is_noop)
 {
     kheap *h = fresh_heap(1 << 16);
     KH_ASSERT(h);
-    struct kheap_stats before = stats(h);
+    struct kheap_stats before = heap_stats(h);
     kheap_free(h, NULL);
     kheap_free(NULL, NULL);
-    struct kheap_stats after = stats(h);
+    struct kheap_stats after = heap_stats(h);
     KH_CHECK(heap_stats_same_state(&before, &after));
 }
 
@@ -266,15 +259,15 @@ KH_TEST(heap_free_coalesces_immediately)
     void *a = kheap_alloc(h, 200, 0), *b = kheap_alloc(h, 200, 0), *c = kheap_alloc(h, 200, 0);
     void *d = kheap_alloc(h, 200, 0);
     KH_ASSERT(a && b && c && d);
-    KH_CHECK_EQ(stats(h).free_blocks, 1); /* the tail */
+    KH_CHECK_EQ(heap_stats(h).free_blocks, 1); /* the tail */
     kheap_free(h, a);
-    KH_CHECK_EQ(stats(h).free_blocks, 2);
+    KH_CHECK_EQ(heap_stats(h).free_blocks, 2);
     kheap_free(h, c);
-    KH_CHECK_EQ(stats(h).free_blocks, 3);
+    KH_CHECK_EQ(heap_stats(h).free_blocks, 3);
     kheap_free(h, b); /* merges a, b, c */
-    KH_CHECK_EQ(stats(h).free_blocks, 2);
+    KH_CHECK_EQ(heap_stats(h).free_blocks, 2);
     kheap_free(h, d); /* merges everything */
-    KH_CHECK_EQ(stats(h).free_blocks, 1);
+    KH_CHECK_EQ(heap_stats(h).free_blocks, 1);
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 
@@ -286,7 +279,7 @@ KH_TEST_TAGGED(heap_checked_free_reports_misuse_and_changes_nothing, "checks")
     unsigned char *p = kheap_alloc(h, 64, 0), *q = kheap_alloc(h, 64, 0);
     KH_ASSERT(p && q);
     kheap_free(h, p);
-    struct kheap_stats before = stats(h);
+    struct kheap_stats before = heap_stats(h);
     struct kh_test_reports r;
     kh_test_reports_start(&r);
     kheap_free(h, p); /* double free */
@@ -302,7 +295,7 @@ KH_TEST_TAGGED(heap_checked_free_reports_misuse_and_changes_nothing, "checks")
     KH_CHECK_EQ(r.last_code, KH_EDOUBLE);
     KH_CHECK_EQ(r.count, 5);
     kh_test_reports_stop();
-    struct kheap_stats after = stats(h);
+    struct kheap_stats after = heap_stats(h);
     KH_CHECK(heap_stats_same_state(&before, &after));
     KH_CHECK_EQ(kheap_check(h), 0);
 }
@@ -362,7 +355,7 @@ KH_TEST_TAGGED(heap_checked_free_of_corrupt_header_is_refused, "checks")
     kh_test_reports_stop();
     heap_poke(p - 1, saved);
     KH_CHECK_EQ(kheap_check(h), 0);
-    KH_CHECK_EQ(stats(h).allocations, 2);
+    KH_CHECK_EQ(heap_stats(h).allocations, 2);
 }
 
 /* ---- realloc ---- */
@@ -377,13 +370,13 @@ KH_TEST(heap_realloc_null_allocates)
     KH_CHECK((uintptr_t)p % 256 == 0);
 #else
     KH_CHECK(kheap_realloc(h, NULL, 100, 256) == NULL); /* alignment above GRAIN */
-    KH_CHECK_EQ(stats(h).allocations, 0);
+    KH_CHECK_EQ(heap_stats(h).allocations, 0);
     void *p = kheap_realloc(h, NULL, 100, GRAIN);
     KH_ASSERT(p);
     KH_CHECK((uintptr_t)p % GRAIN == 0);
     KH_CHECK(kheap_usable_size(h, p) >= 100);
 #endif
-    KH_CHECK_EQ(stats(h).allocations, 1);
+    KH_CHECK_EQ(heap_stats(h).allocations, 1);
 }
 
 KH_TEST(heap_realloc_shrinks_in_place)
@@ -393,14 +386,14 @@ KH_TEST(heap_realloc_shrinks_in_place)
     unsigned char *p = kheap_alloc(h, 1000, 0), *guard = kheap_alloc(h, 16, 0);
     KH_ASSERT(p && guard);
     for (int i = 0; i < 1000; i++) p[i] = (unsigned char)i;
-    size_t free_before = stats(h).free_bytes;
+    size_t free_before = heap_stats(h).free_bytes;
     KH_CHECK(kheap_realloc(h, p, 100, 0) == p);
-    KH_CHECK(stats(h).free_bytes > free_before + 800);
+    KH_CHECK(heap_stats(h).free_bytes > free_before + 800);
     KH_CHECK(kheap_usable_size(h, p) < 200);
     for (int i = 0; i < 100; i++) KH_CHECK(p[i] == (unsigned char)i);
     /* size 0 shrinks to a minimum block; it does not free. */
     KH_CHECK(kheap_realloc(h, p, 0, 0) == p);
-    KH_CHECK_EQ(stats(h).allocations, 2);
+    KH_CHECK_EQ(heap_stats(h).allocations, 2);
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 
@@ -440,24 +433,24 @@ KH_TEST(heap_policy_shrink_moves_into_a_smaller_free_block)
     /* Minimal build: no policy, so the shrink stays in place. */
     KH_CHECK(policy_refused(h, KHEAP_SHRINK_MOVES));
     for (int i = 0; i < 3000; i++) p[i] = (unsigned char)(i * 5);
-    size_t nfree0 = stats(h).free_blocks;
+    size_t nfree0 = heap_stats(h).free_blocks;
     KH_CHECK(kheap_realloc(h, p, 190, 0) == p);
     for (int i = 0; i < 190; i++) KH_CHECK(p[i] == (unsigned char)(i * 5));
-    KH_CHECK_EQ(stats(h).free_blocks, nfree0 + 1); /* the hole, the trimmed tail */
+    KH_CHECK_EQ(heap_stats(h).free_blocks, nfree0 + 1); /* the hole, the trimmed tail */
     KH_CHECK_EQ(kheap_check(h), 0);
     (void)hole;
 #else
     /* The default policy: no call needed. */
     for (int i = 0; i < 3000; i++) p[i] = (unsigned char)(i * 5);
-    size_t nfree = stats(h).free_blocks;
+    size_t nfree = heap_stats(h).free_blocks;
     unsigned char *q = kheap_realloc(h, p, 190, 0);
     KH_ASSERT(q);
     KH_CHECK(q == hole); /* moved into the smaller block, which it fills */
     for (int i = 0; i < 190; i++) KH_CHECK(q[i] == (unsigned char)(i * 5));
     /* p's block went back whole: one free block where p was, none at hole */
-    KH_CHECK_EQ(stats(h).free_blocks, nfree);
-    KH_CHECK(stats(h).largest_free_block >= 3000);
-    KH_CHECK_EQ(stats(h).allocations, 3);
+    KH_CHECK_EQ(heap_stats(h).free_blocks, nfree);
+    KH_CHECK(heap_stats(h).largest_free_block >= 3000);
+    KH_CHECK_EQ(heap_stats(h).allocations, 3);
     /* No smaller block fits now: trims in place. */
     unsigned char *r = kheap_realloc(h, q, 100, 0);
     KH_CHECK(r == q);
@@ -483,7 +476,7 @@ KH_TEST(heap_policy_shrink_moves_never_for_resize_or_large_alignment)
     KH_CHECK(kheap_resize(h, p, 100));
     KH_CHECK(kheap_realloc(h, a, 100, 0) == a);
     KH_CHECK(kheap_realloc(h, a, 50, 256) == NULL); /* alignment above GRAIN */
-    KH_CHECK_EQ(stats(h).allocations, 4);
+    KH_CHECK_EQ(heap_stats(h).allocations, 4);
     KH_CHECK_EQ(kheap_check(h), 0);
 #else
     unsigned char *hole = kheap_alloc(h, 500, 0), *g1 = kheap_alloc(h, 16, 0);
@@ -494,7 +487,7 @@ KH_TEST(heap_policy_shrink_moves_never_for_resize_or_large_alignment)
     KH_ASSERT(kheap_set_policy(h, KHEAP_SHRINK_MOVES));
     KH_CHECK(kheap_resize(h, p, 100));            /* in place, always */
     KH_CHECK(kheap_realloc(h, a, 100, 256) == a); /* keeps its alignment in place */
-    KH_CHECK_EQ(stats(h).allocations, 4);
+    KH_CHECK_EQ(heap_stats(h).allocations, 4);
     KH_CHECK_EQ(kheap_check(h), 0);
 #endif
 }
@@ -550,11 +543,11 @@ static uint32_t bytes_hash(const unsigned char *p, size_t n)
  * usable size and every usable byte stay as they were; the heap checks. */
 static bool refused(kheap *h, unsigned char *p, size_t size, size_t align, bool in_place)
 {
-    struct kheap_stats before = stats(h), after;
+    struct kheap_stats before = heap_stats(h), after;
     size_t usable = kheap_usable_size(h, p);
     uint32_t sum = bytes_hash(p, usable);
     bool failed = in_place ? !kheap_resize(h, p, size) : kheap_realloc(h, p, size, align) == NULL;
-    after = stats(h);
+    after = heap_stats(h);
     return failed && usable > 0 && heap_stats_same_state(&before, &after) &&
            kheap_usable_size(h, p) == usable && bytes_hash(p, usable) == sum && kheap_check(h) == 0;
 }
@@ -578,7 +571,7 @@ KH_TEST(heap_realloc_grows_into_next_free_block)
     KH_CHECK(kheap_realloc(h, p, kheap_usable_size(h, p), 0) == p);
     for (int i = 0; i < 100; i++) KH_CHECK(p[i] == 7);
     kheap_free(h, p);
-    KH_CHECK_EQ(stats(h).allocations, 1);
+    KH_CHECK_EQ(heap_stats(h).allocations, 1);
     KH_CHECK_EQ(kheap_check(h), 0);
     h = kheap_init(m, 1 << 16);
     KH_ASSERT(h);
@@ -597,7 +590,7 @@ KH_TEST(heap_realloc_grows_into_next_free_block)
     p = kheap_alloc(h, 16, 0);
     KH_ASSERT(p);
     KH_CHECK(kheap_realloc(h, p, 100, 0) == p);
-    KH_CHECK_EQ(stats(h).peak_used_bytes, stats(h).used_bytes);
+    KH_CHECK_EQ(heap_stats(h).peak_used_bytes, heap_stats(h).used_bytes);
     KH_CHECK_EQ(kheap_check(h), 0);
 #endif
 }
@@ -609,7 +602,7 @@ KH_TEST(heap_realloc_grows_into_previous_free_block)
     unsigned char *a = kheap_alloc(h, 500, 0), *p = kheap_alloc(h, 100, 0);
     unsigned char *guard = kheap_alloc(h, 16, 0);
     KH_ASSERT(a && p && guard);
-    unsigned char *rest = kheap_alloc(h, stats(h).largest_free_block, 0); /* heap now full */
+    unsigned char *rest = kheap_alloc(h, heap_stats(h).largest_free_block, 0); /* heap now full */
     KH_ASSERT(rest);
     for (int i = 0; i < 100; i++) p[i] = (unsigned char)(i * 3);
     kheap_free(h, a);
@@ -617,7 +610,7 @@ KH_TEST(heap_realloc_grows_into_previous_free_block)
     KH_CHECK(refused(h, p, 550, 0, false)); /* minimal build: no growth */
     for (int i = 0; i < 100; i++) KH_CHECK(p[i] == (unsigned char)(i * 3));
     kheap_free(h, p); /* still a valid block: merges with a's */
-    KH_CHECK_EQ(stats(h).allocations, 2);
+    KH_CHECK_EQ(heap_stats(h).allocations, 2);
     KH_CHECK_EQ(kheap_check(h), 0);
 #else
     unsigned char *q = kheap_realloc(h, p, 550, 0);
@@ -646,7 +639,7 @@ KH_TEST(heap_realloc_move_keeps_alignment)
     KH_CHECK(refused(h, r, 20000, GRAIN, false)); /* growth */
     KH_CHECK(kheap_realloc(h, r, 20, GRAIN) == r);
     for (int i = 0; i < 20; i++) KH_CHECK(r[i] == 9);
-    KH_CHECK_EQ(stats(h).allocations, 1);
+    KH_CHECK_EQ(heap_stats(h).allocations, 1);
     KH_CHECK_EQ(kheap_check(h), 0);
 #else
     unsigned char *p = kheap_alloc(h, 100, 4096);
@@ -695,7 +688,7 @@ KH_TEST(heap_resize_is_in_place_only)
     for (int i = 0; i < 50; i++) KH_CHECK(p[i] == 0x42);
     KH_CHECK(!kheap_resize(h, NULL, 10));
     KH_CHECK(!kheap_resize(h, p, SIZE_MAX));
-    KH_CHECK_EQ(stats(h).allocations, 2);
+    KH_CHECK_EQ(heap_stats(h).allocations, 2);
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 
@@ -706,15 +699,15 @@ KH_TEST(heap_realloc_failure_keeps_old_block)
     unsigned char *p = kheap_alloc(h, 300, 0);
     KH_ASSERT(p);
     for (int i = 0; i < 300; i++) p[i] = (unsigned char)(i * 7);
-    struct kheap_stats before = stats(h);
+    struct kheap_stats before = heap_stats(h);
     KH_CHECK(kheap_realloc(h, p, 1 << 20, 0) == NULL);
     KH_CHECK(kheap_realloc(h, p, 1 << 15, 1 << 15) == NULL);
-    struct kheap_stats after = stats(h);
+    struct kheap_stats after = heap_stats(h);
     KH_CHECK_EQ(after.used_bytes, before.used_bytes);
     KH_CHECK_EQ(after.allocations, before.allocations);
     for (int i = 0; i < 300; i++) KH_CHECK(p[i] == (unsigned char)(i * 7));
     kheap_free(h, p); /* still a valid block */
-    KH_CHECK_EQ(stats(h).allocations, 0);
+    KH_CHECK_EQ(heap_stats(h).allocations, 0);
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 
@@ -725,14 +718,14 @@ KH_TEST(heap_add_region_rejects_bad_input)
     unsigned char *m = arena(1 << 17);
     kheap *h = kheap_init(m, 1 << 16);
     KH_ASSERT(h);
-    struct kheap_stats before = stats(h);
+    struct kheap_stats before = heap_stats(h);
     KH_CHECK(!kheap_add_region(NULL, m + (1 << 16), 4096));
     KH_CHECK(!kheap_add_region(h, NULL, 4096));
     KH_CHECK(!kheap_add_region(h, m + (1 << 16), 8));                  /* too small */
     KH_CHECK(!kheap_add_region(h, m + 100, 4096));                     /* overlaps */
     KH_CHECK(!kheap_add_region(h, m + (1 << 16) - 64, 4096));          /* overlaps the end */
     KH_CHECK(!kheap_add_region(h, (void *)(UINTPTR_MAX - 100), 4096)); /* wraps */
-    struct kheap_stats after = stats(h);
+    struct kheap_stats after = heap_stats(h);
     KH_CHECK(heap_stats_same_state(&before, &after));
     KH_CHECK_EQ(kheap_check(h), 0);
 }
@@ -744,12 +737,12 @@ KH_TEST(heap_add_region_separate_and_used)
     KH_ASSERT(h);
     KH_CHECK(kheap_alloc(h, 50000, 0) == NULL);
     KH_CHECK(kheap_add_region(h, m + 100000 + 5, 70000));
-    KH_CHECK_EQ(stats(h).regions, 2);
+    KH_CHECK_EQ(heap_stats(h).regions, 2);
     unsigned char *p = kheap_alloc(h, 50000, 0);
     KH_ASSERT(p);
     KH_CHECK(p >= m + 100000 && p + 50000 <= m + 170005);
     kheap_free(h, p);
-    KH_CHECK_EQ(stats(h).free_blocks, 2);
+    KH_CHECK_EQ(heap_stats(h).free_blocks, 2);
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 
@@ -761,16 +754,16 @@ KH_TEST(heap_add_region_adjacent_coalesces)
     kheap *h = kheap_init_ex(m, A, 1 << 18);
     KH_ASSERT(h);
     KH_CHECK(kheap_add_region(h, m + A, B - A));
-    KH_CHECK_EQ(stats(h).regions, 1);
-    KH_CHECK_EQ(stats(h).free_blocks, 1);
+    KH_CHECK_EQ(heap_stats(h).regions, 1);
+    KH_CHECK_EQ(heap_stats(h).free_blocks, 1);
     KH_CHECK(kheap_add_region(h, m + C, D - C));
-    KH_CHECK_EQ(stats(h).regions, 2);
+    KH_CHECK_EQ(heap_stats(h).regions, 2);
     KH_CHECK(kheap_add_region(h, m + B, C - B));
-    KH_CHECK_EQ(stats(h).regions, 1);
-    KH_CHECK_EQ(stats(h).free_blocks, 1);
+    KH_CHECK_EQ(heap_stats(h).regions, 1);
+    KH_CHECK_EQ(heap_stats(h).free_blocks, 1);
     KH_CHECK_EQ(kheap_check(h), 0);
     /* One block spanning what were four regions. */
-    struct kheap_stats s = stats(h);
+    struct kheap_stats s = heap_stats(h);
     KH_CHECK(s.total_bytes + s.overhead_bytes == D);
     void *p = kheap_alloc(h, 60000, 0);
     KH_CHECK(p != NULL);
@@ -780,8 +773,8 @@ KH_TEST(heap_add_region_adjacent_coalesces)
     KH_ASSERT(h2);
     KH_CHECK(kheap_add_region(h2, m + 150000, 20000));
     KH_CHECK(kheap_add_region(h2, m + 130000, 20000));
-    KH_CHECK_EQ(stats(h2).regions, 2);
-    KH_CHECK_EQ(stats(h2).free_blocks, 2);
+    KH_CHECK_EQ(heap_stats(h2).regions, 2);
+    KH_CHECK_EQ(heap_stats(h2).free_blocks, 2);
     KH_CHECK(kheap_alloc(h2, 38000, 0) != NULL);
     KH_CHECK_EQ(kheap_check(h2), 0);
 }
@@ -792,11 +785,11 @@ KH_TEST(heap_max_block_bounds_index)
     memset(m, 0xff, 1 << 20);       /* stale memory must not look like free blocks */
     kheap *h = kheap_init(m, 4096); /* index sized for 4 KiB blocks */
     KH_ASSERT(h);
-    size_t max = stats(h).max_block;
+    size_t max = heap_stats(h).max_block;
     KH_CHECK(max >= 4096 - 512 && max < 8192);
     KH_CHECK(kheap_add_region(h, m + 8192, 100000));
     /* The region is carved into blocks no bigger than max_block. */
-    KH_CHECK(stats(h).free_blocks >= 100000 / max);
+    KH_CHECK(heap_stats(h).free_blocks >= 100000 / max);
     KH_CHECK(kheap_alloc(h, max, 0) == NULL || max < 4096);
     void *p = kheap_alloc(h, max - 2 * GRAIN, 0);
     KH_CHECK(p != NULL);
@@ -804,8 +797,7 @@ KH_TEST(heap_max_block_bounds_index)
     KH_CHECK_EQ(kheap_check(h), 0);
     /* A small heap has a small control block. */
     KH_CHECK(kheap_control_bytes(4096) < kheap_control_bytes(1 << 20));
-    KH_CHECK(kheap_control_bytes(64 << 10) <
-             1024 + 64 * sizeof(void *) + 16 * 2 * sizeof(void *));
+    KH_CHECK(kheap_control_bytes(64 << 10) < 1024 + 64 * sizeof(void *) + 16 * 2 * sizeof(void *));
 }
 
 /* ---- stats and walk ---- */
@@ -826,7 +818,7 @@ KH_TEST(heap_stats_and_walk_agree)
     void *p[50];
     for (int i = 0; i < 50; i++) p[i] = kheap_alloc(h, (size_t)(i * 97 + 1), 0);
     for (int i = 0; i < 50; i += 3) kheap_free(h, p[i]);
-    struct kheap_stats s = stats(h);
+    struct kheap_stats s = heap_stats(h);
     size_t acc[5] = {0};
     kheap_walk(h, walk_sum, acc);
     KH_CHECK_EQ(acc[0], s.used_bytes);
@@ -838,7 +830,7 @@ KH_TEST(heap_stats_and_walk_agree)
     size_t peak = s.peak_used_bytes;
     for (int i = 0; i < 50; i++)
         if (i % 3) kheap_free(h, p[i]);
-    s = stats(h);
+    s = heap_stats(h);
     KH_CHECK_EQ(s.used_bytes, 0);
     KH_CHECK_EQ(s.peak_used_bytes, peak);
     KH_CHECK(kheap_alloc(h, s.largest_free_block, 0) != NULL);
@@ -885,15 +877,15 @@ KH_TEST(heap_grows_through_source_once_per_failure)
     KH_CHECK_EQ(r.count, 1);
     kheap_set_source(h, &src);
     kh_test_reports_stop();
-    struct kheap_stats before = stats(h);
+    struct kheap_stats before = heap_stats(h);
     KH_CHECK(kheap_alloc(h, 10000, 0) == NULL);
     KH_CHECK(kheap_alloc_flags(h, 10000, 0, 0) == NULL);
     KH_CHECK(kheap_zalloc(h, 10000, 0) == NULL);
     KH_CHECK(kheap_realloc(h, NULL, 10000, 0) == NULL);
-    struct kheap_stats after = stats(h);
+    struct kheap_stats after = heap_stats(h);
     KH_CHECK(heap_stats_same_state(&before, &after));
     KH_CHECK_EQ(ts.calls, 0);
-    KH_CHECK_EQ(stats(h).regions, 1);
+    KH_CHECK_EQ(heap_stats(h).regions, 1);
     KH_CHECK(kheap_alloc(h, 100, 0) != NULL); /* what fits still succeeds */
     KH_CHECK_EQ(kheap_check(h), 0);
 #else
@@ -901,7 +893,7 @@ KH_TEST(heap_grows_through_source_once_per_failure)
     void *p = kheap_alloc(h, 10000, 0);
     KH_ASSERT(p);
     KH_CHECK_EQ(ts.calls, 1);
-    KH_CHECK_EQ(stats(h).regions, 2);
+    KH_CHECK_EQ(heap_stats(h).regions, 2);
     /* Atomic and no-grow requests never call the source, nor does one that
      * cannot succeed (bad alignment): the heap keeps the regions it has. */
     KH_CHECK(kheap_alloc_flags(h, 100000, 0, KH_GFP_ATOMIC) == NULL);
@@ -909,7 +901,7 @@ KH_TEST(heap_grows_through_source_once_per_failure)
     KH_CHECK(kheap_alloc(h, 100000, 48) == NULL);
     KH_CHECK(kheap_realloc(h, p, 100000, 48) == NULL);
     KH_CHECK_EQ(ts.calls, 1);
-    KH_CHECK_EQ(stats(h).regions, 2);
+    KH_CHECK_EQ(heap_stats(h).regions, 2);
     /* Beyond the source's limit: one call, clean failure. */
     KH_CHECK(kheap_alloc(h, 500000, 0) == NULL);
     KH_CHECK_EQ(ts.calls, 2);
@@ -1082,7 +1074,7 @@ static int heap_check_cb(void *ctx)
 
 static size_t heap_in_use(void *ctx)
 {
-    return stats(ctx).allocations;
+    return heap_stats(ctx).allocations;
 }
 
 KH_TEST(heap_seed_tests)
@@ -1091,7 +1083,7 @@ KH_TEST(heap_seed_tests)
     KH_ASSERT(h);
     kh_seed_check_all(kheap_allocator(h), KH_SEED_HEAP_SIZE);
     KH_CHECK_EQ(kheap_check(h), 0);
-    KH_CHECK_EQ(stats(h).allocations, 0);
+    KH_CHECK_EQ(heap_stats(h).allocations, 0);
 }
 
 KH_TEST(heap_interface_model)
@@ -1111,8 +1103,8 @@ KH_TEST(heap_interface_model)
                                 .check_every = 509};
     struct kh_model_result r = kh_model_run(&c);
     KH_CHECK(kh_model_ok("kheap", &r));
-    KH_CHECK_EQ(stats(h).allocations, 0);
-    KH_CHECK_EQ(stats(h).free_blocks, 1);
+    KH_CHECK_EQ(heap_stats(h).allocations, 0);
+    KH_CHECK_EQ(heap_stats(h).free_blocks, 1);
 }
 
 KH_TEST(heap_interface_fault_injection)

@@ -26,13 +26,6 @@ static unsigned char *arena(size_t want)
     return n >= want ? m : NULL;
 }
 
-static struct kheap_stats stats(const kheap *h)
-{
-    struct kheap_stats s;
-    kheap_stats(h, &s);
-    return s;
-}
-
 /* ---- Live blocks with known contents ------------------------------------- */
 
 #define MAXB 16
@@ -83,7 +76,7 @@ static bool live_intact(const struct live *l)
 
 static bool refused_all_ex(kheap *h, const struct live *l, void *p, unsigned codes, bool check)
 {
-    struct kheap_stats before = stats(h), after;
+    struct kheap_stats before = heap_stats(h), after;
     struct kh_test_reports r;
     bool ok = true;
     kh_test_reports_start(&r);
@@ -94,7 +87,7 @@ static bool refused_all_ex(kheap *h, const struct live *l, void *p, unsigned cod
     ok = ok && !kheap_resize(h, p, 16) && r.count == 4 && (codes & CODE(r.last_code));
     ok = ok && kheap_usable_size(h, p) == 0 && r.count == 5 && (codes & CODE(r.last_code));
     kh_test_reports_stop();
-    after = stats(h);
+    after = heap_stats(h);
     return ok && memcmp(&before, &after, sizeof(before)) == 0 && live_intact(l) &&
            (!check || kheap_check(h) == 0);
 }
@@ -147,7 +140,7 @@ KH_TEST_TAGGED(heap_misuse_double_free_every_neighbour_and_order, "checks")
                 }
             }
             KH_CHECK(c_free);
-            KH_CHECK_EQ(stats(h).allocations, 2);
+            KH_CHECK_EQ(heap_stats(h).allocations, 2);
         }
     }
 }
@@ -226,7 +219,7 @@ KH_TEST(heap_misuse_stale_pointer_equal_to_a_live_block_is_that_block)
     void *b = kheap_alloc(h, 64, 0);
     KH_ASSERT(b == a); /* the same block again */
     kheap_free(h, a);  /* "a" is b now: b is freed, legitimately */
-    KH_CHECK_EQ(stats(h).allocations, 1);
+    KH_CHECK_EQ(heap_stats(h).allocations, 1);
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 
@@ -426,7 +419,7 @@ static void bigger_than_index(void *block, size_t size, bool used, void *ctx)
  * byte and a size word). */
 static size_t req_for(const kheap *h, size_t block)
 {
-    return block - WORD - (stats(h).hardening >= 2 ? WORD + 1 : 0);
+    return block - WORD - (heap_stats(h).hardening >= 2 ? WORD + 1 : 0);
 }
 
 /* Two free pieces of one region that max_block keeps apart: a block at the
@@ -439,7 +432,7 @@ KH_TEST_TAGGED(heap_limits_grow_never_past_max_block, "full-heap")
     KH_ASSERT(m);
     kheap *h = kheap_init(m, 4096); /* index for about 8 KiB blocks */
     KH_ASSERT(h);
-    size_t mb = stats(h).max_block;
+    size_t mb = heap_stats(h).max_block;
     /* Use up the first region. */
     while (kheap_alloc(h, 0, 0)) {
     }
@@ -447,7 +440,7 @@ KH_TEST_TAGGED(heap_limits_grow_never_past_max_block, "full-heap")
     unsigned char *r = m + 16384;
     r += (GRAIN - (uintptr_t)r % GRAIN) % GRAIN;
     KH_ASSERT(kheap_add_region(h, r, 2 * mb - GRAIN + 2 * WORD));
-    KH_ASSERT_EQ(stats(h).free_blocks, 2);
+    KH_ASSERT_EQ(heap_stats(h).free_blocks, 2);
     unsigned char *x = kheap_alloc(h, req_for(h, mb), 0);         /* the first piece, whole */
     unsigned char *y = kheap_alloc(h, req_for(h, mb - GRAIN), 0); /* the second, whole */
     KH_ASSERT(x && y && y > x);
@@ -500,16 +493,16 @@ KH_TEST_TAGGED(heap_limits_impossible_requests_never_grow, "full-heap")
     struct counting_source cs = {m + 16384, 900000, 0};
     struct kh_source src = {&cs, &counting_ops};
     KH_ASSERT(kheap_set_source(h, &src));
-    size_t mb = stats(h).max_block;
-    struct kheap_stats before = stats(h);
+    size_t mb = heap_stats(h).max_block;
+    struct kheap_stats before = heap_stats(h);
     for (int i = 0; i < 10; i++) {
         KH_CHECK(kheap_alloc(h, mb, 0) == NULL);
         KH_CHECK(kheap_alloc(h, mb / 2, mb / 2 + 1024) == NULL); /* with its alignment gap */
         KH_CHECK(kheap_zalloc(h, 1u << 20, 0) == NULL);
     }
     KH_CHECK_EQ(cs.calls, 0);
-    KH_CHECK_EQ(stats(h).regions, before.regions);
-    KH_CHECK_EQ(stats(h).failed_allocations, before.failed_allocations + 30);
+    KH_CHECK_EQ(heap_stats(h).regions, before.regions);
+    KH_CHECK_EQ(heap_stats(h).failed_allocations, before.failed_allocations + 30);
     /* What can fit still grows the heap, once. */
     void *p = kheap_alloc(h, mb - 4 * GRAIN, 0);
     KH_CHECK(p != NULL);
@@ -526,21 +519,21 @@ KH_TEST(heap_limits_adjacent_regions_stay_under_max_block)
     KH_ASSERT(m);
     kheap *h = kheap_init(m, 4096);
     KH_ASSERT(h);
-    size_t mb = stats(h).max_block, step = 1024;
+    size_t mb = heap_stats(h).max_block, step = 1024;
     unsigned char *base = m + 8192;
     for (unsigned i = 1; i < 4; i++) KH_ASSERT(kheap_add_region(h, base + i * 2 * step, step));
-    KH_CHECK_EQ(stats(h).regions, 4);
+    KH_CHECK_EQ(heap_stats(h).regions, 4);
     /* Touching the last region: it coalesces, no entry needed; bigger than
      * max_block in all, carved into pieces the index holds. */
     KH_CHECK(kheap_add_region(h, base + 3 * 2 * step + step, 3 * mb));
-    KH_CHECK_EQ(stats(h).regions, 4);
+    KH_CHECK_EQ(heap_stats(h).regions, 4);
     size_t a[2] = {mb, 0};
     kheap_walk(h, bigger_than_index, a);
     KH_CHECK_EQ(a[1], 0);
     KH_CHECK_EQ(kheap_check(h), 0);
     /* Filling a gap joins two regions into one entry. */
     KH_CHECK(kheap_add_region(h, base + 2 * step + step, step));
-    KH_CHECK_EQ(stats(h).regions, 3);
+    KH_CHECK_EQ(heap_stats(h).regions, 3);
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 
@@ -561,29 +554,29 @@ KH_TEST(heap_limits_region_table_grows_to_its_limit)
     KH_ASSERT(m);
     kheap *h = kheap_init_ex(m, 8192, 1 << 20);
     KH_ASSERT(h);
-    size_t cap0 = stats(h).max_regions;
+    size_t cap0 = heap_stats(h).max_regions;
     KH_CHECK(cap0 >= 4 && cap0 < KH_HEAP_MAX_REGIONS);
     unsigned char *bigr = m + 16384, *base = bigr + big + stride;
     KH_ASSERT(kheap_add_region(h, bigr, big)); /* room for the table */
     size_t grown = 0, prev_cap = cap0;
-    for (size_t i = 0; stats(h).regions < KH_HEAP_MAX_REGIONS; i++) {
+    for (size_t i = 0; heap_stats(h).regions < KH_HEAP_MAX_REGIONS; i++) {
         if (!kheap_add_region(h, base + i * stride, small)) {
             kh_test_fail(__FILE__, __LINE__, "region refused before the table's limit");
-            kh_test_print_u(stats(h).regions), kh_test_print("\n");
+            kh_test_print_u(heap_stats(h).regions), kh_test_print("\n");
             return;
         }
-        if (stats(h).max_regions != prev_cap) grown++, prev_cap = stats(h).max_regions;
+        if (heap_stats(h).max_regions != prev_cap) grown++, prev_cap = heap_stats(h).max_regions;
         if (i % 128 == 0) KH_CHECK_EQ(kheap_check(h), 0);
     }
     KH_CHECK(grown >= 1);
-    KH_CHECK_EQ(stats(h).max_regions, KH_HEAP_MAX_REGIONS);
-    KH_CHECK_EQ(stats(h).allocations, 0); /* the table is not an allocation */
+    KH_CHECK_EQ(heap_stats(h).max_regions, KH_HEAP_MAX_REGIONS);
+    KH_CHECK_EQ(heap_stats(h).allocations, 0); /* the table is not an allocation */
     KH_CHECK_EQ(kheap_check(h), 0);
     /* Full: refused, nothing changed. */
     unsigned char *next = base + (size_t)KH_HEAP_MAX_REGIONS * stride + stride;
-    struct kheap_stats before = stats(h);
+    struct kheap_stats before = heap_stats(h);
     KH_CHECK(!kheap_add_region(h, next, small));
-    struct kheap_stats after = stats(h);
+    struct kheap_stats after = heap_stats(h);
     KH_CHECK(memcmp(&before, &after, sizeof(before)) == 0);
     /* Every region still works: blocks in the first and the last small one. */
     void *p = kheap_alloc(h, small / 2, 0);
@@ -666,7 +659,7 @@ KH_TEST(heap_null_arguments_everywhere)
     KH_CHECK(!kheap_set_secret(NULL, 1));
     KH_CHECK(!kheap_set_trace(NULL, NULL));
     kh_test_reports_stop();
-    KH_CHECK_EQ(stats(h).allocations, 1);
+    KH_CHECK_EQ(heap_stats(h).allocations, 1);
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 
@@ -703,38 +696,38 @@ KH_TEST(heap_stats_low_water_failures_largest_request)
     KH_ASSERT(m);
     kheap *h = kheap_init_ex(m, 1 << 15, 1 << 16);
     KH_ASSERT(h);
-    struct kheap_stats s = stats(h);
+    struct kheap_stats s = heap_stats(h);
     KH_CHECK_EQ(s.min_free_bytes, s.free_bytes);
     KH_CHECK_EQ(s.failed_allocations, 0);
     KH_CHECK_EQ(s.largest_request, 0);
     void *a = kheap_alloc(h, 10000, 0), *b = kheap_alloc(h, 5000, 0);
     KH_ASSERT(a && b);
-    size_t low = stats(h).free_bytes;
-    KH_CHECK_EQ(stats(h).min_free_bytes, low);
+    size_t low = heap_stats(h).free_bytes;
+    KH_CHECK_EQ(heap_stats(h).min_free_bytes, low);
     kheap_free(h, a);
-    KH_CHECK_EQ(stats(h).min_free_bytes, low); /* a low-water mark stays */
+    KH_CHECK_EQ(heap_stats(h).min_free_bytes, low); /* a low-water mark stays */
     KH_CHECK(kheap_alloc(h, 1 << 20, 0) == NULL);
     KH_CHECK(kheap_alloc(h, 10, 3) == NULL); /* bad alignment: a failed request too */
-    s = stats(h);
+    s = heap_stats(h);
     KH_CHECK_EQ(s.failed_allocations, 2);
     KH_CHECK_EQ(s.largest_request, 1 << 20);
     KH_CHECK(kheap_realloc(h, b, 1 << 19, 0) == NULL);
-    KH_CHECK_EQ(stats(h).failed_allocations, 3);
+    KH_CHECK_EQ(heap_stats(h).failed_allocations, 3);
     /* A new region raises free bytes; the low-water mark keeps its past. */
     KH_ASSERT(kheap_add_region(h, m + (1 << 16), 1 << 15));
-    s = stats(h);
+    s = heap_stats(h);
     KH_CHECK_EQ(s.min_free_bytes, low);
     KH_CHECK(s.free_bytes > low);
     void *c[64];
     unsigned nc = 0;
-    while (nc < 64 && stats(h).free_bytes >= low) KH_ASSERT(c[nc++] = kheap_alloc(h, 1000, 0));
-    s = stats(h);
+    while (nc < 64 && heap_stats(h).free_bytes >= low) KH_ASSERT(c[nc++] = kheap_alloc(h, 1000, 0));
+    s = heap_stats(h);
     KH_CHECK(s.free_bytes < low);
     KH_CHECK_EQ(s.min_free_bytes, s.free_bytes);
     KH_CHECK(s.peak_used_bytes >= s.used_bytes);
     while (nc) kheap_free(h, c[--nc]);
     kheap_free(h, b);
-    s = stats(h);
+    s = heap_stats(h);
     KH_CHECK(s.min_free_bytes < s.free_bytes);
     KH_CHECK_EQ(s.used_bytes, 0);
 }
@@ -750,7 +743,7 @@ KH_TEST(heap_remove_region_only_when_empty)
     unsigned char *r = m + (1 << 15);
     size_t rb = 1 << 15;
     KH_ASSERT(kheap_add_region(h, r, rb));
-    struct kheap_stats with = stats(h);
+    struct kheap_stats with = heap_stats(h);
     void *p = kheap_alloc(h, 20000, 0); /* only fits the new region */
     KH_ASSERT(p && (unsigned char *)p >= r);
     struct kh_test_reports rep;
@@ -765,7 +758,7 @@ KH_TEST(heap_remove_region_only_when_empty)
     KH_CHECK_EQ(kheap_check(h), 0);
     kheap_free(h, p);
     KH_CHECK(kheap_remove_region(h, r, rb));
-    struct kheap_stats s = stats(h);
+    struct kheap_stats s = heap_stats(h);
     KH_CHECK_EQ(s.regions, with.regions - 1);
     KH_CHECK(s.total_bytes < with.total_bytes);
     KH_CHECK_EQ(s.total_bytes + s.overhead_bytes, (size_t)1 << 14);
@@ -790,7 +783,7 @@ KH_TEST(heap_set_hardening_and_secret_rules)
 {
     kheap *h = small_heap(1 << 16);
     KH_ASSERT(h);
-    KH_CHECK_EQ(stats(h).hardening, KH_CONFIG_HARDEN);
+    KH_CHECK_EQ(heap_stats(h).hardening, KH_CONFIG_HARDEN);
     struct kh_test_reports r;
     kh_test_reports_start(&r);
     KH_CHECK(!kheap_set_hardening(h, KH_CONFIG_HARDEN + 1));
@@ -806,7 +799,7 @@ KH_TEST(heap_set_hardening_and_secret_rules)
     kheap_free(h, p);
     for (unsigned lvl = 0; lvl <= KH_CONFIG_HARDEN; lvl++) {
         KH_CHECK(kheap_set_hardening(h, lvl));
-        KH_CHECK_EQ(stats(h).hardening, lvl);
+        KH_CHECK_EQ(heap_stats(h).hardening, lvl);
         KH_CHECK(kheap_set_secret(h, 0x1234567890abcdefull + lvl));
         KH_CHECK_EQ(kheap_check(h), 0);
         /* The heap works at every level, with the new secret. */
@@ -814,8 +807,7 @@ KH_TEST(heap_set_hardening_and_secret_rules)
         for (int i = 0; i < 20; i++) KH_ASSERT(q[i] = kheap_alloc(h, (size_t)(i * 37), 0));
         KH_CHECK_EQ(kheap_check(h), 0);
         for (int i = 0; i < 20; i += 2) kheap_free(h, q[i]);
-        for (int i = 1; i < 20; i += 2)
-            KH_CHECK(kheap_resize(h, q[i], (size_t)(i * 37 / 2)));
+        for (int i = 1; i < 20; i += 2) KH_CHECK(kheap_resize(h, q[i], (size_t)(i * 37 / 2)));
         KH_CHECK_EQ(kheap_check(h), 0);
         /* Start over for the next level. */
         h = small_heap(1 << 16);
@@ -851,7 +843,7 @@ KH_TEST_TAGGED(heap_secret_changes_the_tags, "checks")
     size_t w2 = heap_peek(q - 1);
     KH_CHECK(w1 != w2);
     KH_CHECK_EQ(w1 & (GRAIN - 1) & 3, w2 & (GRAIN - 1) & 3); /* same flags */
-    KH_CHECK(stats(h).check_bits >= 8);
+    KH_CHECK(heap_stats(h).check_bits >= 8);
     KH_CHECK_EQ(kheap_check(h), 0);
 }
 
@@ -883,13 +875,13 @@ KH_TEST(heap_datasheet_check_bits)
     KH_ASSERT(m);
     kheap *h = kheap_init(m, 64 << 10);
     KH_ASSERT(h);
-    KH_CHECK_EQ(stats(h).check_bits, sizeof(size_t) == 4 ? 16 : 49);
+    KH_CHECK_EQ(heap_stats(h).check_bits, sizeof(size_t) == 4 ? 16 : 49);
     h = kheap_init(m, 4 << 10);
     KH_ASSERT(h);
-    KH_CHECK_EQ(stats(h).check_bits, sizeof(size_t) == 4 ? 20 : 53);
+    KH_CHECK_EQ(heap_stats(h).check_bits, sizeof(size_t) == 4 ? 20 : 53);
     h = kheap_init(m, 1 << 20);
     KH_ASSERT(h);
-    KH_CHECK_EQ(stats(h).check_bits, sizeof(size_t) == 4 ? 12 : 45);
+    KH_CHECK_EQ(heap_stats(h).check_bits, sizeof(size_t) == 4 ? 12 : 45);
 }
 
 KH_TEST(heap_sizing_queries_match_the_heap)
@@ -937,14 +929,14 @@ KH_TEST(heap_sizing_queries_match_the_heap)
     h = kheap_init(m, 1 << 16);
     KH_ASSERT(h);
     for (size_t n = 0; n < 300; n += 7) {
-        size_t before = stats(h).free_bytes;
+        size_t before = heap_stats(h).free_bytes;
         void *p = kheap_alloc(h, n, 0);
         KH_ASSERT(p);
-        KH_CHECK_EQ(before - stats(h).free_bytes, kheap_block_bytes(h, n));
+        KH_CHECK_EQ(before - heap_stats(h).free_bytes, kheap_block_bytes(h, n));
         KH_CHECK(kheap_block_bytes(h, n) >= n + WORD);
         KH_CHECK(kheap_usable_size(h, p) >= n);
     }
-    KH_CHECK_EQ(kheap_block_bytes(h, stats(h).max_block), 0); /* can never fit */
+    KH_CHECK_EQ(kheap_block_bytes(h, heap_stats(h).max_block), 0); /* can never fit */
     KH_CHECK_EQ(kheap_block_bytes(NULL, 24), kheap_block_bytes(h, 24));
 }
 
@@ -1056,7 +1048,7 @@ KH_TEST_TAGGED(heap_level2_overflow_is_reported, "checks")
 #if KH_CONFIG_HARDEN < 2
     KH_CHECK(level2_refused(h));
 #else
-    KH_ASSERT_EQ(stats(h).hardening, 2);
+    KH_ASSERT_EQ(heap_stats(h).hardening, 2);
     for (size_t n = 0; n < 70; n += 3) {
         unsigned char *p = kheap_alloc(h, n, 0), *g = kheap_alloc(h, 8, 0);
         KH_ASSERT(p && g);
@@ -1175,7 +1167,7 @@ KH_TEST_TAGGED(heap_level2_levels_at_run_time, "checks")
     KH_CHECK_EQ(kheap_usable_size(h, a), 500);
     kheap_free(h, a);
     KH_ASSERT(kheap_set_hardening(h, 0));
-    KH_CHECK_EQ(stats(h).check_bits, 0);
+    KH_CHECK_EQ(heap_stats(h).check_bits, 0);
     KH_CHECK_EQ(kheap_check(h), 0);
 #endif
 }
