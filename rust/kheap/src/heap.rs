@@ -479,6 +479,22 @@ mod allocator_api {
     use super::*;
     use core::alloc::{AllocError as CoreAllocError, Allocator};
 
+    impl LockedHeap {
+        /// `grow` and `shrink`: kheap_realloc to `new`'s size, keeping its
+        /// alignment (the block may move; on `Err` it is untouched).
+        unsafe fn resize_to(
+            &self,
+            ptr: NonNull<u8>,
+            new: Layout,
+        ) -> Result<NonNull<[u8]>, CoreAllocError> {
+            let p = self
+                .lock()
+                .reallocate(ptr, new, new.size())
+                .map_err(|_| CoreAllocError)?;
+            Ok(NonNull::slice_from_raw_parts(p, new.size()))
+        }
+    }
+
     // SAFETY: blocks stay valid until deallocated; grow/shrink keep the
     // contents and the new layout's alignment (kheap_realloc moves a block
     // that does not have it), and on failure leave the old block untouched.
@@ -506,11 +522,7 @@ mod allocator_api {
             _old: Layout,
             new: Layout,
         ) -> Result<NonNull<[u8]>, CoreAllocError> {
-            let p = self
-                .lock()
-                .reallocate(ptr, new, new.size())
-                .map_err(|_| CoreAllocError)?;
-            Ok(NonNull::slice_from_raw_parts(p, new.size()))
+            self.resize_to(ptr, new)
         }
 
         unsafe fn grow_zeroed(
@@ -531,11 +543,7 @@ mod allocator_api {
             _old: Layout,
             new: Layout,
         ) -> Result<NonNull<[u8]>, CoreAllocError> {
-            let p = self
-                .lock()
-                .reallocate(ptr, new, new.size())
-                .map_err(|_| CoreAllocError)?;
-            Ok(NonNull::slice_from_raw_parts(p, new.size()))
+            self.resize_to(ptr, new)
         }
     }
 }
